@@ -1,0 +1,119 @@
+//! Domain types shared by the source (OBS), the target (Packagecloud), the planner
+//! and the applier. Plain data: no I/O here.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a package lives on Packagecloud: `(distro/version, filename)`, for example
+/// `("fedora/39", "hello-1.0-1.1.x86_64.rpm")`. The filename is the canonical name
+/// Packagecloud derives from the package metadata, which is also how OBS names files.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ArtifactKey {
+    pub distro_version: String,
+    pub filename: String,
+}
+
+impl ArtifactKey {
+    pub fn new(distro_version: impl Into<String>, filename: impl Into<String>) -> Self {
+        Self {
+            distro_version: distro_version.into(),
+            filename: filename.into(),
+        }
+    }
+}
+
+impl fmt::Display for ArtifactKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.distro_version, self.filename)
+    }
+}
+
+/// Package format, derived from the filename suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageType {
+    Rpm,
+    Deb,
+}
+
+impl PackageType {
+    pub fn from_filename(filename: &str) -> Option<Self> {
+        if filename.ends_with(".rpm") {
+            Some(Self::Rpm)
+        } else if filename.ends_with(".deb") {
+            Some(Self::Deb)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rpm => "rpm",
+            Self::Deb => "deb",
+        }
+    }
+}
+
+impl fmt::Display for PackageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One built file in the OBS build area:
+/// `(project, repository, arch, package, filename)`; `package` may be `pkg:flavor`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObsOrigin {
+    pub project: String,
+    pub repository: String,
+    pub arch: String,
+    pub package: String,
+    pub filename: String,
+}
+
+impl fmt::Display for ObsOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}",
+            self.project, self.repository, self.arch, self.package, self.filename
+        )
+    }
+}
+
+/// A file that OBS built and that the config maps to a Packagecloud key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceArtifact {
+    pub key: ArtifactKey,
+    pub package_type: PackageType,
+    /// The origin chosen among all copies (see `obs::inventory` for the rule).
+    pub origin: ObsOrigin,
+    pub size: u64,
+    pub mtime: u64,
+    /// MD5 of the whole file, when OBS listed it (`withmd5=1`).
+    pub md5: Option<String>,
+}
+
+/// Everything the source offers, keyed by Packagecloud identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceInventory {
+    pub artifacts: BTreeMap<ArtifactKey, SourceArtifact>,
+}
+
+/// One package stored in the Packagecloud repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetPackage {
+    pub key: ArtifactKey,
+    /// `rpm`, `deb`, or whatever else the repository holds (`dsc`, `gem`, ...).
+    pub package_type: String,
+    /// sha256 of the stored file, when the listing gives it.
+    pub sha256: Option<String>,
+}
+
+/// Everything the target holds, keyed by Packagecloud identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetInventory {
+    pub packages: BTreeMap<ArtifactKey, TargetPackage>,
+}

@@ -1,0 +1,1 @@
+//! Reads name, version, release and arch from rpm and deb files.

@@ -1,0 +1,1 @@
+//! In-process emulators of the OBS and Packagecloud APIs.
