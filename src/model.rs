@@ -94,6 +94,8 @@ pub struct SourceArtifact {
     pub mtime: u64,
     /// MD5 of the whole file, when OBS listed it (`withmd5=1`).
     pub md5: Option<String>,
+    /// sha256 of the whole file, when known (OBS build areas do not list it).
+    pub sha256: Option<String>,
 }
 
 /// Everything the source offers, keyed by Packagecloud identity.
@@ -116,4 +118,93 @@ pub struct TargetPackage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetInventory {
     pub packages: BTreeMap<ArtifactKey, TargetPackage>,
+}
+
+/// What a file in an OBS build area (or on Packagecloud) is, judged by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileClass {
+    /// An installable rpm or deb.
+    Binary(PackageType),
+    /// `.src.rpm`, `.nosrc.rpm`, `.dsc` and the tarballs that go with it.
+    Source,
+    /// `-debuginfo`/`-debugsource` rpms, `-dbgsym` debs, `.ddeb`.
+    Debug(PackageType),
+    /// Build metadata, logs, reports and anything else that is not a package.
+    Other,
+}
+
+/// Classifies by suffix, allow-list style: only names that end like a package are
+/// packages, so new kinds of OBS metadata files never turn into uploads.
+pub fn classify_filename(filename: &str) -> FileClass {
+    if filename.ends_with(".src.rpm") || filename.ends_with(".nosrc.rpm") {
+        return FileClass::Source;
+    }
+    if filename.ends_with(".dsc")
+        || filename.contains(".tar.")
+        || filename.ends_with(".diff.gz")
+        || filename.ends_with(".tar")
+    {
+        return FileClass::Source;
+    }
+    if filename.ends_with(".ddeb") {
+        return FileClass::Debug(PackageType::Deb);
+    }
+    if filename.starts_with('_') || filename.starts_with("::") {
+        return FileClass::Other;
+    }
+    let Some(package_type) = PackageType::from_filename(filename) else {
+        return if filename.ends_with(".udeb") {
+            FileClass::Binary(PackageType::Deb)
+        } else {
+            FileClass::Other
+        };
+    };
+    let is_debug = match package_type {
+        PackageType::Rpm => filename.contains("-debuginfo-") || filename.contains("-debugsource-"),
+        PackageType::Deb => filename
+            .split('_')
+            .next()
+            .is_some_and(|name| name.ends_with("-dbgsym")),
+    };
+    if is_debug {
+        FileClass::Debug(package_type)
+    } else {
+        FileClass::Binary(package_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_obs_build_area_files() {
+        use FileClass::*;
+        use PackageType::*;
+        let cases = [
+            ("hello-1.0-1.1.x86_64.rpm", Binary(Rpm)),
+            ("hello-1.0-1.1.noarch.rpm", Binary(Rpm)),
+            ("hello_1.0-1.1_all.deb", Binary(Deb)),
+            ("hello-1.0-1.1.src.rpm", Source),
+            ("hello-1.0-1.1.nosrc.rpm", Source),
+            ("hello_1.0-1.1.dsc", Source),
+            ("hello_1.0.orig.tar.gz", Source),
+            ("hello-debuginfo-1.0-1.1.x86_64.rpm", Debug(Rpm)),
+            ("hello-debugsource-1.0-1.1.x86_64.rpm", Debug(Rpm)),
+            ("hello-dbgsym_1.0-1.1_amd64.deb", Debug(Deb)),
+            ("hello-dbgsym_1.0-1.1_amd64.ddeb", Debug(Deb)),
+            ("_buildenv", Other),
+            ("_statistics", Other),
+            ("_channel", Other),
+            ("rpmlint.log", Other),
+            ("image.report", Other),
+            ("image.sha256", Other),
+            ("image.containerinfo", Other),
+            ("hello_1.0-1.1_amd64.changes", Other),
+            ("hello_1.0-1.1_amd64.buildinfo", Other),
+        ];
+        for (name, class) in cases {
+            assert_eq!(classify_filename(name), class, "{name}");
+        }
+    }
 }

@@ -1,0 +1,375 @@
+//! Turns what OBS listed into the source inventory: filters, distro mapping,
+//! filename safety, and de-duplication of the same file from several origins.
+//! Pure: no I/O.
+//!
+//! De-duplication rule: copies of one filename that go to one `distro/version` are
+//! one artifact. Its origin is the copy OBS's publisher would take: the arch that
+//! sorts last (bs_publish walks arches in reverse order, so `x86_64` wins over
+//! `aarch64`), then the smallest (project, repository, package). Copies built by the
+//! same project, repository and package (its flavours included) are separate builds
+//! of one source and may differ in bytes (noarch files built once per arch). Copies
+//! from different projects, repositories or packages must be the same size; if not,
+//! that is a conflict naming both origins.
+
+use super::xml::{ProjectMeta, ResultList};
+use crate::config::Filters;
+use crate::model::{
+    ArtifactKey, FileClass, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
+    classify_filename,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InventoryError {
+    #[error(
+        "{} OBS repositor{} not in `distro-mapping`: {}",
+        .0.len(),
+        if .0.len() == 1 { "y is" } else { "ies are" },
+        .0.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+    )]
+    Unmapped(Vec<String>),
+    #[error(
+        "OBS lists an unsafe file name {name:?} in `{place}`: a name must not hold a path separator, `..`, NUL or control characters"
+    )]
+    UnsafeFilename { name: String, place: String },
+    #[error(
+        "{} file(s) come from several OBS origins with different sizes: {}",
+        .0.len(),
+        .0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; ")
+    )]
+    Conflicts(Vec<OriginConflict>),
+    #[error("OBS answered for `{found}` when asked about project `{asked}`")]
+    WrongProject { asked: String, found: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginConflict {
+    pub key: ArtifactKey,
+    pub first: (ObsOrigin, u64),
+    pub second: (ObsOrigin, u64),
+}
+
+impl std::fmt::Display for OriginConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` is {} bytes from `{}` but {} bytes from `{}`",
+            self.key, self.first.1, self.first.0, self.second.1, self.second.0
+        )
+    }
+}
+
+/// What one project's discovery returned.
+#[derive(Debug, Clone)]
+pub struct ProjectListing {
+    pub project: String,
+    pub meta: ProjectMeta,
+    pub results: ResultList,
+}
+
+/// OBS arch → Debian arch, as obs-build maps them; anything else keeps its name.
+pub fn debian_arch(obs_arch: &str) -> &str {
+    match obs_arch {
+        "x86_64" => "amd64",
+        "i386" | "i486" | "i586" | "i686" => "i386",
+        "aarch64" => "arm64",
+        "armv7l" | "armv7hl" => "armhf",
+        "armv4l" | "armv5l" | "armv6l" | "armv7el" => "armel",
+        "ppc" => "powerpc",
+        "ppc64le" => "ppc64el",
+        "noarch" => "all",
+        other => other,
+    }
+}
+
+/// Whether an arch filter admits this OBS arch (by its OBS or its Debian name).
+pub fn arch_allowed(filters: &Filters, arch: &str) -> bool {
+    let deb = debian_arch(arch);
+    filters.architectures.allows(arch) || (deb != arch && filters.architectures.allows(deb))
+}
+
+/// A multibuild flavour `pkg:flavor` is matched by its own name or its base name.
+pub fn package_allowed(filters: &Filters, package: &str) -> bool {
+    let base = base_package(package);
+    filters.packages.allows(package) || (base != package && filters.packages.allows(base))
+}
+
+fn base_package(package: &str) -> &str {
+    package.split(':').next().unwrap_or(package)
+}
+
+pub fn is_safe_filename(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && !name.contains("..")
+        && !name.contains('/')
+        && !name.contains('\\')
+        && !name.chars().any(char::is_control)
+}
+
+/// The package type to sync this file as, or `None` to leave it. Of the source
+/// packages only source rpms are synced: a `.dsc` needs its tarballs uploaded with
+/// it, which pkgsync does not do.
+fn wanted(filename: &str, filters: &Filters) -> Option<PackageType> {
+    match classify_filename(filename) {
+        FileClass::Binary(t) => Some(t),
+        FileClass::Debug(t) if filters.debug_packages => Some(t),
+        FileClass::Source if filters.source_packages && filename.ends_with(".rpm") => {
+            Some(PackageType::Rpm)
+        }
+        _ => None,
+    }
+}
+
+/// Builds the inventory from every project's listing.
+pub fn build(
+    listings: &[ProjectListing],
+    mapping: &BTreeMap<String, Option<String>>,
+    filters: &Filters,
+) -> Result<SourceInventory, InventoryError> {
+    let mut unmapped = BTreeSet::new();
+    let mut copies: BTreeMap<ArtifactKey, Vec<SourceArtifact>> = BTreeMap::new();
+
+    for listing in listings {
+        for result in &listing.results.results {
+            if result.project != listing.project {
+                return Err(InventoryError::WrongProject {
+                    asked: listing.project.clone(),
+                    found: result.project.clone(),
+                });
+            }
+            if !filters.repositories.allows(&result.repository)
+                || !arch_allowed(filters, &result.arch)
+            {
+                continue;
+            }
+            let distro_version = match mapping.get(&result.repository) {
+                None => {
+                    unmapped.insert(result.repository.clone());
+                    continue;
+                }
+                Some(None) => continue,
+                Some(Some(dv)) => dv,
+            };
+            for list in &result.binarylists {
+                let Some(package) = list.package.as_deref() else {
+                    continue;
+                };
+                if !package_allowed(filters, package) {
+                    continue;
+                }
+                for binary in &list.binaries {
+                    let place = format!(
+                        "{}/{}/{}/{package}",
+                        listing.project, result.repository, result.arch
+                    );
+                    if !is_safe_filename(&binary.filename) {
+                        return Err(InventoryError::UnsafeFilename {
+                            name: binary.filename.clone(),
+                            place,
+                        });
+                    }
+                    let Some(package_type) = wanted(&binary.filename, filters) else {
+                        continue;
+                    };
+                    let key = ArtifactKey::new(distro_version, &binary.filename);
+                    copies.entry(key.clone()).or_default().push(SourceArtifact {
+                        key,
+                        package_type,
+                        origin: ObsOrigin {
+                            project: listing.project.clone(),
+                            repository: result.repository.clone(),
+                            arch: result.arch.clone(),
+                            package: package.to_string(),
+                            filename: binary.filename.clone(),
+                        },
+                        size: binary.size,
+                        mtime: binary.mtime,
+                        md5: binary.md5.clone(),
+                        sha256: None,
+                    });
+                }
+            }
+        }
+    }
+    if !unmapped.is_empty() {
+        return Err(InventoryError::Unmapped(unmapped.into_iter().collect()));
+    }
+
+    let mut inventory = SourceInventory::default();
+    let mut conflicts = Vec::new();
+    for (key, mut candidates) in copies {
+        candidates.sort_by(|a, b| preference(a).cmp(&preference(b)));
+        let chosen = candidates.remove(0);
+        for other in &candidates {
+            let same_build = family(&chosen.origin) == family(&other.origin);
+            if !same_build && other.size != chosen.size {
+                conflicts.push(OriginConflict {
+                    key: key.clone(),
+                    first: (chosen.origin.clone(), chosen.size),
+                    second: (other.origin.clone(), other.size),
+                });
+            }
+        }
+        inventory.artifacts.insert(key, chosen);
+    }
+    if !conflicts.is_empty() {
+        return Err(InventoryError::Conflicts(conflicts));
+    }
+    Ok(inventory)
+}
+
+/// Sort key: first = preferred. Arch descending (publisher order), then the rest
+/// ascending, so a base package comes before its flavours.
+fn preference(a: &SourceArtifact) -> (std::cmp::Reverse<&str>, &str, &str, &str) {
+    (
+        std::cmp::Reverse(a.origin.arch.as_str()),
+        &a.origin.project,
+        &a.origin.repository,
+        &a.origin.package,
+    )
+}
+
+/// Copies from one family are separate builds of the same source.
+fn family(origin: &ObsOrigin) -> (&str, &str, &str) {
+    (
+        &origin.project,
+        &origin.repository,
+        base_package(&origin.package),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::obs::xml;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/obs-responses/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn demo_listing() -> ProjectListing {
+        ProjectListing {
+            project: "home:demo".into(),
+            meta: xml::parse(&fixture("source-meta.xml")).unwrap(),
+            results: xml::parse(&fixture("result-binarylist.xml")).unwrap(),
+        }
+    }
+
+    fn mapping(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect()
+    }
+
+    fn names(inv: &SourceInventory) -> Vec<String> {
+        inv.artifacts.keys().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn real_result_becomes_binary_packages_only() {
+        let inv = build(
+            &[demo_listing()],
+            &mapping(&[
+                ("Fedora_39", Some("fedora/39")),
+                ("Debian_12", Some("debian/bookworm")),
+            ]),
+            &Filters::default(),
+        )
+        .unwrap();
+        let names = names(&inv);
+        assert!(names.contains(&"fedora/39/hello-1.0-1.1.x86_64.rpm".to_string()));
+        assert!(names.contains(&"fedora/39/hello-1.0-1.1.aarch64.rpm".to_string()));
+        assert!(names.contains(&"fedora/39/multi-nox-3.1-1.1.x86_64.rpm".to_string()));
+        assert!(names.contains(&"debian/bookworm/world-doc_2.0-1.1_all.deb".to_string()));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.ends_with(".src.rpm") || n.contains("_buildenv") || n.ends_with(".log"))
+        );
+        // world-doc _all.deb is built on both arches with different sizes: one
+        // artifact, taken from x86_64 as the publisher would.
+        let doc = &inv.artifacts[&ArtifactKey::new("debian/bookworm", "world-doc_2.0-1.1_all.deb")];
+        assert_eq!(doc.origin.arch, "x86_64");
+    }
+
+    #[test]
+    fn unmapped_repositories_are_listed_together() {
+        let err = build(&[demo_listing()], &mapping(&[]), &Filters::default()).unwrap_err();
+        assert_eq!(
+            err,
+            InventoryError::Unmapped(vec!["Debian_12".into(), "Fedora_39".into()])
+        );
+        assert!(err.to_string().contains("`Debian_12`, `Fedora_39`"));
+    }
+
+    #[test]
+    fn empty_mapping_value_skips_the_repository() {
+        let inv = build(
+            &[demo_listing()],
+            &mapping(&[("Fedora_39", Some("fedora/39")), ("Debian_12", None)]),
+            &Filters::default(),
+        )
+        .unwrap();
+        assert!(
+            inv.artifacts
+                .keys()
+                .all(|k| k.distro_version == "fedora/39")
+        );
+    }
+
+    #[test]
+    fn hostile_filename_is_rejected() {
+        let mut listing = demo_listing();
+        listing.results.results[0].binarylists[1].binaries[2].filename =
+            "../../etc/passwd.rpm".into();
+        let err = build(
+            &[listing],
+            &mapping(&[("Fedora_39", Some("f/39")), ("Debian_12", None)]),
+            &Filters::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, InventoryError::UnsafeFilename { .. }),
+            "{err}"
+        );
+        for bad in ["a/b.rpm", "..", "a\0.rpm", "a\n.rpm", "", "x\\y.rpm"] {
+            assert!(!is_safe_filename(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn same_file_from_two_projects_with_different_sizes_conflicts() {
+        let first = demo_listing();
+        let mut second = demo_listing();
+        second.project = "home:other".into();
+        for r in &mut second.results.results {
+            r.project = "home:other".into();
+            for list in &mut r.binarylists {
+                for b in &mut list.binaries {
+                    b.size += 1;
+                }
+            }
+        }
+        let err = build(
+            &[first, second],
+            &mapping(&[("Fedora_39", Some("fedora/39")), ("Debian_12", None)]),
+            &Filters::default(),
+        )
+        .unwrap_err();
+        let InventoryError::Conflicts(conflicts) = err else {
+            panic!("expected conflicts")
+        };
+        let c = conflicts
+            .iter()
+            .find(|c| c.key.filename == "hello-1.0-1.1.x86_64.rpm")
+            .unwrap();
+        assert!(c.to_string().contains("home:demo/Fedora_39/x86_64/hello"));
+        assert!(c.to_string().contains("home:other/Fedora_39/x86_64/hello"));
+    }
+}

@@ -1,0 +1,90 @@
+//! What two plans disagree on: actions added and removed per distro/version, and a
+//! unified diff of their text renderings.
+
+use super::{Action, Plan, render};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PlanDiff {
+    /// distro/version → actions only in the new plan (`upload file`, `delete file`).
+    pub added: BTreeMap<String, Vec<String>>,
+    /// distro/version → actions only in the old plan.
+    pub removed: BTreeMap<String, Vec<String>>,
+    pub text_diff: String,
+}
+
+impl PlanDiff {
+    pub fn same_actions(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+fn action_set(plan: &Plan) -> BTreeSet<(String, String)> {
+    plan.actions.iter().map(describe).collect()
+}
+
+/// An action as compared between plans: kind, file and, for uploads, the origin
+/// and size (the same name from a rebuilt origin is a different action).
+fn describe(action: &Action) -> (String, String) {
+    let mut text = format!("{} {}", action.action.as_str(), action.filename);
+    if let Some(source) = &action.source {
+        let _ = write!(
+            text,
+            " ({} bytes, md5 {})",
+            source.size,
+            source.md5.as_deref().unwrap_or("-")
+        );
+    }
+    (action.distro_version.clone(), text)
+}
+
+pub fn diff(old: &Plan, new: &Plan) -> PlanDiff {
+    let old_set = action_set(old);
+    let new_set = action_set(new);
+    let mut result = PlanDiff::default();
+    for (dv, text) in new_set.difference(&old_set) {
+        result
+            .added
+            .entry(dv.clone())
+            .or_default()
+            .push(text.clone());
+    }
+    for (dv, text) in old_set.difference(&new_set) {
+        result
+            .removed
+            .entry(dv.clone())
+            .or_default()
+            .push(text.clone());
+    }
+    let old_text = render::text(old, false);
+    let new_text = render::text(new, false);
+    result.text_diff = similar::TextDiff::from_lines(&old_text, &new_text)
+        .unified_diff()
+        .context_radius(3)
+        .header("old plan", "new plan")
+        .to_string();
+    result
+}
+
+/// The report `pkgsync diff` prints.
+pub fn render(diff: &PlanDiff) -> String {
+    let mut out = String::new();
+    if diff.same_actions() {
+        out.push_str("The plans have the same actions.\n");
+    }
+    let groups: BTreeSet<&String> = diff.added.keys().chain(diff.removed.keys()).collect();
+    for dv in groups {
+        let _ = writeln!(out, "{dv}:");
+        for line in diff.removed.get(dv).into_iter().flatten() {
+            let _ = writeln!(out, "  - {line}");
+        }
+        for line in diff.added.get(dv).into_iter().flatten() {
+            let _ = writeln!(out, "  + {line}");
+        }
+    }
+    if !diff.text_diff.is_empty() {
+        let _ = writeln!(out, "\n{}", diff.text_diff);
+    }
+    out
+}

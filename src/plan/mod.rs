@@ -1,0 +1,181 @@
+//! The plan: its types (format v1), the pure planner, the canonical file, the
+//! renderings and the comparison of two plans.
+//!
+//! Nothing in here does I/O on the network; `file` reads and writes plan files.
+
+pub mod diff;
+pub mod file;
+pub mod planner;
+pub mod policy;
+pub mod render;
+
+use crate::config::EffectiveConfig;
+use crate::model::{ObsOrigin, SourceArtifact};
+use serde::{Deserialize, Serialize};
+
+pub use planner::{PlanError, plan};
+
+/// Major.minor of the plan file format. Readers refuse an unknown major and
+/// ignore unknown fields of a known major (minor additions).
+pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_MAJOR: u64 = 1;
+
+/// A plan file. Field order here is irrelevant: the file is written with sorted keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: String,
+    /// `pkgsync <version>` that wrote the plan.
+    pub tool: String,
+    /// `blake3:<hex>` of the canonical body without this field.
+    pub plan_id: String,
+    pub config_digest: String,
+    pub config: EffectiveConfig,
+    /// The `distro/version`s the config maps: nothing outside is touched.
+    pub scope: Vec<String>,
+    pub guards: Guards,
+    pub observed: Observed,
+    pub summary: Summary,
+    /// Unchanged packages per `distro/version`, as counts and fingerprints.
+    pub unchanged: Vec<UnchangedGroup>,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guards {
+    pub max_deletes: usize,
+    pub max_delete_percent: u32,
+    /// `--allow-deletes N` given for this plan, if any.
+    pub allow_deletes: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    pub source: Fingerprint,
+    pub target: Fingerprint,
+}
+
+/// A count and a blake3 over a canonical listing of what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub count: usize,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub upload: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub unchanged: usize,
+}
+
+impl Summary {
+    pub fn has_changes(&self) -> bool {
+        self.upload + self.replace + self.delete > 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnchangedGroup {
+    pub distro_version: String,
+    pub count: usize,
+    pub digest: String,
+    /// Only with `plan --list-skips`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    Upload,
+    /// Delete the stored file, then upload the new one (`sync.replace: true`).
+    Replace,
+    Delete,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upload => "upload",
+            Self::Replace => "replace",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// One change, with what apply must find before it goes ahead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub action: ActionKind,
+    pub distro_version: String,
+    pub filename: String,
+    pub package_type: String,
+    /// Upload and replace: where the file comes from, and what it must look like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceExpectation>,
+    /// What the target must hold for this action to go ahead.
+    pub target: TargetExpectation,
+}
+
+impl Action {
+    pub fn key(&self) -> crate::model::ArtifactKey {
+        crate::model::ArtifactKey::new(&self.distro_version, &self.filename)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceExpectation {
+    pub project: String,
+    pub repository: String,
+    pub arch: String,
+    pub package: String,
+    pub filename: String,
+    pub size: u64,
+    pub mtime: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+}
+
+impl SourceExpectation {
+    pub fn from_artifact(artifact: &SourceArtifact) -> Self {
+        let o = &artifact.origin;
+        Self {
+            project: o.project.clone(),
+            repository: o.repository.clone(),
+            arch: o.arch.clone(),
+            package: o.package.clone(),
+            filename: o.filename.clone(),
+            size: artifact.size,
+            mtime: artifact.mtime,
+            md5: artifact.md5.clone(),
+        }
+    }
+
+    pub fn origin(&self) -> ObsOrigin {
+        ObsOrigin {
+            project: self.project.clone(),
+            repository: self.repository.clone(),
+            arch: self.arch.clone(),
+            package: self.package.clone(),
+            filename: self.filename.clone(),
+        }
+    }
+}
+
+/// `{"present": false}` or `{"present": true, "sha256": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetExpectation {
+    pub present: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl TargetExpectation {
+    pub fn absent() -> Self {
+        Self {
+            present: false,
+            sha256: None,
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The planner: a pure function of (source inventory, target inventory, policy).
+//! No I/O, no clock, no randomness: the same inputs give the same plan.
+//!
+//! Rules, per `(distro/version, filename)`:
+//! - in the source only → `upload`;
+//! - on both → unchanged, unless both sides know a checksum of the same kind and
+//!   they differ: then `replace` when the policy allows it, else a conflict that
+//!   fails the plan;
+//! - on the target only → `delete`, when the mode is `mirror`, the distro/version is
+//!   in scope, the file is of a kind this config could have produced, and no
+//!   `protect` pattern matches. The deletion guards then bound how many.
+
+use super::file::{digest, fingerprint_lines};
+use super::policy::{Policy, SyncMode};
+use super::{
+    Action, ActionKind, FORMAT_VERSION, Fingerprint, Guards, Observed, Plan, SourceExpectation,
+    Summary, TargetExpectation, UnchangedGroup,
+};
+use crate::config::EffectiveConfig;
+use crate::model::{
+    ArtifactKey, FileClass, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
+    classify_filename,
+};
+use std::collections::BTreeMap;
+
+/// What the planner needs besides the two inventories and the policy.
+#[derive(Debug, Clone)]
+pub struct PlanContext {
+    pub config: EffectiveConfig,
+    /// List unchanged files by name (`plan --list-skips`).
+    pub list_skips: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub key: ArtifactKey,
+    pub origin: String,
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "{} file(s) differ between OBS and Packagecloud: {}",
+        .0.len(),
+        .0.iter().map(|c| format!("`{}` ({})", c.key, c.detail)).collect::<Vec<_>>().join(", ")
+    )]
+    Conflicts(Vec<Conflict>),
+    #[error(
+        "deletion guard tripped: the plan would delete {} of {in_scope} package(s) in scope ({reason})",
+        deletes.len()
+    )]
+    GuardTripped {
+        deletes: Vec<ArtifactKey>,
+        in_scope: usize,
+        reason: String,
+    },
+    #[error("bad `sync.protect` pattern")]
+    Pattern(#[from] globset::Error),
+}
+
+pub fn plan(
+    source: &SourceInventory,
+    target: &TargetInventory,
+    policy: &Policy,
+    context: &PlanContext,
+) -> Result<Plan, PlanError> {
+    let protect = policy.protect_set()?;
+    let mut actions = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut unchanged: BTreeMap<String, Vec<&TargetPackage>> = BTreeMap::new();
+
+    for (key, artifact) in &source.artifacts {
+        match target.packages.get(key) {
+            None => actions.push(upload(
+                artifact,
+                ActionKind::Upload,
+                TargetExpectation::absent(),
+            )),
+            Some(stored) => match content_difference(artifact, stored) {
+                None => unchanged
+                    .entry(key.distro_version.clone())
+                    .or_default()
+                    .push(stored),
+                Some(_) if policy.replace => {
+                    let expect = TargetExpectation {
+                        present: true,
+                        sha256: stored.sha256.clone(),
+                    };
+                    actions.push(upload(artifact, ActionKind::Replace, expect));
+                }
+                Some(detail) => conflicts.push(Conflict {
+                    key: key.clone(),
+                    origin: artifact.origin.to_string(),
+                    detail,
+                }),
+            },
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicts(conflicts));
+    }
+
+    let in_scope = target
+        .packages
+        .keys()
+        .filter(|k| policy.scope.contains(&k.distro_version))
+        .count();
+    let mut deletes = Vec::new();
+    if policy.mode == SyncMode::Mirror {
+        for (key, stored) in &target.packages {
+            let orphan = !source.artifacts.contains_key(key)
+                && policy.scope.contains(&key.distro_version)
+                && could_have_produced(&key.filename, policy)
+                && !protect.is_match(&key.filename)
+                && !protect.is_match(key.to_string());
+            if orphan {
+                deletes.push(key.clone());
+                actions.push(Action {
+                    action: ActionKind::Delete,
+                    distro_version: key.distro_version.clone(),
+                    filename: key.filename.clone(),
+                    package_type: stored.package_type.clone(),
+                    source: None,
+                    target: TargetExpectation {
+                        present: true,
+                        sha256: stored.sha256.clone(),
+                    },
+                });
+            }
+        }
+    }
+    check_guards(&deletes, in_scope, policy)?;
+
+    actions.sort_by(|a, b| {
+        (&a.distro_version, &a.filename, a.action).cmp(&(&b.distro_version, &b.filename, b.action))
+    });
+    let count = |kind| actions.iter().filter(|a| a.action == kind).count();
+    let summary = Summary {
+        upload: count(ActionKind::Upload),
+        replace: count(ActionKind::Replace),
+        delete: count(ActionKind::Delete),
+        unchanged: unchanged.values().map(Vec::len).sum(),
+    };
+    let unchanged = unchanged
+        .into_iter()
+        .map(|(distro_version, packages)| UnchangedGroup {
+            count: packages.len(),
+            digest: fingerprint_lines(packages.iter().map(|p| target_line(p))),
+            files: context
+                .list_skips
+                .then(|| packages.iter().map(|p| p.key.filename.clone()).collect()),
+            distro_version,
+        })
+        .collect();
+
+    let mut plan = Plan {
+        format_version: FORMAT_VERSION.to_string(),
+        tool: format!("pkgsync {}", env!("CARGO_PKG_VERSION")),
+        plan_id: String::new(),
+        config_digest: context.config.digest(),
+        config: context.config.clone(),
+        scope: policy.scope.iter().cloned().collect(),
+        guards: Guards {
+            max_deletes: policy.max_deletes,
+            max_delete_percent: policy.max_delete_percent,
+            allow_deletes: policy.allow_deletes,
+        },
+        observed: Observed {
+            source: Fingerprint {
+                count: source.artifacts.len(),
+                digest: fingerprint_lines(source.artifacts.values().map(source_line)),
+            },
+            target: Fingerprint {
+                count: target.packages.len(),
+                digest: fingerprint_lines(target.packages.values().map(target_line)),
+            },
+        },
+        summary,
+        unchanged,
+        actions,
+    };
+    plan.plan_id = digest(&super::file::canonical_body(&plan));
+    Ok(plan)
+}
+
+fn upload(artifact: &SourceArtifact, kind: ActionKind, target: TargetExpectation) -> Action {
+    Action {
+        action: kind,
+        distro_version: artifact.key.distro_version.clone(),
+        filename: artifact.key.filename.clone(),
+        package_type: artifact.package_type.as_str().to_string(),
+        source: Some(SourceExpectation::from_artifact(artifact)),
+        target,
+    }
+}
+
+/// `Some(explanation)` when both sides know a checksum of the same kind and the
+/// checksums differ. OBS build areas give md5, Packagecloud listings sha256, so
+/// this only fires when one side learned the other's kind.
+fn content_difference(artifact: &SourceArtifact, stored: &TargetPackage) -> Option<String> {
+    match (&artifact.sha256, &stored.sha256) {
+        (Some(ours), Some(theirs)) if !ours.eq_ignore_ascii_case(theirs) => Some(format!(
+            "sha256 on OBS `{ours}`, on Packagecloud `{theirs}`"
+        )),
+        _ => None,
+    }
+}
+
+/// A delete may only hit a kind of file this config could have uploaded: never
+/// another package type, nor source or debug packages it does not sync.
+fn could_have_produced(filename: &str, policy: &Policy) -> bool {
+    match classify_filename(filename) {
+        FileClass::Binary(_) => true,
+        FileClass::Source => policy.deletable.source_packages,
+        FileClass::Debug(_) => policy.deletable.debug_packages,
+        FileClass::Other => false,
+    }
+}
+
+fn check_guards(
+    deletes: &[ArtifactKey],
+    in_scope: usize,
+    policy: &Policy,
+) -> Result<(), PlanError> {
+    let count = deletes.len();
+    if count == 0 || policy.allow_deletes.is_some_and(|allowed| count <= allowed) {
+        return Ok(());
+    }
+    let mut reasons = Vec::new();
+    if count > policy.max_deletes {
+        reasons.push(format!(
+            "more than `sync.max_deletes` = {}",
+            policy.max_deletes
+        ));
+    }
+    // count / in_scope > percent / 100, in integers.
+    if count * 100 > policy.max_delete_percent as usize * in_scope {
+        reasons.push(format!(
+            "more than `sync.max_delete_percent` = {}%",
+            policy.max_delete_percent
+        ));
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    if let Some(allowed) = policy.allow_deletes {
+        reasons.push(format!("`--allow-deletes {allowed}` is fewer"));
+    }
+    Err(PlanError::GuardTripped {
+        deletes: deletes.to_vec(),
+        in_scope,
+        reason: reasons.join("; "),
+    })
+}
+
+fn source_line(a: &SourceArtifact) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        a.key.distro_version,
+        a.key.filename,
+        a.size,
+        a.mtime,
+        a.md5.as_deref().unwrap_or("-"),
+        a.origin
+    )
+}
+
+fn target_line(p: &TargetPackage) -> String {
+    format!(
+        "{}\t{}\t{}",
+        p.key.distro_version,
+        p.key.filename,
+        p.sha256.as_deref().unwrap_or("-")
+    )
+}

@@ -1,0 +1,234 @@
+//! Renderings of a plan: terminal text in the style of terraform, markdown for a
+//! pull-request comment, and JSON for machines.
+
+use super::{Action, ActionKind, Plan, Summary};
+use console::Style;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// GitHub refuses comments longer than this many characters.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+pub fn summary_line(summary: &Summary) -> String {
+    if !summary.has_changes() {
+        return format!("No changes. {} package(s) unchanged.", summary.unchanged);
+    }
+    let mut parts = vec![format!("{} to upload", summary.upload)];
+    if summary.replace > 0 {
+        parts.push(format!("{} to replace", summary.replace));
+    }
+    parts.push(format!("{} to delete", summary.delete));
+    parts.push(format!("{} unchanged", summary.unchanged));
+    format!("Plan: {}.", parts.join(", "))
+}
+
+fn marker(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Upload => "+",
+        ActionKind::Replace => "-/+",
+        ActionKind::Delete => "-",
+    }
+}
+
+fn detail(action: &Action) -> String {
+    match &action.source {
+        Some(s) => format!(
+            "from {}/{}/{}/{} ({})",
+            s.project,
+            s.repository,
+            s.arch,
+            s.package,
+            human_size(s.size)
+        ),
+        None => "orphan: no longer built on OBS".to_string(),
+    }
+}
+
+/// Actions grouped per distro/version, deletes first within each group.
+fn grouped(plan: &Plan) -> BTreeMap<&str, Vec<&Action>> {
+    let mut groups: BTreeMap<&str, Vec<&Action>> = BTreeMap::new();
+    for action in &plan.actions {
+        groups
+            .entry(&action.distro_version)
+            .or_default()
+            .push(action);
+    }
+    for actions in groups.values_mut() {
+        actions.sort_by_key(|a| (a.action != ActionKind::Delete, a.filename.as_str()));
+    }
+    groups
+}
+
+/// Terminal text. `color` decides styling; callers pass `false` when stdout is not
+/// a terminal or `NO_COLOR` is set.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let style = |s: Style| if color { s } else { Style::new() };
+    let red = style(Style::new().red().bold());
+    let green = style(Style::new().green());
+    let yellow = style(Style::new().yellow());
+    let bold = style(Style::new().bold());
+
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", bold.apply_to(summary_line(&plan.summary)));
+    for (distro_version, actions) in grouped(plan) {
+        let _ = writeln!(out, "\n  {distro_version}:");
+        for action in actions {
+            let styled = match action.action {
+                ActionKind::Delete => &red,
+                ActionKind::Replace => &yellow,
+                ActionKind::Upload => &green,
+            };
+            let line = format!(
+                "{:>3} {:<7} {}",
+                marker(action.action),
+                action.action.as_str(),
+                action.filename
+            );
+            let _ = writeln!(out, "  {}  {}", styled.apply_to(line), detail(action));
+        }
+    }
+    if plan.summary.delete > 0 {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            red.apply_to(format!(
+                "! {} package(s) will be DELETED from Packagecloud",
+                plan.summary.delete
+            ))
+        );
+    }
+    if !plan.unchanged.is_empty() {
+        let groups: Vec<String> = plan
+            .unchanged
+            .iter()
+            .map(|g| format!("{} {}", g.distro_version, g.count))
+            .collect();
+        let _ = writeln!(out, "\n  unchanged: {}", groups.join(", "));
+    }
+    let _ = writeln!(out, "\n  plan_id: {}", plan.plan_id);
+    out
+}
+
+/// Markdown for a pull-request comment: summary, deletes first, long lists folded,
+/// kept under GitHub's comment limit with a note of what was cut.
+pub fn markdown(plan: &Plan) -> String {
+    markdown_with_limit(plan, GITHUB_COMMENT_LIMIT)
+}
+
+pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
+    let mut head = String::new();
+    let _ = writeln!(head, "### pkgsync plan\n");
+    let _ = writeln!(head, "**{}**\n", summary_line(&plan.summary));
+    let _ = writeln!(
+        head,
+        "Repository `{}` ← OBS `{}`",
+        plan.config.packagecloud_repo,
+        plan.config.obs_projects.join("`, `")
+    );
+    if plan.summary.delete > 0 {
+        let _ = writeln!(
+            head,
+            "\n> [!WARNING]\n> This plan **deletes {} package(s)** from Packagecloud.",
+            plan.summary.delete
+        );
+    }
+
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for (kind, title) in [
+        (ActionKind::Delete, "Delete"),
+        (ActionKind::Replace, "Replace"),
+        (ActionKind::Upload, "Upload"),
+    ] {
+        let lines: Vec<String> = plan
+            .actions
+            .iter()
+            .filter(|a| a.action == kind)
+            .map(|a| {
+                format!(
+                    "| `{}` | `{}` | {} |",
+                    a.distro_version,
+                    a.filename,
+                    detail(a)
+                )
+            })
+            .collect();
+        if !lines.is_empty() {
+            sections.push((format!("{title} ({})", lines.len()), lines));
+        }
+    }
+
+    let mut tail = String::new();
+    if !plan.unchanged.is_empty() {
+        let _ = writeln!(
+            tail,
+            "\n<details><summary>Unchanged ({})</summary>\n",
+            plan.summary.unchanged
+        );
+        let _ = writeln!(tail, "| distro/version | packages |\n|---|---|");
+        for g in &plan.unchanged {
+            let _ = writeln!(tail, "| `{}` | {} |", g.distro_version, g.count);
+        }
+        let _ = writeln!(tail, "\n</details>");
+    }
+    let _ = writeln!(tail, "\n<sub>plan_id `{}`</sub>", plan.plan_id);
+
+    // Reserve room for the head, the tail and a note about anything cut.
+    let note_room = 200;
+    let mut budget = limit.saturating_sub(head.len() + tail.len() + note_room);
+    let mut body = String::new();
+    let mut cut = 0usize;
+    for (title, lines) in sections {
+        // Short lists stay open; deletes always open, so a reviewer cannot miss them.
+        let open = lines.len() <= 20 || title.starts_with("Delete");
+        let start = if open {
+            format!("\n#### {title}\n\n| distro/version | file | |\n|---|---|---|\n")
+        } else {
+            format!(
+                "\n<details><summary>{title}</summary>\n\n| distro/version | file | |\n|---|---|---|\n"
+            )
+        };
+        let end = if open { "" } else { "\n</details>\n" };
+        if start.len() + end.len() > budget {
+            cut += lines.len();
+            continue;
+        }
+        budget -= start.len() + end.len();
+        body.push_str(&start);
+        for line in &lines {
+            if line.len() + 1 > budget {
+                cut += 1;
+                continue;
+            }
+            budget -= line.len() + 1;
+            body.push_str(line);
+            body.push('\n');
+        }
+        body.push_str(end);
+    }
+    if cut > 0 {
+        let _ = writeln!(
+            body,
+            "\n> {cut} line(s) cut to stay under GitHub's {limit}-character limit; run `pkgsync show PLAN` for the full list."
+        );
+    }
+    format!("{head}{body}{tail}")
+}
+
+pub fn json(plan: &Plan) -> String {
+    super::file::to_file_text(plan)
+}
+
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
