@@ -67,7 +67,12 @@ impl RetryPolicy {
 #[derive(Debug, Clone)]
 pub enum Auth {
     None,
-    Basic { user: String, password: Secret },
+    Basic {
+        user: String,
+        password: Secret,
+    },
+    /// Packagecloud style: the token as user name, an empty password.
+    Token(Secret),
 }
 
 impl Auth {
@@ -75,6 +80,7 @@ impl Auth {
         match self {
             Auth::None => request,
             Auth::Basic { user, password } => request.basic_auth(user, Some(password.expose())),
+            Auth::Token(token) => request.basic_auth(token.expose(), Some("")),
         }
     }
 }

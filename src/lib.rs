@@ -5,6 +5,7 @@ pub mod config;
 pub mod http;
 pub mod model;
 pub mod obs;
+pub mod packagecloud;
 pub mod pkgmeta;
 pub mod plan;
 pub mod sandbox;

@@ -1,0 +1,660 @@
+//! Packagecloud API v1 client: complete listings (parallel pages, cross-checked),
+//! distributions, uploads that are safe to repeat, and deletes.
+//!
+//! The token is only ever handed to the HTTP layer; errors say where the token was
+//! read from, never what it is.
+
+use super::distributions::{DistroError, DistroIndex};
+use super::types::{Distributions, PackageDetails, PackageFragment, ValidationErrors};
+use crate::config::{PackagecloudTarget, Secret, TokenSource};
+use crate::http::{Auth, HttpClient, HttpError, mask_url};
+use crate::model::{ArtifactKey, TargetInventory, TargetPackage};
+use futures::{StreamExt, TryStreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The largest page Packagecloud serves; larger requests are silently clamped.
+pub const MAX_PER_PAGE: usize = 250;
+const PAGE_CONCURRENCY: usize = 4;
+
+/// Path segments keep only unreserved characters; `+` and `~` occur in versions.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackagecloudError {
+    #[error(
+        "no Packagecloud token: set `PACKAGECLOUD_TOKEN`, `packagecloud.auth.token`, or log in with the package_cloud CLI (`~/.packagecloud`)"
+    )]
+    NoToken,
+    #[error(
+        "Packagecloud rejected the API token read from {source_of_token} (401 Unauthenticated)"
+    )]
+    Unauthorized { source_of_token: TokenSource },
+    #[error("Packagecloud has no repository `{repo}` (404), or the token may not see it")]
+    NoRepository { repo: String },
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("Packagecloud answered `{url}` with a document pkgsync cannot read: {message}")]
+    Malformed { url: String, message: String },
+    #[error(
+        "the package listing of `{repo}` is incomplete: {detail}; refusing to go on with partial knowledge"
+    )]
+    Incomplete { repo: String, detail: String },
+    #[error(transparent)]
+    Distro(#[from] DistroError),
+    #[error("Packagecloud refused `{key}` (422): {message}")]
+    Rejected { key: ArtifactKey, message: String },
+    #[error(
+        "Packagecloud already holds `{key}` with different content: sha256 `{stored}` there, `{ours}` here"
+    )]
+    Conflict {
+        key: ArtifactKey,
+        stored: String,
+        ours: String,
+    },
+    #[error(
+        "Packagecloud stored `{key}` as `{stored_filename}` with sha256 `{stored_sha256}`, expected `{expected_filename}` with sha256 `{expected_sha256}`"
+    )]
+    VerifyFailed {
+        key: ArtifactKey,
+        stored_filename: String,
+        stored_sha256: String,
+        expected_filename: String,
+        expected_sha256: String,
+    },
+    #[error("cannot read `{path}` for upload")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How an upload ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadOutcome {
+    Created,
+    /// The same content was already there (a lost response, or a rerun).
+    AlreadyPresent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    AlreadyGone,
+}
+
+#[derive(Debug, Clone)]
+pub struct PackagecloudClient {
+    http: HttpClient,
+    base: String,
+    repo: String,
+    token: Option<Secret>,
+    token_source: TokenSource,
+}
+
+impl PackagecloudClient {
+    pub fn new(http: HttpClient, target: &PackagecloudTarget) -> Self {
+        Self {
+            http,
+            base: target.url.trim_end_matches('/').to_string(),
+            repo: target.repo.clone(),
+            token: target.token.clone(),
+            token_source: target.token_source.clone(),
+        }
+    }
+
+    pub fn repo(&self) -> &str {
+        &self.repo
+    }
+
+    fn auth(&self) -> Result<Auth, PackagecloudError> {
+        self.token
+            .clone()
+            .map(Auth::Token)
+            .ok_or(PackagecloudError::NoToken)
+    }
+
+    fn repo_url(&self, rest: &str) -> String {
+        let (user, repo) = self.repo.split_once('/').unwrap_or((&self.repo, ""));
+        format!(
+            "{}/api/v1/repos/{}/{}{rest}",
+            self.base,
+            utf8_percent_encode(user, SEGMENT),
+            utf8_percent_encode(repo, SEGMENT)
+        )
+    }
+
+    /// Maps 401 and 404 to errors that say what to do; other failures pass through.
+    fn classify(&self, error: HttpError) -> PackagecloudError {
+        match error.status() {
+            Some(StatusCode::UNAUTHORIZED) => PackagecloudError::Unauthorized {
+                source_of_token: self.token_source.clone(),
+            },
+            _ => PackagecloudError::Http(error),
+        }
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<(HeaderMap, T), PackagecloudError> {
+        let (headers, body) = self.http.get_text(url, &self.auth()?).await.map_err(|e| {
+            if e.status() == Some(StatusCode::NOT_FOUND) {
+                PackagecloudError::NoRepository {
+                    repo: self.repo.clone(),
+                }
+            } else {
+                self.classify(e)
+            }
+        })?;
+        let value = serde_json::from_str(&body).map_err(|e| PackagecloudError::Malformed {
+            url: mask_url(url),
+            message: e.to_string(),
+        })?;
+        Ok((headers, value))
+    }
+
+    pub async fn distributions(&self) -> Result<DistroIndex, PackagecloudError> {
+        let url = format!("{}/api/v1/distributions.json", self.base);
+        let (_, all): (_, Distributions) = self.get_json(&url).await?;
+        Ok(DistroIndex::from_distributions(&all)?)
+    }
+
+    /// Every package of the repository, or an error: never a smaller inventory.
+    pub async fn list(&self) -> Result<TargetInventory, PackagecloudError> {
+        let first_url = format!(
+            "{}?per_page={MAX_PER_PAGE}",
+            self.repo_url("/packages.json")
+        );
+        let (headers, first): (_, Vec<PackageFragment>) = self.get_json(&first_url).await?;
+        let links = parse_link_header(&headers);
+        let counts = header_number(&headers, "Total").zip(header_number(&headers, "Per-Page"));
+
+        let fragments = match counts {
+            Some((total, per_page)) if per_page > 0 => {
+                let pages = total.div_ceil(per_page).max(1);
+                let template = links
+                    .iter()
+                    .find(|(rel, _)| rel == "last")
+                    .map(|(_, url)| url.clone());
+                let rest: Vec<Vec<PackageFragment>> = futures::stream::iter(2..=pages)
+                    .map(|page| {
+                        let url = page_url(template.as_deref(), &first_url, page, per_page);
+                        async move {
+                            let (headers, items): (_, Vec<PackageFragment>) =
+                                self.get_json(&url).await?;
+                            if header_number(&headers, "Total") != Some(total) {
+                                return Err(self.incomplete(format!(
+                                    "the total changed from {total} to {} while paging",
+                                    header_number(&headers, "Total")
+                                        .map_or("(missing)".into(), |t| t.to_string())
+                                )));
+                            }
+                            Ok(items)
+                        }
+                    })
+                    .buffered(PAGE_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+                let mut all = first;
+                let pages_seen: Vec<usize> = std::iter::once(all.len())
+                    .chain(rest.iter().map(Vec::len))
+                    .collect();
+                for (i, len) in pages_seen.iter().enumerate() {
+                    let expected = if i + 1 < pages {
+                        per_page
+                    } else {
+                        total - per_page * (pages - 1)
+                    };
+                    if *len != expected {
+                        return Err(self.incomplete(format!(
+                            "page {} held {len} packages, expected {expected}",
+                            i + 1
+                        )));
+                    }
+                }
+                all.extend(rest.into_iter().flatten());
+                all
+            }
+            _ => self.follow_next(first, links).await?,
+        };
+
+        let mut inventory = TargetInventory::default();
+        for fragment in fragments {
+            let key = ArtifactKey::new(&fragment.distro_version, &fragment.filename);
+            let package = TargetPackage {
+                key: key.clone(),
+                package_type: fragment.package_type.unwrap_or_default(),
+                sha256: fragment.sha256sum.map(|s| s.to_ascii_lowercase()),
+            };
+            if inventory.packages.insert(key.clone(), package).is_some() {
+                return Err(self.incomplete(format!(
+                    "`{key}` was listed twice (the listing shifted while paging)"
+                )));
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// Fallback without `Total`/`Per-Page`: follow `rel="next"` one page at a time.
+    async fn follow_next(
+        &self,
+        mut all: Vec<PackageFragment>,
+        mut links: Vec<(String, String)>,
+    ) -> Result<Vec<PackageFragment>, PackagecloudError> {
+        let mut seen = BTreeSet::new();
+        while let Some(next) = links
+            .iter()
+            .find(|(rel, _)| rel == "next")
+            .map(|(_, u)| u.clone())
+        {
+            if !seen.insert(next.clone()) {
+                return Err(
+                    self.incomplete(format!("the `next` link `{}` repeats", mask_url(&next)))
+                );
+            }
+            let url = self.same_origin(&next)?;
+            let (headers, items): (_, Vec<PackageFragment>) = self.get_json(&url).await?;
+            all.extend(items);
+            links = parse_link_header(&headers);
+        }
+        Ok(all)
+    }
+
+    /// Link URLs are absolute; only follow them to the configured host, so the
+    /// token is never sent elsewhere.
+    fn same_origin(&self, link: &str) -> Result<String, PackagecloudError> {
+        let ours = url::Url::parse(&self.base).ok();
+        let theirs = url::Url::parse(link).ok();
+        match (ours, theirs) {
+            (Some(a), Some(b)) if a.origin() == b.origin() => Ok(link.to_string()),
+            _ => Err(self.incomplete(format!(
+                "a pagination link points to another host: `{}`",
+                mask_url(link)
+            ))),
+        }
+    }
+
+    fn incomplete(&self, detail: String) -> PackagecloudError {
+        PackagecloudError::Incomplete {
+            repo: self.repo.clone(),
+            detail,
+        }
+    }
+
+    /// Looks one package up by name (search API), for checks after an upload whose
+    /// answer was lost or refused as a duplicate.
+    pub async fn find(
+        &self,
+        key: &ArtifactKey,
+    ) -> Result<Option<TargetPackage>, PackagecloudError> {
+        let url = format!(
+            "{}?q={}&dist={}&per_page={MAX_PER_PAGE}",
+            self.repo_url("/search.json"),
+            utf8_percent_encode(&key.filename, SEGMENT),
+            utf8_percent_encode(&key.distro_version, SEGMENT)
+        );
+        let (_, items): (_, Vec<PackageFragment>) = self.get_json(&url).await?;
+        Ok(items
+            .into_iter()
+            .find(|f| f.filename == key.filename && f.distro_version == key.distro_version)
+            .map(|f| TargetPackage {
+                key: key.clone(),
+                package_type: f.package_type.unwrap_or_default(),
+                sha256: f.sha256sum.map(|s| s.to_ascii_lowercase()),
+            }))
+    }
+
+    /// Sends one upload request, streaming the file. Not retried here.
+    async fn post_package(
+        &self,
+        path: &Path,
+        distro_version_id: u64,
+        filename: &str,
+    ) -> Result<reqwest::Response, PackagecloudError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| PackagecloudError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let length = file
+            .metadata()
+            .await
+            .map_err(|source| PackagecloudError::File {
+                path: path.display().to_string(),
+                source,
+            })?
+            .len();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let part = reqwest::multipart::Part::stream_with_length(body, length)
+            .file_name(filename.to_string())
+            .mime_str("application/octet-stream")
+            .expect("a fixed MIME type parses");
+        let form = reqwest::multipart::Form::new()
+            .text("package[distro_version_id]", distro_version_id.to_string())
+            .part("package[package_file]", part);
+        let url = self.repo_url("/packages.json");
+        self.http
+            .request(Method::POST, &url, &self.auth()?)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| {
+                PackagecloudError::Http(HttpError::Transport {
+                    method: Method::POST,
+                    url: mask_url(&url),
+                    reason: e.without_url().to_string(),
+                })
+            })
+    }
+
+    /// Uploads `path` as `key`, and makes sure it ends up there with `sha256`.
+    ///
+    /// Safe to repeat: a 422 duplicate, or a lost answer (timeout, reset, 5xx,
+    /// 429), is followed by a look-up; the same sha256 there means done, another
+    /// one is a conflict, absence means the upload is sent again (bounded).
+    pub async fn upload(
+        &self,
+        path: &Path,
+        distro_version_id: u64,
+        key: &ArtifactKey,
+        sha256: &str,
+    ) -> Result<UploadOutcome, PackagecloudError> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let failure = match self
+                .post_package(path, distro_version_id, &key.filename)
+                .await
+            {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let body = response.text().await.unwrap_or_default();
+                    match status {
+                        StatusCode::CREATED | StatusCode::OK => {
+                            return self.verify_created(key, sha256, &body);
+                        }
+                        StatusCode::UNPROCESSABLE_ENTITY => {
+                            return self.after_rejection(key, sha256, &body).await;
+                        }
+                        StatusCode::UNAUTHORIZED => {
+                            return Err(PackagecloudError::Unauthorized {
+                                source_of_token: self.token_source.clone(),
+                            });
+                        }
+                        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => (
+                            HttpError::Status {
+                                method: Method::POST,
+                                url: mask_url(&self.repo_url("/packages.json")),
+                                status,
+                                body,
+                            },
+                            retry_after.map(std::time::Duration::from_secs),
+                        ),
+                        _ => {
+                            return Err(PackagecloudError::Http(HttpError::Status {
+                                method: Method::POST,
+                                url: mask_url(&self.repo_url("/packages.json")),
+                                status,
+                                body,
+                            }));
+                        }
+                    }
+                }
+                Err(PackagecloudError::Http(e)) => (e, None),
+                Err(other) => return Err(other),
+            };
+            // The request may have been stored even though the answer was lost.
+            if let Some(stored) = self.find(key).await? {
+                return self.compare_stored(key, sha256, stored);
+            }
+            if attempt >= self.http.retry.max_attempts {
+                return Err(PackagecloudError::Http(failure.0));
+            }
+            let wait = failure.1.unwrap_or(
+                self.http
+                    .retry
+                    .base_delay
+                    .saturating_mul(1 << attempt.min(6)),
+            );
+            tokio::time::sleep(
+                wait.min(
+                    self.http
+                        .retry
+                        .max_delay
+                        .max(std::time::Duration::from_secs(1)),
+                ),
+            )
+            .await;
+        }
+    }
+
+    fn verify_created(
+        &self,
+        key: &ArtifactKey,
+        sha256: &str,
+        body: &str,
+    ) -> Result<UploadOutcome, PackagecloudError> {
+        let details: PackageDetails =
+            serde_json::from_str(body).map_err(|e| PackagecloudError::Malformed {
+                url: mask_url(&self.repo_url("/packages.json")),
+                message: e.to_string(),
+            })?;
+        let stored_sha = details
+            .sha256sum
+            .clone()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if details.filename != key.filename || stored_sha != sha256 {
+            return Err(PackagecloudError::VerifyFailed {
+                key: key.clone(),
+                stored_filename: details.filename,
+                stored_sha256: stored_sha,
+                expected_filename: key.filename.clone(),
+                expected_sha256: sha256.to_string(),
+            });
+        }
+        Ok(UploadOutcome::Created)
+    }
+
+    async fn after_rejection(
+        &self,
+        key: &ArtifactKey,
+        sha256: &str,
+        body: &str,
+    ) -> Result<UploadOutcome, PackagecloudError> {
+        let message = match serde_json::from_str::<ValidationErrors>(body) {
+            Ok(errors) => errors
+                .iter()
+                .map(|(field, messages)| format!("{field}: {}", messages.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(_) => body.trim().to_string(),
+        };
+        if is_duplicate(&message) {
+            return match self.find(key).await? {
+                Some(stored) => self.compare_stored(key, sha256, stored),
+                None => Err(PackagecloudError::Rejected {
+                    key: key.clone(),
+                    message: format!("{message} (but no such package is listed)"),
+                }),
+            };
+        }
+        Err(PackagecloudError::Rejected {
+            key: key.clone(),
+            message,
+        })
+    }
+
+    fn compare_stored(
+        &self,
+        key: &ArtifactKey,
+        sha256: &str,
+        stored: TargetPackage,
+    ) -> Result<UploadOutcome, PackagecloudError> {
+        match stored.sha256 {
+            Some(s) if s == sha256 => Ok(UploadOutcome::AlreadyPresent),
+            Some(s) => Err(PackagecloudError::Conflict {
+                key: key.clone(),
+                stored: s,
+                ours: sha256.to_string(),
+            }),
+            None => Err(PackagecloudError::Conflict {
+                key: key.clone(),
+                stored: "(not listed)".into(),
+                ours: sha256.to_string(),
+            }),
+        }
+    }
+
+    pub async fn delete(&self, key: &ArtifactKey) -> Result<DeleteOutcome, PackagecloudError> {
+        let url = self.repo_url(&format!(
+            "/{}/{}",
+            key.distro_version
+                .split('/')
+                .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+                .collect::<Vec<_>>()
+                .join("/"),
+            utf8_percent_encode(&key.filename, SEGMENT)
+        ));
+        let response = self
+            .http
+            .send(Method::DELETE, &url, &self.auth()?, |r| r)
+            .await
+            .map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        match status {
+            s if s.is_success() => Ok(DeleteOutcome::Deleted),
+            StatusCode::NOT_FOUND if body.contains("not found") => Ok(DeleteOutcome::AlreadyGone),
+            StatusCode::UNAUTHORIZED => Err(PackagecloudError::Unauthorized {
+                source_of_token: self.token_source.clone(),
+            }),
+            _ => Err(PackagecloudError::Http(HttpError::Status {
+                method: Method::DELETE,
+                url: mask_url(&url),
+                status,
+                body,
+            })),
+        }
+    }
+}
+
+/// Both wordings Packagecloud has used for "this file is already there".
+pub fn is_duplicate(message: &str) -> bool {
+    message.contains("already been taken") || message.contains("already exists")
+}
+
+fn header_number(headers: &HeaderMap, name: &str) -> Option<usize> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `<url>; rel="next", <url>; rel="last"` → `[("next", url), ("last", url)]`.
+pub fn parse_link_header(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut links = Vec::new();
+    for value in headers.get_all(reqwest::header::LINK) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let Some(url) = parts
+                .next()
+                .map(str::trim)
+                .and_then(|u| u.strip_prefix('<')?.strip_suffix('>'))
+            else {
+                continue;
+            };
+            for param in parts {
+                if let Some(rel) = param.trim().strip_prefix("rel=") {
+                    links.push((rel.trim_matches('"').to_string(), url.to_string()));
+                }
+            }
+        }
+    }
+    links
+}
+
+/// Page `page` of a listing: from the `last` link when there is one (it carries
+/// the server's own parameters), else from the first request's URL.
+fn page_url(template: Option<&str>, first: &str, page: usize, per_page: usize) -> String {
+    let base = template.unwrap_or(first);
+    let Ok(mut url) = url::Url::parse(base) else {
+        return format!("{first}&page={page}");
+    };
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("page", &page.to_string())
+        .append_pair("per_page", &per_page.to_string());
+    // The template may come from the server; only its path and query are used.
+    match (url::Url::parse(first), template) {
+        (Ok(mut own), Some(_)) => {
+            own.set_path(url.path());
+            own.set_query(url.query());
+            own.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_link_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::LINK,
+            "<https://packagecloud.io/api/v1/repos/julio/test/packages.json?page=5>; rel=\"last\", <https://packagecloud.io/api/v1/repos/julio/test/packages.json?page=2>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        let links = parse_link_header(&headers);
+        assert_eq!(links[0].0, "last");
+        assert!(links[0].1.ends_with("page=5"));
+        assert_eq!(links[1].0, "next");
+    }
+
+    #[test]
+    fn page_urls_keep_our_host() {
+        let url = page_url(
+            Some("https://evil.example/api/v1/repos/u/r/packages.json?page=9&per_page=250"),
+            "http://127.0.0.1:1/api/v1/repos/u/r/packages.json?per_page=250",
+            3,
+            250,
+        );
+        assert_eq!(
+            url,
+            "http://127.0.0.1:1/api/v1/repos/u/r/packages.json?page=3&per_page=250"
+        );
+    }
+
+    #[test]
+    fn both_duplicate_wordings_are_recognised() {
+        assert!(is_duplicate("filename: has already been taken"));
+        assert!(is_duplicate(
+            "repository: Validation failed: Full name already exists."
+        ));
+        assert!(!is_duplicate(
+            "repository: The specified distro does not support the package"
+        ));
+    }
+}

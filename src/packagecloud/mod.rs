@@ -1,0 +1,8 @@
+//! The Packagecloud target: API client, JSON types and the distribution index.
+
+pub mod client;
+pub mod distributions;
+pub mod types;
+
+pub use client::{DeleteOutcome, PackagecloudClient, PackagecloudError, UploadOutcome};
+pub use distributions::{DistroError, DistroIndex};
