@@ -130,7 +130,12 @@ pub fn plan(
             }
         }
     }
-    check_guards(&deletes, in_scope, policy)?;
+    let guards = Guards {
+        max_deletes: policy.max_deletes,
+        max_delete_percent: policy.max_delete_percent,
+        allow_deletes: policy.allow_deletes,
+    };
+    check_guards(&deletes, in_scope, &guards)?;
 
     actions.sort_by(|a, b| {
         (&a.distro_version, &a.filename, a.action).cmp(&(&b.distro_version, &b.filename, b.action))
@@ -161,11 +166,7 @@ pub fn plan(
         config_digest: context.config.digest(),
         config: context.config.clone(),
         scope: policy.scope.iter().cloned().collect(),
-        guards: Guards {
-            max_deletes: policy.max_deletes,
-            max_delete_percent: policy.max_delete_percent,
-            allow_deletes: policy.allow_deletes,
-        },
+        guards,
         observed: Observed {
             source: Fingerprint {
                 count: source.artifacts.len(),
@@ -218,10 +219,12 @@ fn could_have_produced(filename: &str, policy: &Policy) -> bool {
     }
 }
 
-fn check_guards(
+/// The deletion guards, shared by plan and apply: `deletes` out of `in_scope`
+/// packages may go only within both limits, or within `--allow-deletes`.
+pub fn check_guards(
     deletes: &[ArtifactKey],
     in_scope: usize,
-    policy: &Policy,
+    policy: &Guards,
 ) -> Result<(), PlanError> {
     let count = deletes.len();
     if count == 0 || policy.allow_deletes.is_some_and(|allowed| count <= allowed) {

@@ -1,0 +1,144 @@
+//! The record of what apply did: one JSON line per action with its outcome. The
+//! summary is built from it, and users keep it as an audit log.
+
+use crate::plan::{Action, ActionKind};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Uploaded,
+    Replaced,
+    Deleted,
+    /// The effect was already there (a rerun, or a lost answer that had succeeded).
+    AlreadyDone,
+    Failed,
+    /// Not attempted: deletes wait until every upload succeeded.
+    NotRun,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub plan_id: String,
+    pub action: ActionKind,
+    pub distro_version: String,
+    pub filename: String,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Record {
+    pub fn new(plan_id: &str, action: &Action, outcome: Outcome, detail: Option<String>) -> Self {
+        Self {
+            plan_id: plan_id.to_string(),
+            action: action.action,
+            distro_version: action.distro_version.clone(),
+            filename: action.filename.clone(),
+            outcome,
+            detail,
+        }
+    }
+}
+
+/// Appends records to a file as they happen, and keeps them for the summary.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+    records: Mutex<Vec<Record>>,
+}
+
+impl Journal {
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            records: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the line at once, so a crash keeps everything up to it.
+    pub fn record(&self, record: Record) -> std::io::Result<()> {
+        let line = serde_json::to_string(&record).expect("a record serialises");
+        {
+            let mut file = self.file.lock().expect("journal lock");
+            writeln!(file, "{line}")?;
+            file.flush()?;
+        }
+        self.records.lock().expect("journal lock").push(record);
+        Ok(())
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().expect("journal lock").clone()
+    }
+}
+
+/// `Apply complete: 3 uploaded, 1 deleted, 2 already done.` or, on failures,
+/// `3 of 40 uploads failed: ...`.
+pub fn summarise(records: &[Record]) -> (String, bool) {
+    let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
+    let failed: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .collect();
+    if failed.is_empty() && count(Outcome::NotRun) == 0 {
+        return (
+            format!(
+                "Apply complete: {} uploaded, {} replaced, {} deleted, {} already done.",
+                count(Outcome::Uploaded),
+                count(Outcome::Replaced),
+                count(Outcome::Deleted),
+                count(Outcome::AlreadyDone)
+            ),
+            true,
+        );
+    }
+    let mut lines = Vec::new();
+    for kind in [ActionKind::Upload, ActionKind::Replace, ActionKind::Delete] {
+        let of_kind = records.iter().filter(|r| r.action == kind).count();
+        let failed_of_kind: Vec<&&Record> = failed.iter().filter(|r| r.action == kind).collect();
+        if !failed_of_kind.is_empty() {
+            let names: Vec<String> = failed_of_kind
+                .iter()
+                .map(|r| {
+                    format!(
+                        "`{}/{}` ({})",
+                        r.distro_version,
+                        r.filename,
+                        r.detail.as_deref().unwrap_or("failed")
+                    )
+                })
+                .collect();
+            lines.push(format!(
+                "{} of {of_kind} {}s failed: {}",
+                failed_of_kind.len(),
+                kind.as_str(),
+                names.join(", ")
+            ));
+        }
+    }
+    let not_run = count(Outcome::NotRun);
+    if not_run > 0 {
+        lines.push(format!(
+            "{not_run} delete(s) not run because an upload failed"
+        ));
+    }
+    lines.push("rerun the same plan to finish the rest".to_string());
+    (lines.join("\n"), false)
+}

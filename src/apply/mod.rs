@@ -1,0 +1,448 @@
+//! Apply: executes exactly a reviewed plan, or nothing.
+//!
+//! Before any change: the config must be the one the plan was made with, both
+//! sides are observed again, every action's precondition is checked (done, go
+//! ahead, or stale), distro ids are resolved and the deletion guards re-checked.
+//! Then uploads run as a pipeline (download → verify → upload, with separate
+//! bounds), and deletes only once every upload succeeded. Every outcome goes into
+//! the journal; failures of single actions do not stop the others.
+
+pub mod cache;
+pub mod journal;
+pub mod preconditions;
+pub mod progress;
+
+use crate::config::{Config, ObsProject};
+use crate::model::{ArtifactKey, PackageType, TargetInventory};
+use crate::obs::client::{ObsClient, ObsError};
+use crate::packagecloud::{
+    DeleteOutcome, DistroIndex, PackagecloudClient, PackagecloudError, UploadOutcome,
+};
+use crate::plan::planner::{PlanError, check_guards};
+use crate::plan::{Action, ActionKind, Plan};
+use cache::{Cache, CacheError, CachedFile};
+use futures::{StreamExt, TryStreamExt};
+use journal::{Journal, Outcome, Record};
+use preconditions::{SourceObservation, Verdict};
+use progress::Progress;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub downloads: usize,
+    pub uploads: usize,
+    pub progress: progress::ProgressMode,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the config differs from the one this plan was made with:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    ConfigChanged(Vec<String>),
+    #[error("the plan is stale: {} action(s) no longer match what OBS and Packagecloud hold:\n{}", .0.len(), .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    Stale(Vec<String>),
+    #[error(transparent)]
+    Guard(PlanError),
+    #[error(transparent)]
+    Obs(#[from] ObsError),
+    #[error(transparent)]
+    Packagecloud(#[from] PackagecloudError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("{0}")]
+    Partial(String),
+    #[error("cannot write the journal `{path}`")]
+    Journal {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a successful (or partial) apply reports.
+#[derive(Debug)]
+pub struct ApplyReport {
+    pub summary: String,
+    pub records: Vec<Record>,
+}
+
+/// The clients and places apply works with.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub obs: &'a ObsClient,
+    pub packagecloud: &'a PackagecloudClient,
+    pub cache: &'a Cache,
+    pub journal: &'a Journal,
+}
+
+pub async fn apply(
+    plan: &Plan,
+    ctx: &Context<'_>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let effective = ctx.config.effective();
+    if effective.digest() != plan.config_digest {
+        let mut differences = plan.config.differences(&effective);
+        if differences.is_empty() {
+            differences.push("(the digest differs)".into());
+        }
+        return Err(ApplyError::ConfigChanged(differences));
+    }
+
+    // Observe both sides again: the whole target, and the source packages the
+    // plan uploads from (one binary list per package).
+    let target = ctx.packagecloud.list().await?;
+    let source = observe_sources(plan, ctx).await?;
+
+    let mut pending = Vec::new();
+    let mut done = Vec::new();
+    let mut compare = Vec::new();
+    let mut stale = Vec::new();
+    for action in &plan.actions {
+        match preconditions::check(action, &target, &source) {
+            Verdict::Pending => pending.push(action),
+            Verdict::Done(why) => done.push((action, why)),
+            Verdict::CompareContent { stored_sha256 } => compare.push((action, stored_sha256)),
+            Verdict::Stale(why) => stale.push(format!(
+                "{} `{}`: {why}",
+                action.action.as_str(),
+                action.key()
+            )),
+        }
+    }
+    if !stale.is_empty() {
+        return Err(ApplyError::Stale(stale));
+    }
+    for (action, why) in done {
+        record(ctx, plan, action, Outcome::AlreadyDone, Some(why))?;
+    }
+
+    let needs_upload: Vec<&Action> = pending
+        .iter()
+        .chain(compare.iter().map(|(a, _)| a))
+        .copied()
+        .filter(|a| a.action != ActionKind::Delete)
+        .collect();
+    let distro_ids = resolve_distro_ids(ctx, &needs_upload).await?;
+
+    let progress = Progress::new(
+        options.progress,
+        needs_upload
+            .iter()
+            .filter_map(|a| a.source.as_ref())
+            .map(|s| s.size)
+            .sum(),
+        (pending.len() + compare.len()) as u64,
+    );
+
+    // A file already on the target under a planned name is ours only if its
+    // content is: download ours and compare, before anything changes.
+    for (action, stored_sha256) in compare {
+        let file = fetch(ctx, action, &progress).await?;
+        if stored_sha256.as_deref() == Some(file.sha256.as_str()) {
+            record(
+                ctx,
+                plan,
+                action,
+                Outcome::AlreadyDone,
+                Some("already on Packagecloud".into()),
+            )?;
+            progress.action_done(&format!("already there: {}", action.key()));
+        } else {
+            stale.push(format!(
+                "{} `{}`: Packagecloud holds another file under this name (sha256 {}, ours {})",
+                action.action.as_str(),
+                action.key(),
+                stored_sha256.as_deref().unwrap_or("unknown"),
+                file.sha256
+            ));
+        }
+    }
+    if !stale.is_empty() {
+        progress.finish();
+        return Err(ApplyError::Stale(stale));
+    }
+
+    let deletes: Vec<&Action> = pending
+        .iter()
+        .copied()
+        .filter(|a| a.action == ActionKind::Delete)
+        .collect();
+    let in_scope = in_scope_count(&target, &plan.scope);
+    let delete_keys: Vec<ArtifactKey> = deletes.iter().map(|a| a.key()).collect();
+    check_guards(&delete_keys, in_scope, &plan.guards).map_err(ApplyError::Guard)?;
+
+    // Uploads: each one downloads under one bound and uploads under another, so a
+    // file goes up as soon as it is down and verified.
+    let uploads: Vec<&Action> = pending
+        .iter()
+        .copied()
+        .filter(|a| a.action != ActionKind::Delete)
+        .collect();
+    let download_slots = Arc::new(Semaphore::new(options.downloads.max(1)));
+    let upload_slots = Arc::new(Semaphore::new(options.uploads.max(1)));
+    let results: Vec<Result<(), ApplyError>> = futures::stream::iter(uploads)
+        .map(|action| {
+            let download_slots = download_slots.clone();
+            let upload_slots = upload_slots.clone();
+            let distro_ids = &distro_ids;
+            let progress = &progress;
+            async move {
+                let outcome = upload_one(
+                    ctx,
+                    action,
+                    distro_ids,
+                    &download_slots,
+                    &upload_slots,
+                    progress,
+                )
+                .await;
+                let (outcome, detail) = match outcome {
+                    Ok(outcome) => (outcome, None),
+                    Err(e) => (Outcome::Failed, Some(error_chain(&e))),
+                };
+                progress.action_done(&format!("{}: {}", outcome_word(outcome), action.key()));
+                record(ctx, plan, action, outcome, detail)
+            }
+        })
+        .buffer_unordered(options.downloads + options.uploads)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+
+    let upload_failed = ctx
+        .journal
+        .records()
+        .iter()
+        .any(|r| r.outcome == Outcome::Failed);
+    if upload_failed {
+        for action in deletes {
+            record(
+                ctx,
+                plan,
+                action,
+                Outcome::NotRun,
+                Some("an upload failed".into()),
+            )?;
+        }
+    } else {
+        let results: Vec<Result<(), ApplyError>> = futures::stream::iter(deletes)
+            .map(|action| {
+                let progress = &progress;
+                async move {
+                    let (outcome, detail) = match ctx.packagecloud.delete(&action.key()).await {
+                        Ok(DeleteOutcome::Deleted) => (Outcome::Deleted, None),
+                        Ok(DeleteOutcome::AlreadyGone) => {
+                            (Outcome::AlreadyDone, Some("already gone".into()))
+                        }
+                        Err(e) => (Outcome::Failed, Some(error_chain(&e))),
+                    };
+                    progress.action_done(&format!("{}: {}", outcome_word(outcome), action.key()));
+                    record(ctx, plan, action, outcome, detail)
+                }
+            })
+            .buffer_unordered(options.uploads.max(1))
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    }
+    progress.finish();
+
+    let records: Vec<Record> = ctx
+        .journal
+        .records()
+        .into_iter()
+        .filter(|r| r.plan_id == plan.plan_id)
+        .collect();
+    let (summary, complete) = journal::summarise(&records);
+    if !complete {
+        return Err(ApplyError::Partial(summary));
+    }
+    Ok(ApplyReport { summary, records })
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Uploaded => "uploaded",
+        Outcome::Replaced => "replaced",
+        Outcome::Deleted => "deleted",
+        Outcome::AlreadyDone => "already done",
+        Outcome::Failed => "FAILED",
+        Outcome::NotRun => "not run",
+    }
+}
+
+fn record(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    action: &Action,
+    outcome: Outcome,
+    detail: Option<String>,
+) -> Result<(), ApplyError> {
+    ctx.journal
+        .record(Record::new(&plan.plan_id, action, outcome, detail))
+        .map_err(|source| ApplyError::Journal {
+            path: ctx.journal.path().display().to_string(),
+            source,
+        })
+}
+
+/// An error and its causes on one line, for the journal and the summary.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+fn in_scope_count(target: &TargetInventory, scope: &[String]) -> usize {
+    let scope: BTreeSet<&String> = scope.iter().collect();
+    target
+        .packages
+        .keys()
+        .filter(|k| scope.contains(&k.distro_version))
+        .count()
+}
+
+fn project<'a>(config: &'a Config, name: &str) -> &'a ObsProject {
+    config
+        .obs
+        .projects
+        .iter()
+        .find(|p| p.name == name)
+        .expect("the config digest matched, so the plan's projects are configured")
+}
+
+/// The current binary lists of every package the plan uploads from.
+async fn observe_sources(plan: &Plan, ctx: &Context<'_>) -> Result<SourceObservation, ApplyError> {
+    let groups: BTreeSet<(String, String, String, String)> = plan
+        .actions
+        .iter()
+        .filter_map(|a| a.source.as_ref())
+        .map(|s| {
+            (
+                s.project.clone(),
+                s.repository.clone(),
+                s.arch.clone(),
+                s.package.clone(),
+            )
+        })
+        .collect();
+    let lists: Vec<_> = futures::stream::iter(groups)
+        .map(|(p, r, a, pkg)| async move {
+            let list = ctx
+                .obs
+                .binaries_with_md5(project(ctx.config, &p), &r, &a, &pkg)
+                .await?;
+            Ok::<_, ObsError>(((p, r, a, pkg), list))
+        })
+        .buffered(ctx.config.obs.concurrency * 2)
+        .try_collect()
+        .await?;
+    let mut observed = SourceObservation::new();
+    for ((project, repository, arch, package), list) in lists {
+        for binary in list.binaries {
+            let origin = crate::model::ObsOrigin {
+                project: project.clone(),
+                repository: repository.clone(),
+                arch: arch.clone(),
+                package: package.clone(),
+                filename: binary.filename.clone(),
+            };
+            observed.insert(origin, binary);
+        }
+    }
+    Ok(observed)
+}
+
+async fn resolve_distro_ids(
+    ctx: &Context<'_>,
+    uploads: &[&Action],
+) -> Result<BTreeMap<ArtifactKey, u64>, ApplyError> {
+    if uploads.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let index: DistroIndex = ctx.packagecloud.distributions().await?;
+    let mut ids = BTreeMap::new();
+    for action in uploads {
+        let package_type = PackageType::from_filename(&action.filename).unwrap_or(PackageType::Rpm);
+        let id = index
+            .resolve(&action.distro_version, package_type)
+            .map_err(PackagecloudError::from)?;
+        ids.insert(action.key(), id);
+    }
+    Ok(ids)
+}
+
+async fn fetch(
+    ctx: &Context<'_>,
+    action: &Action,
+    progress: &Progress,
+) -> Result<CachedFile, ApplyError> {
+    let expect = action.source.as_ref().expect("uploads carry their source");
+    let (url, auth) = ctx
+        .obs
+        .download_request(project(ctx.config, &expect.project), &expect.origin());
+    let file = ctx
+        .cache
+        .fetch(ctx.obs.http(), &url, &auth, expect, &|n| progress.bytes(n))
+        .await?;
+    Ok(file)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum UploadError {
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Packagecloud(#[from] PackagecloudError),
+    #[error("the downloaded file is not the package the plan names: {0}")]
+    WrongPackage(String),
+}
+
+async fn upload_one(
+    ctx: &Context<'_>,
+    action: &Action,
+    distro_ids: &BTreeMap<ArtifactKey, u64>,
+    download_slots: &Semaphore,
+    upload_slots: &Semaphore,
+    progress: &Progress,
+) -> Result<Outcome, UploadError> {
+    let file = {
+        let _slot = download_slots
+            .acquire()
+            .await
+            .expect("semaphore stays open");
+        fetch(ctx, action, progress).await?
+    };
+    // Packagecloud stores a file under the name its metadata gives; make sure that
+    // is the planned name before anything is sent.
+    let identity = crate::pkgmeta::read_identity(&file.path)
+        .map_err(|e| UploadError::WrongPackage(e.to_string()))?;
+    if identity.canonical_filename() != action.filename {
+        return Err(UploadError::WrongPackage(format!(
+            "its metadata names it `{}`",
+            identity.canonical_filename()
+        )));
+    }
+    let _slot = upload_slots.acquire().await.expect("semaphore stays open");
+    let key = action.key();
+    if action.action == ActionKind::Replace {
+        ctx.packagecloud.delete(&key).await?;
+    }
+    let id = distro_ids[&key];
+    let outcome = ctx
+        .packagecloud
+        .upload(&file.path, id, &key, &file.sha256)
+        .await?;
+    Ok(match (action.action, outcome) {
+        (_, UploadOutcome::AlreadyPresent) => Outcome::AlreadyDone,
+        (ActionKind::Replace, UploadOutcome::Created) => Outcome::Replaced,
+        (_, UploadOutcome::Created) => Outcome::Uploaded,
+    })
+}

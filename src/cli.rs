@@ -1,0 +1,115 @@
+//! Command-line definitions (clap). No behaviour here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pkgsync",
+    version,
+    about = "Mirror OBS-built rpm and deb packages into a Packagecloud repository: plan, review, apply",
+    after_help = "Exit codes: 0 success or no changes; 1 error; 2 changes found (plan --detailed-exitcode); \
+3 deletion guard tripped; 4 plan refused as stale or made with another config; 5 apply partly failed; \
+6 content conflict between OBS and Packagecloud. diff: 0 same actions, 1 different."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read OBS and Packagecloud (read-only) and write a plan of uploads and deletes
+    Plan(PlanArgs),
+    /// Render a plan file as text, markdown (for a pull request) or JSON
+    Show(ShowArgs),
+    /// Execute exactly the actions of a reviewed plan file
+    Apply(ApplyArgs),
+    /// Show what two plan files disagree on
+    Diff(DiffArgs),
+    /// Try pkgsync end to end against a built-in sandbox (emulated OBS and Packagecloud)
+    Demo(DemoArgs),
+    /// Run the sandbox emulators until interrupted, for trying commands by hand
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The YAML config file
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Write the plan file here
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// What to print on stdout
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 when there is nothing to do, 2 when there are changes
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Allow up to N deletes in this plan, above the configured guards (recorded in the plan)
+    #[arg(long, value_name = "N")]
+    pub allow_deletes: Option<usize>,
+    /// List unchanged packages by name in the plan file, not only their count
+    #[arg(long)]
+    pub list_skips: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan file
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The reviewed plan file
+    pub plan: PathBuf,
+    /// The config the plan was made with
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Where downloads are kept between runs [default: the user's cache directory]
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Concurrent downloads [default: `apply.downloads` of the config, else 4]
+    #[arg(long)]
+    pub downloads: Option<usize>,
+    /// Concurrent uploads and deletes [default: `apply.uploads` of the config, else 2]
+    #[arg(long)]
+    pub uploads: Option<usize>,
+    /// Append the record of each action (JSON lines) here [default: <cache-dir>/journal.jsonl]
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// No progress output
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub old: PathBuf,
+    pub new: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's config and plan files in this directory
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Write a config file for the sandbox here
+    #[arg(long)]
+    pub write_config: Option<PathBuf>,
+}

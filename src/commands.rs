@@ -1,0 +1,196 @@
+//! The commands: each reads its inputs, calls the library and prints. Data goes to
+//! stdout, messages to stderr.
+
+use crate::apply::{
+    self, ApplyError, ApplyOptions, cache::Cache, journal::Journal, progress::ProgressMode,
+};
+use crate::cli::{ApplyArgs, DiffArgs, Format, PlanArgs, ShowArgs};
+use crate::config::{Config, Environment};
+use crate::exit::{Exit, Failure};
+use crate::http::{HttpClient, RetryPolicy};
+use crate::model::PackageType;
+use crate::obs::{self, client::ObsClient};
+use crate::packagecloud::{DistroIndex, PackagecloudClient, PackagecloudError};
+use crate::plan::{self, Plan, planner::PlanContext, render};
+use anyhow::Context as _;
+use std::collections::BTreeSet;
+
+/// Colour only on a terminal, and never with `NO_COLOR`.
+pub fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && console::Term::stdout().is_term()
+}
+
+pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, Failure> {
+    let config = Config::load(path, env).map_err(Failure::error)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(config)
+}
+
+fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
+    let http = HttpClient::new(RetryPolicy::from_env());
+    (
+        ObsClient::new(http.clone(), &config.obs.url),
+        PackagecloudClient::new(http, &config.packagecloud),
+    )
+}
+
+/// Rewrites the config's `distro/version`s to Packagecloud's index names
+/// (`ubuntu/22.04` → `ubuntu/jammy`), so they compare equal with its listing, and
+/// fails on any that Packagecloud does not know, before anything else happens.
+fn canonical_mapping(config: &Config, index: &DistroIndex) -> Result<Config, PackagecloudError> {
+    let mut canonical = config.clone();
+    for target in canonical.distro_mapping.values_mut().flatten() {
+        match index.canonical(target) {
+            Some(name) => *target = name.to_string(),
+            // Resolving gives the error with the closest names.
+            None => {
+                index.resolve(target, PackageType::Rpm)?;
+            }
+        }
+    }
+    Ok(canonical)
+}
+
+/// Observes both sides and computes the plan. Read-only.
+pub async fn make_plan(
+    config: &Config,
+    allow_deletes: Option<usize>,
+    list_skips: bool,
+) -> Result<Plan, Failure> {
+    let (obs_client, pc_client) = clients(config);
+    let (index, target) =
+        tokio::try_join!(pc_client.distributions(), pc_client.list()).map_err(Failure::error)?;
+    let canonical = canonical_mapping(config, &index).map_err(Failure::error)?;
+    let mut source = obs::observe(&obs_client, &canonical)
+        .await
+        .map_err(Failure::error)?;
+
+    // Every file must be able to go where it is mapped (no rpm into a deb distro).
+    let mut refused = BTreeSet::new();
+    for artifact in source.artifacts.values() {
+        if let Err(e) = index.resolve(&artifact.key.distro_version, artifact.package_type) {
+            refused.insert(e.to_string());
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Failure::error(anyhow::anyhow!(
+            "the distro mapping does not fit the packages:\n  {}",
+            refused.into_iter().collect::<Vec<_>>().join("\n  ")
+        )));
+    }
+
+    // md5 only for what will be uploaded: one binary list per package involved.
+    let uploads: BTreeSet<_> = source
+        .artifacts
+        .keys()
+        .filter(|k| !target.packages.contains_key(*k))
+        .cloned()
+        .collect();
+    obs::fill_md5(&obs_client, &canonical, &mut source, &uploads)
+        .await
+        .map_err(Failure::error)?;
+
+    let context = PlanContext {
+        config: config.effective(),
+        list_skips,
+    };
+    plan::plan(&source, &target, &canonical.policy(allow_deletes), &context).map_err(Failure::plan)
+}
+
+pub fn render(plan: &Plan, format: Format) -> String {
+    match format {
+        Format::Text => render::text(plan, use_color()),
+        Format::Markdown => render::markdown(plan),
+        Format::Json => render::json(plan),
+    }
+}
+
+pub async fn plan(args: &PlanArgs, env: &Environment) -> Result<Exit, Failure> {
+    let config = load_config(&args.config, env)?;
+    let plan = make_plan(&config, args.allow_deletes, args.list_skips).await?;
+    if let Some(out) = &args.out {
+        plan::file::write(&plan, out)
+            .with_context(|| format!("cannot write the plan file `{}`", out.display()))
+            .map_err(Failure::error)?;
+        eprintln!("Plan written to `{}`.", out.display());
+    }
+    print!("{}", render(&plan, args.format));
+    Ok(if args.detailed_exitcode && plan.summary.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
+
+pub fn show(args: &ShowArgs) -> Result<Exit, Failure> {
+    let plan = plan::file::read(&args.plan).map_err(Failure::error)?;
+    print!("{}", render(&plan, args.format));
+    Ok(Exit::Success)
+}
+
+pub fn diff(args: &DiffArgs) -> Result<Exit, Failure> {
+    let old = plan::file::read(&args.old).map_err(Failure::error)?;
+    let new = plan::file::read(&args.new).map_err(Failure::error)?;
+    let difference = plan::diff::diff(&old, &new);
+    print!("{}", plan::diff::render(&difference));
+    Ok(if difference.same_actions() {
+        Exit::Success
+    } else {
+        Exit::PlansDiffer
+    })
+}
+
+pub async fn apply(args: &ApplyArgs, env: &Environment) -> Result<Exit, Failure> {
+    let plan = plan::file::read(&args.plan).map_err(Failure::error)?;
+    let config = load_config(&args.config, env)?;
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(apply::cache::default_dir);
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| cache_dir.join("journal.jsonl"));
+    let options = ApplyOptions {
+        downloads: args.downloads.unwrap_or(config.apply.downloads).max(1),
+        uploads: args.uploads.unwrap_or(config.apply.uploads).max(1),
+        progress: ProgressMode::detect(args.quiet),
+    };
+    let report = run_apply(&plan, &config, &cache_dir, &journal_path, &options).await?;
+    println!("{}", report.summary);
+    Ok(Exit::Success)
+}
+
+pub async fn run_apply(
+    plan: &Plan,
+    config: &Config,
+    cache_dir: &std::path::Path,
+    journal_path: &std::path::Path,
+    options: &ApplyOptions,
+) -> Result<apply::ApplyReport, Failure> {
+    let cache = Cache::open(cache_dir).map_err(Failure::error)?;
+    let journal = Journal::open(journal_path)
+        .with_context(|| format!("cannot open the journal `{}`", journal_path.display()))
+        .map_err(Failure::error)?;
+    let (obs_client, pc_client) = clients(config);
+    let ctx = apply::Context {
+        config,
+        obs: &obs_client,
+        packagecloud: &pc_client,
+        cache: &cache,
+        journal: &journal,
+    };
+    apply::apply(plan, &ctx, options)
+        .await
+        .map_err(|e| match e {
+            ApplyError::Stale(_) | ApplyError::ConfigChanged(_) => Failure::new(Exit::Refused, e),
+            ApplyError::Guard(_) => Failure::new(Exit::GuardTripped, e),
+            ApplyError::Partial(_) => Failure::new(Exit::PartialApply, e).with_hint(format!(
+                "the journal `{}` records every action",
+                journal_path.display()
+            )),
+            other => Failure::error(other),
+        })
+}
