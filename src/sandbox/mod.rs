@@ -1,1 +1,2 @@
 //! In-process emulators of the OBS and Packagecloud APIs.
+pub mod packages;
