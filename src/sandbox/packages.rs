@@ -124,6 +124,26 @@ pub fn build_deb(
     builder.into_inner().context("finishing ar archive")
 }
 
+/// A small rpm with one file naming the package, for tests that need many.
+pub fn simple_rpm(name: &str, version: &str, release: &str, arch: &str) -> anyhow::Result<Vec<u8>> {
+    let path = format!("/usr/share/{name}/VERSION");
+    let contents = format!("{name} {version}-{release} {arch}\n");
+    build_rpm(
+        name,
+        version,
+        release,
+        arch,
+        &[(&path, contents.as_bytes())],
+    )
+}
+
+/// A small deb with one file naming the package, for tests that need many.
+pub fn simple_deb(name: &str, version: &str, arch: &str) -> anyhow::Result<Vec<u8>> {
+    let path = format!("/usr/share/{name}/VERSION");
+    let contents = format!("{name} {version} {arch}\n");
+    build_deb(name, version, arch, &[(&path, contents.as_bytes())])
+}
+
 fn relative_path(path: &str) -> anyhow::Result<&str> {
     let relative = path.trim_start_matches('/');
     ensure!(
