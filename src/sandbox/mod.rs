@@ -1,1 +1,102 @@
-//! In-process emulators of the OBS and Packagecloud APIs.
+//! In-process, stateful emulators of the OBS API and the Packagecloud API v1,
+//! speaking the real wire formats on `127.0.0.1:<ephemeral port>`, for tests and
+//! for the demo. Each emulator can run alone (`ObsEmulator::start`,
+//! `PackagecloudEmulator::start`) or both together as a [`Sandbox`].
+//!
+//! Module map: `obs` and `packagecloud` (one emulator each), `faults` (the fault
+//! plan both apply), `packages` (generates real rpm/deb files), `demo` (the demo
+//! seed and its constants), `server` (binding, serving, request log).
+
+pub mod demo;
+pub mod faults;
+pub mod obs;
+pub mod packagecloud;
+pub mod packages;
+mod server;
+
+pub use faults::{Fault, FaultRule};
+pub use obs::{ObsEmulator, ObsProject, ObsState};
+pub use packagecloud::{
+    DuplicateWording, PackagecloudEmulator, PackagecloudSeed, StoredPackageView,
+};
+pub use server::RecordedRequest;
+
+use anyhow::Context;
+
+/// The initial state of both emulators.
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    pub obs: ObsState,
+    pub packagecloud: PackagecloudSeed,
+}
+
+impl Seed {
+    /// Nothing: no projects, no repositories, no credentials, no token.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Adds `count` distinct small rpms `{prefix}-{i}-1.0-1.x86_64.rpm`
+    /// (i = 0..count) to the Packagecloud repository `repo` in `distro_version`.
+    pub fn packagecloud_rpms(
+        &mut self,
+        repo: &str,
+        distro_version: &str,
+        prefix: &str,
+        count: usize,
+    ) -> anyhow::Result<&mut Self> {
+        for i in 0..count {
+            let name = format!("{prefix}-{i}");
+            let bytes = packages::simple_rpm(&name, "1.0", "1", "x86_64")?;
+            self.packagecloud.package(repo, distro_version, bytes);
+        }
+        Ok(self)
+    }
+}
+
+/// Both emulators, started together.
+#[derive(Debug)]
+pub struct Sandbox {
+    obs: ObsEmulator,
+    packagecloud: PackagecloudEmulator,
+}
+
+impl Sandbox {
+    pub async fn start(seed: Seed) -> anyhow::Result<Sandbox> {
+        let obs = ObsEmulator::start(seed.obs)
+            .await
+            .context("starting the OBS emulator")?;
+        let packagecloud = match PackagecloudEmulator::start(seed.packagecloud).await {
+            Ok(pc) => pc,
+            Err(e) => {
+                obs.shutdown().await;
+                return Err(e.context("starting the Packagecloud emulator"));
+            }
+        };
+        Ok(Sandbox { obs, packagecloud })
+    }
+
+    /// e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn obs_url(&self) -> &str {
+        self.obs.url()
+    }
+
+    /// e.g. `http://127.0.0.1:41235` (no trailing slash; the API is under `/api/v1`).
+    pub fn packagecloud_url(&self) -> &str {
+        self.packagecloud.url()
+    }
+
+    pub fn obs(&self) -> &ObsEmulator {
+        &self.obs
+    }
+
+    pub fn packagecloud(&self) -> &PackagecloudEmulator {
+        &self.packagecloud
+    }
+
+    /// Stops both servers gracefully; nothing is left running afterwards.
+    pub async fn shutdown(self) {
+        self.obs.shutdown().await;
+        self.packagecloud.shutdown().await;
+    }
+}

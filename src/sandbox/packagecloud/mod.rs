@@ -1,0 +1,348 @@
+//! The Packagecloud API v1 emulator: repositories of stored packages (bytes kept,
+//! checksums computed, canonical names derived from the package headers), the
+//! handle tests use to start and change it, and its seed. Request handling is in
+//! `routes`, the JSON views in `views`, distribution ids in `distributions`.
+
+mod distributions;
+mod routes;
+mod views;
+
+pub use distributions::DistroVersion;
+
+use super::faults::{FaultPlan, FaultRule, Flavor, lock};
+use super::server::{self, RecordedRequest, RequestLog, RunningServer};
+use crate::model::PackageType;
+use crate::pkgmeta::{PackageIdentity, read_identity_from_bytes};
+use anyhow::Context;
+use axum::body::Bytes;
+use distributions::Distributions;
+use sha2::Digest;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which 422 body a duplicate upload gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DuplicateWording {
+    /// `{"filename":["has already been taken"]}`
+    #[default]
+    FilenameTaken,
+    /// `{"repository":["Validation failed: Full name already exists."]}`
+    FullNameExists,
+}
+
+/// What the Packagecloud emulator starts with.
+#[derive(Debug, Clone, Default)]
+pub struct PackagecloudSeed {
+    /// The API token; `None` turns authentication off.
+    pub token: Option<String>,
+    /// Repositories `user/repo` that exist (also created by `packages`).
+    pub repos: Vec<String>,
+    /// `(user/repo, distro/version, package bytes)`, stored in this order.
+    pub packages: Vec<(String, String, Bytes)>,
+    pub duplicate_wording: DuplicateWording,
+}
+
+impl PackagecloudSeed {
+    pub fn repo(&mut self, repo: &str) -> &mut Self {
+        if !self.repos.iter().any(|r| r == repo) {
+            self.repos.push(repo.to_string());
+        }
+        self
+    }
+
+    pub fn package(
+        &mut self,
+        repo: &str,
+        distro_version: &str,
+        bytes: impl Into<Bytes>,
+    ) -> &mut Self {
+        self.repo(repo);
+        self.packages
+            .push((repo.to_string(), distro_version.to_string(), bytes.into()));
+        self
+    }
+}
+
+/// One stored file.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredPackage {
+    pub id: u64,
+    pub distro_version: String,
+    pub distro_version_id: u64,
+    pub filename: String,
+    pub identity: PackageIdentity,
+    pub md5: String,
+    pub sha1: String,
+    pub sha256: String,
+    pub sha512: String,
+    pub bytes: Bytes,
+    /// When it was stored; `None` for seeded packages (indexed from the start).
+    pub uploaded_at: Option<Instant>,
+}
+
+/// What tests see of a stored package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPackageView {
+    pub distro_version: String,
+    pub filename: String,
+    pub sha256: String,
+    pub size: u64,
+    pub package_type: PackageType,
+    /// Creation sequence number (also the package id); increases with each store.
+    pub created_order: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct PcState {
+    pub token: Option<String>,
+    pub repos: BTreeMap<String, Vec<StoredPackage>>,
+    pub next_id: u64,
+    pub duplicate_wording: DuplicateWording,
+    pub index_delay: Duration,
+    pub upload_attempts: u64,
+    pub uploads_stored: u64,
+}
+
+/// Why a package could not be stored; the routes turn these into 422 bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    UnknownDistro,
+    WrongType,
+    Unreadable(String),
+    Duplicate,
+}
+
+impl PcState {
+    /// Stores `bytes` under the canonical name, like an upload does.
+    pub(crate) fn store(
+        &mut self,
+        distributions: &Distributions,
+        repo: &str,
+        distro_version_id: u64,
+        bytes: Bytes,
+        uploaded_at: Option<Instant>,
+    ) -> Result<StoredPackage, StoreError> {
+        let distro = distributions
+            .by_id(distro_version_id)
+            .ok_or(StoreError::UnknownDistro)?;
+        let identity = read_identity_from_bytes(&bytes, None)
+            .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+        if !distro.types.contains(identity.package_type.as_str()) {
+            return Err(StoreError::WrongType);
+        }
+        let filename = identity.canonical_filename();
+        let packages = self.repos.entry(repo.to_string()).or_default();
+        if packages
+            .iter()
+            .any(|p| p.distro_version == distro.name && p.filename == filename)
+        {
+            return Err(StoreError::Duplicate);
+        }
+        self.next_id += 1;
+        let stored = StoredPackage {
+            id: self.next_id,
+            distro_version: distro.name.clone(),
+            distro_version_id,
+            filename,
+            identity,
+            md5: hex::encode(md5::Md5::digest(&bytes)),
+            sha1: hex::encode(sha1::Sha1::digest(&bytes)),
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            sha512: hex::encode(sha2::Sha512::digest(&bytes)),
+            bytes,
+            uploaded_at,
+        };
+        packages.push(stored.clone());
+        Ok(stored)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct PcShared {
+    pub(crate) state: Mutex<PcState>,
+    pub(crate) distributions: Distributions,
+    /// Our own base URL, for `Link` headers and `download_url`.
+    pub(crate) base_url: String,
+}
+
+/// A running Packagecloud emulator.
+#[derive(Debug)]
+pub struct PackagecloudEmulator {
+    shared: Arc<PcShared>,
+    log: RequestLog,
+    faults: FaultPlan,
+    server: RunningServer,
+}
+
+impl PackagecloudEmulator {
+    /// Starts the emulator on an ephemeral loopback port; seeded packages are
+    /// parsed and stored as uploads would be (an unreadable one is an error).
+    pub async fn start(seed: PackagecloudSeed) -> anyhow::Result<Self> {
+        let distributions = Distributions::load().context("loading the distributions table")?;
+        let mut state = PcState {
+            token: seed.token,
+            repos: seed.repos.iter().map(|r| (r.clone(), Vec::new())).collect(),
+            next_id: 0,
+            duplicate_wording: seed.duplicate_wording,
+            index_delay: Duration::ZERO,
+            upload_attempts: 0,
+            uploads_stored: 0,
+        };
+        for (repo, distro_version, bytes) in seed.packages {
+            let id = distributions
+                .id_of(&distro_version)
+                .with_context(|| format!("unknown distro `{distro_version}` in the seed"))?;
+            state
+                .store(&distributions, &repo, id, bytes, None)
+                .map_err(|e| anyhow::anyhow!("seeding {repo} {distro_version}: {e:?}"))?;
+        }
+        let (listener, base_url) = server::bind().await?;
+        let shared = Arc::new(PcShared {
+            state: Mutex::new(state),
+            distributions,
+            base_url,
+        });
+        let log = RequestLog::default();
+        let faults = FaultPlan::default();
+        let router = server::instrument(
+            routes::router(shared.clone()),
+            log.clone(),
+            faults.clone(),
+            Flavor::Packagecloud,
+        );
+        let server = RunningServer::serve(listener, router);
+        Ok(Self {
+            shared,
+            log,
+            faults,
+            server,
+        })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41235` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.snapshot()
+    }
+
+    pub fn clear_requests(&self) {
+        self.log.clear();
+    }
+
+    pub fn set_faults(&self, rules: Vec<FaultRule>) {
+        self.faults.set(rules);
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults.set(Vec::new());
+    }
+
+    /// The packages of `user/repo`, oldest first.
+    pub fn packages(&self, repo: &str) -> Vec<StoredPackageView> {
+        lock(&self.shared.state)
+            .repos
+            .get(repo)
+            .map(|packages| {
+                packages
+                    .iter()
+                    .map(|p| StoredPackageView {
+                        distro_version: p.distro_version.clone(),
+                        filename: p.filename.clone(),
+                        sha256: p.sha256.clone(),
+                        size: p.bytes.len() as u64,
+                        package_type: p.identity.package_type,
+                        created_order: p.id,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The stored bytes of one package.
+    pub fn package_bytes(&self, repo: &str, distro_version: &str, filename: &str) -> Option<Bytes> {
+        lock(&self.shared.state)
+            .repos
+            .get(repo)
+            .and_then(|packages| {
+                packages
+                    .iter()
+                    .find(|p| p.distro_version == distro_version && p.filename == filename)
+                    .map(|p| p.bytes.clone())
+            })
+    }
+
+    /// Stores a package as an upload would (without counting as an upload);
+    /// returns the canonical filename.
+    pub fn insert_package(
+        &self,
+        repo: &str,
+        distro_version: &str,
+        bytes: impl Into<Bytes>,
+    ) -> anyhow::Result<String> {
+        let id = self
+            .shared
+            .distributions
+            .id_of(distro_version)
+            .with_context(|| format!("unknown distro `{distro_version}`"))?;
+        lock(&self.shared.state)
+            .store(&self.shared.distributions, repo, id, bytes.into(), None)
+            .map(|p| p.filename)
+            .map_err(|e| anyhow::anyhow!("cannot store in {repo} {distro_version}: {e:?}"))
+    }
+
+    /// Removes a package; true if it was there.
+    pub fn remove_package(&self, repo: &str, distro_version: &str, filename: &str) -> bool {
+        let mut state = lock(&self.shared.state);
+        let Some(packages) = state.repos.get_mut(repo) else {
+            return false;
+        };
+        let before = packages.len();
+        packages.retain(|p| !(p.distro_version == distro_version && p.filename == filename));
+        packages.len() != before
+    }
+
+    /// Creates an empty repository `user/repo` (no-op if it exists).
+    pub fn create_repo(&self, repo: &str) {
+        lock(&self.shared.state)
+            .repos
+            .entry(repo.to_string())
+            .or_default();
+    }
+
+    pub fn set_duplicate_wording(&self, wording: DuplicateWording) {
+        lock(&self.shared.state).duplicate_wording = wording;
+    }
+
+    /// `None` turns authentication off.
+    pub fn set_token(&self, token: Option<String>) {
+        lock(&self.shared.state).token = token;
+    }
+
+    /// How long a fresh upload lists as `indexed: false` (default: zero).
+    pub fn set_index_delay(&self, delay: Duration) {
+        lock(&self.shared.state).index_delay = delay;
+    }
+
+    /// Upload requests that reached the upload handler (valid or not).
+    pub fn upload_attempts(&self) -> u64 {
+        lock(&self.shared.state).upload_attempts
+    }
+
+    /// Uploads that stored a package (including "stored, then answered 500").
+    pub fn uploads_stored(&self) -> u64 {
+        lock(&self.shared.state).uploads_stored
+    }
+
+    /// The id of `distro/version` (rpm and deb distros), as a client would map it.
+    pub fn distro_version_id(&self, distro_version: &str) -> Option<u64> {
+        self.shared.distributions.id_of(distro_version)
+    }
+}

@@ -1,0 +1,395 @@
+//! Request handling of the Packagecloud emulator: token auth, distributions,
+//! paginated listing with `Link`/`Total` headers, multipart upload with server-side
+//! renaming, package details, delete, and plain downloads of stored files.
+//! Path segments are percent-decoded; the `.json` suffix is optional.
+
+use super::views::{self, Context};
+use super::{DuplicateWording, PcShared, PcState, StoreError, StoredPackage};
+use crate::model::PackageType;
+use crate::sandbox::faults::lock;
+use crate::sandbox::server::basic_credentials;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+const DEFAULT_PER_PAGE: usize = 30;
+const MAX_PER_PAGE: usize = 250;
+
+pub(super) fn router(shared: Arc<PcShared>) -> Router {
+    Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(1 << 30))
+        .with_state(shared)
+}
+
+fn json_reply(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn not_found() -> Response {
+    json_reply(StatusCode::NOT_FOUND, &json!({"error": "not_found"}))
+}
+
+fn unprocessable(field: &str, message: &str) -> Response {
+    json_reply(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({ field: [message] }),
+    )
+}
+
+async fn handle(State(shared): State<Arc<PcShared>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let Some(segments) = decode_segments(uri.path()) else {
+        return not_found();
+    };
+    let path: Vec<&str> = segments.iter().map(String::as_str).collect();
+
+    // Download links are what a package manager fetches: no API token involved.
+    if let [user, repo, "packages", distro, version, filename, download] = path.as_slice() {
+        if method == Method::GET && download.starts_with("download") {
+            let repo = format!("{user}/{repo}");
+            return download_file(&shared, &repo, &format!("{distro}/{version}"), filename);
+        }
+    }
+    if let Err(response) = check_token(&shared, request.headers()) {
+        return response;
+    }
+    let Some(api) = path.strip_prefix(&["api", "v1"]) else {
+        return not_found();
+    };
+    match (method.clone(), api) {
+        (Method::GET, [distributions]) if strip_json(distributions) == "distributions" => {
+            json_reply(StatusCode::OK, shared.distributions.body())
+        }
+        (Method::GET, ["repos", user, repo]) => {
+            repo_info(&shared, &format!("{user}/{}", strip_json(repo)))
+        }
+        (Method::GET, ["repos", user, repo, packages]) if strip_json(packages) == "packages" => {
+            list(&shared, &format!("{user}/{repo}"), uri.path(), uri.query())
+        }
+        (Method::POST, ["repos", user, repo, packages]) if strip_json(packages) == "packages" => {
+            let repo = format!("{user}/{repo}");
+            upload(&shared, &repo, request).await
+        }
+        (Method::GET, ["repos", user, repo, "package", rest @ ..]) => {
+            details(&shared, &format!("{user}/{repo}"), rest)
+        }
+        (Method::DELETE, ["repos", user, repo, distro, version, filename]) => delete(
+            &shared,
+            &format!("{user}/{repo}"),
+            &format!("{distro}/{version}"),
+            filename,
+        ),
+        _ => not_found(),
+    }
+}
+
+fn strip_json(segment: &str) -> &str {
+    segment.strip_suffix(".json").unwrap_or(segment)
+}
+
+fn decode_segments(path: &str) -> Option<Vec<String>> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned())
+        })
+        .collect()
+}
+
+/// Basic auth with the token as user name and an empty password.
+fn check_token(shared: &PcShared, headers: &HeaderMap) -> Result<(), Response> {
+    let state = lock(&shared.state);
+    let Some(token) = &state.token else {
+        return Ok(());
+    };
+    match basic_credentials(headers) {
+        Some((user, _)) if user == *token => Ok(()),
+        _ => Err(json_reply(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "Unauthenticated"}),
+        )),
+    }
+}
+
+fn is_indexed(state: &PcState, p: &StoredPackage) -> bool {
+    p.uploaded_at
+        .is_none_or(|at| at.elapsed() >= state.index_delay)
+}
+
+fn repo_info(shared: &PcShared, repo: &str) -> Response {
+    let state = lock(&shared.state);
+    let Some(packages) = state.repos.get(repo) else {
+        return not_found();
+    };
+    let name = repo.split_once('/').map_or(repo, |(_, r)| r);
+    json_reply(
+        StatusCode::OK,
+        &json!({
+            "name": name,
+            "created_at": views::iso8601_millis(1_704_067_200),
+            "url": format!("{}/{repo}", shared.base_url),
+            "last_push_human": "less than a minute ago",
+            "package_count_human": format!("{} packages", packages.len()),
+            "private": false,
+            "fqname": repo,
+        }),
+    )
+}
+
+/// A positive integer query value, or `None`.
+fn positive(value: Option<&str>) -> Option<usize> {
+    value
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+}
+
+fn list(shared: &PcShared, repo: &str, raw_path: &str, raw_query: Option<&str>) -> Response {
+    let pairs: Vec<(String, String)> = raw_query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let per_page = positive(get("per_page"))
+        .unwrap_or(DEFAULT_PER_PAGE)
+        .min(MAX_PER_PAGE);
+    let page = positive(get("page")).unwrap_or(1);
+
+    let state = lock(&shared.state);
+    let Some(packages) = state.repos.get(repo) else {
+        return not_found();
+    };
+    let total = packages.len();
+    let last_page = total.div_ceil(per_page).max(1);
+    let body: Vec<Value> = packages
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|p| {
+            let ctx = Context {
+                base_url: &shared.base_url,
+                repo,
+                indexed: is_indexed(&state, p),
+            };
+            views::fragment(p, &ctx)
+        })
+        .collect();
+
+    let mut response = json_reply(StatusCode::OK, &Value::Array(body));
+    let headers = response.headers_mut();
+    if last_page > 1 {
+        let link_to = |target: usize, rel: &str| {
+            let mut query: Vec<(String, String)> =
+                pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
+            query.push(("page".into(), target.to_string()));
+            query.sort();
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish();
+            format!("<{}{raw_path}?{encoded}>; rel=\"{rel}\"", shared.base_url)
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(link_to(1, "first"));
+            links.push(link_to((page - 1).min(last_page), "prev"));
+        }
+        if page < last_page {
+            links.push(link_to(last_page, "last"));
+            links.push(link_to(page + 1, "next"));
+        }
+        if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    headers.insert("total", HeaderValue::from(total));
+    headers.insert("per-page", HeaderValue::from(per_page));
+    headers.insert("max-per-page", HeaderValue::from(MAX_PER_PAGE));
+    response
+}
+
+async fn upload(shared: &PcShared, repo: &str, request: Request) -> Response {
+    let mut multipart = match Multipart::from_request(request, &()).await {
+        Ok(m) => m,
+        Err(e) => return json_reply(StatusCode::BAD_REQUEST, &json!({"error": e.body_text()})),
+    };
+    let mut distro_id: Option<String> = None;
+    let mut file: Option<Bytes> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                // The part's file name is deliberately ignored: the server names files.
+                let name = field.name().unwrap_or_default().to_string();
+                let data = match field.bytes().await {
+                    Ok(data) => data,
+                    Err(e) => {
+                        return json_reply(
+                            StatusCode::BAD_REQUEST,
+                            &json!({"error": e.body_text()}),
+                        );
+                    }
+                };
+                match name.as_str() {
+                    "package[distro_version_id]" => {
+                        distro_id = Some(String::from_utf8_lossy(&data).trim().to_string());
+                    }
+                    "package[package_file]" => file = Some(data),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return json_reply(StatusCode::BAD_REQUEST, &json!({"error": e.body_text()})),
+        }
+    }
+
+    let mut state = lock(&shared.state);
+    state.upload_attempts += 1;
+    if !state.repos.contains_key(repo) {
+        return not_found();
+    }
+    let Some(file) = file else {
+        return unprocessable("package_file", "can't be blank");
+    };
+    let Some(distro_id) = distro_id.and_then(|d| d.parse::<u64>().ok()) else {
+        return unprocessable("distro_version_id", "is invalid");
+    };
+    match state.store(
+        &shared.distributions,
+        repo,
+        distro_id,
+        file,
+        Some(Instant::now()),
+    ) {
+        Ok(stored) => {
+            state.uploads_stored += 1;
+            let ctx = Context {
+                base_url: &shared.base_url,
+                repo,
+                indexed: false,
+            };
+            json_reply(StatusCode::CREATED, &views::details(&stored, &ctx))
+        }
+        Err(StoreError::UnknownDistro) => unprocessable("distro_version_id", "is invalid"),
+        Err(StoreError::WrongType) => unprocessable(
+            "repository",
+            "The specified distro does not support the package you've tried to upload",
+        ),
+        Err(StoreError::Unreadable(_)) => unprocessable("package_file", "is not a valid package"),
+        Err(StoreError::Duplicate) => match state.duplicate_wording {
+            DuplicateWording::FilenameTaken => unprocessable("filename", "has already been taken"),
+            DuplicateWording::FullNameExists => {
+                unprocessable("repository", "Validation failed: Full name already exists.")
+            }
+        },
+    }
+}
+
+/// `package/:type/:distro/:version/:name/:arch/:version/:release[.json]`, or for
+/// debs `.../:arch/:version-:release[.json]`.
+fn details(shared: &PcShared, repo: &str, rest: &[&str]) -> Response {
+    let (kind, distro, dist_version, name, arch, wanted) = match rest {
+        [kind, distro, dv, name, arch, version, release] => (
+            *kind,
+            *distro,
+            *dv,
+            *name,
+            *arch,
+            format!("{version}-{}", strip_json(release)),
+        ),
+        [kind, distro, dv, name, arch, version_release] => (
+            *kind,
+            *distro,
+            *dv,
+            *name,
+            *arch,
+            strip_json(version_release).to_string(),
+        ),
+        _ => return not_found(),
+    };
+    let distro_version = format!("{distro}/{dist_version}");
+    let state = lock(&shared.state);
+    let found = state.repos.get(repo).and_then(|packages| {
+        packages.iter().find(|p| {
+            let id = &p.identity;
+            p.distro_version == distro_version
+                && id.package_type.as_str() == kind
+                && id.name == name
+                && id.arch == arch
+                && version_release(p) == wanted
+        })
+    });
+    match found {
+        Some(p) => {
+            let ctx = Context {
+                base_url: &shared.base_url,
+                repo,
+                indexed: is_indexed(&state, p),
+            };
+            json_reply(StatusCode::OK, &views::details(p, &ctx))
+        }
+        None => not_found(),
+    }
+}
+
+fn version_release(p: &StoredPackage) -> String {
+    match p.identity.package_type {
+        PackageType::Rpm => format!(
+            "{}-{}",
+            p.identity.version,
+            p.identity.release.as_deref().unwrap_or_default()
+        ),
+        PackageType::Deb => p.identity.deb_version(),
+    }
+}
+
+fn delete(shared: &PcShared, repo: &str, distro_version: &str, filename: &str) -> Response {
+    let mut state = lock(&shared.state);
+    let Some(packages) = state.repos.get_mut(repo) else {
+        return not_found();
+    };
+    let before = packages.len();
+    packages.retain(|p| !(p.distro_version == distro_version && p.filename == filename));
+    if packages.len() == before {
+        return json_reply(StatusCode::NOT_FOUND, &json!({"filename": ["not found"]}));
+    }
+    json_reply(StatusCode::OK, &json!({}))
+}
+
+fn download_file(shared: &PcShared, repo: &str, distro_version: &str, filename: &str) -> Response {
+    let state = lock(&shared.state);
+    let found = state.repos.get(repo).and_then(|packages| {
+        packages
+            .iter()
+            .find(|p| p.distro_version == distro_version && p.filename == filename)
+    });
+    match found {
+        Some(p) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            Body::from(p.bytes.clone()),
+        )
+            .into_response(),
+        None => not_found(),
+    }
+}

@@ -1,0 +1,204 @@
+//! JSON shapes of the Packagecloud emulator: PackageFragment (listing) and
+//! PackageDetails (upload answer, details route), fields in the documented order,
+//! URLs site-relative except `download_url`.
+
+use super::StoredPackage;
+use crate::model::PackageType;
+use serde_json::{Map, Value, json};
+
+/// Stored packages claim creation times from here on, one second apart, so
+/// `created_at` order is storage order (2024-01-01T00:00:00Z).
+const CREATED_AT_BASE: u64 = 1_704_067_200;
+
+/// Everything the views need besides the package.
+pub(crate) struct Context<'a> {
+    pub base_url: &'a str,
+    /// `user/repo`
+    pub repo: &'a str,
+    pub indexed: bool,
+}
+
+struct Urls {
+    package_url: String,
+    versions_url: String,
+    stats_base: String,
+    package_html_url: String,
+    download_url: String,
+    promote_url: String,
+    destroy_url: String,
+}
+
+fn urls(p: &StoredPackage, ctx: &Context<'_>) -> Urls {
+    let id = &p.identity;
+    let repo = ctx.repo;
+    let dv = &p.distro_version;
+    let kind = id.package_type.as_str();
+    let base = format!(
+        "/api/v1/repos/{repo}/package/{kind}/{dv}/{}/{}",
+        id.name, id.arch
+    );
+    // rpm: .../{version}/{release}; deb: .../{version}-{release} (documented forms).
+    let version_path = match id.package_type {
+        PackageType::Rpm => format!(
+            "{}/{}",
+            id.version,
+            id.release.as_deref().unwrap_or_default()
+        ),
+        PackageType::Deb => id.deb_version(),
+    };
+    let extension = kind;
+    Urls {
+        package_url: format!("{base}/{version_path}.json"),
+        versions_url: format!("{base}/versions.json"),
+        stats_base: format!("{base}/{version_path}/stats/downloads"),
+        package_html_url: format!("/{repo}/packages/{dv}/{}", p.filename),
+        download_url: format!(
+            "{}/{repo}/packages/{dv}/{}/download.{extension}?distro_version_id={}",
+            ctx.base_url, p.filename, p.distro_version_id
+        ),
+        promote_url: format!("/api/v1/repos/{repo}/{dv}/{}/promote.json", p.filename),
+        destroy_url: format!("/api/v1/repos/{repo}/{dv}/{}", p.filename),
+    }
+}
+
+pub(crate) fn created_at(p: &StoredPackage) -> String {
+    iso8601_millis(CREATED_AT_BASE + p.id)
+}
+
+fn uploader(repo: &str) -> &str {
+    repo.split_once('/').map_or(repo, |(user, _)| user)
+}
+
+/// One element of `GET .../packages.json`.
+pub(crate) fn fragment(p: &StoredPackage, ctx: &Context<'_>) -> Value {
+    let u = urls(p, ctx);
+    let id = &p.identity;
+    let mut m = Map::new();
+    m.insert("name".into(), json!(id.name));
+    m.insert("distro_version".into(), json!(p.distro_version));
+    m.insert("created_at".into(), json!(created_at(p)));
+    m.insert("version".into(), json!(id.version));
+    m.insert("release".into(), json!(id.release));
+    m.insert("epoch".into(), json!(id.epoch.unwrap_or(0)));
+    m.insert("scope".into(), Value::Null);
+    m.insert("private".into(), json!(false));
+    m.insert("type".into(), json!(id.package_type.as_str()));
+    m.insert("filename".into(), json!(p.filename));
+    m.insert("uploader_name".into(), json!(uploader(ctx.repo)));
+    m.insert("indexed".into(), json!(ctx.indexed));
+    m.insert("sha256sum".into(), json!(p.sha256));
+    m.insert(
+        "repository_html_url".into(),
+        json!(format!("/{}", ctx.repo)),
+    );
+    m.insert("package_url".into(), json!(u.package_url));
+    m.insert(
+        "downloads_detail_url".into(),
+        json!(format!("{}/detail.json", u.stats_base)),
+    );
+    m.insert(
+        "downloads_series_url".into(),
+        json!(format!("{}/series/daily.json", u.stats_base)),
+    );
+    m.insert(
+        "downloads_count_url".into(),
+        json!(format!("{}/count.json", u.stats_base)),
+    );
+    m.insert("package_html_url".into(), json!(u.package_html_url));
+    m.insert("download_url".into(), json!(u.download_url));
+    m.insert("promote_url".into(), json!(u.promote_url));
+    m.insert("destroy_url".into(), json!(u.destroy_url));
+    Value::Object(m)
+}
+
+/// The upload's 201 body and `GET .../package/...json`.
+pub(crate) fn details(p: &StoredPackage, ctx: &Context<'_>) -> Value {
+    let u = urls(p, ctx);
+    let id = &p.identity;
+    let repo_name = ctx.repo.split_once('/').map_or(ctx.repo, |(_, r)| r);
+    let mut m = Map::new();
+    m.insert("name".into(), json!(id.name));
+    m.insert("distro_version".into(), json!(p.distro_version));
+    m.insert("architecture".into(), json!(id.arch));
+    m.insert("repository".into(), json!(repo_name));
+    m.insert("size".into(), json!(p.bytes.len().to_string()));
+    m.insert("summary".into(), Value::Null);
+    m.insert("filename".into(), json!(p.filename));
+    m.insert("description".into(), Value::Null);
+    m.insert("dependencies".into(), json!([]));
+    m.insert("md5sum".into(), json!(p.md5));
+    m.insert("sha1sum".into(), json!(p.sha1));
+    m.insert("sha256sum".into(), json!(p.sha256));
+    m.insert("sha512sum".into(), json!(p.sha512));
+    m.insert("private".into(), json!(false));
+    m.insert("uploader_name".into(), json!(uploader(ctx.repo)));
+    m.insert("created_at".into(), json!(created_at(p)));
+    m.insert("licenses".into(), json!([]));
+    m.insert("version".into(), json!(id.version));
+    m.insert("release".into(), json!(id.release));
+    m.insert("epoch".into(), json!(id.epoch.unwrap_or(0)));
+    m.insert("indexed".into(), json!(ctx.indexed));
+    m.insert(
+        "repository_url".into(),
+        json!(format!("/api/v1/repos/{}", ctx.repo)),
+    );
+    m.insert(
+        "repository_html_url".into(),
+        json!(format!("/{}", ctx.repo)),
+    );
+    m.insert("package_url".into(), json!(u.package_url));
+    m.insert("versions_url".into(), json!(u.versions_url));
+    m.insert("promote_url".into(), json!(u.promote_url));
+    m.insert("total_downloads_count".into(), json!(0));
+    m.insert("download_url".into(), json!(u.download_url));
+    m.insert("package_html_url".into(), json!(u.package_html_url));
+    m.insert(
+        "downloads_detail_url".into(),
+        json!(format!("{}/detail.json", u.stats_base)),
+    );
+    m.insert(
+        "downloads_series_url".into(),
+        json!(format!("{}/series/daily.json", u.stats_base)),
+    );
+    m.insert(
+        "downloads_count_url".into(),
+        json!(format!("{}/count.json", u.stats_base)),
+    );
+    m.insert("destroy_url".into(), json!(u.destroy_url));
+    m.insert("self_url".into(), json!(u.package_url));
+    Value::Object(m)
+}
+
+/// `2024-01-01T00:00:05.000Z` for Unix seconds (proleptic Gregorian, UTC).
+pub(crate) fn iso8601_millis(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs = unix_seconds % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601() {
+        assert_eq!(iso8601_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601_millis(1_704_067_205), "2024-01-01T00:00:05.000Z");
+        assert_eq!(iso8601_millis(1_709_251_199), "2024-02-29T23:59:59.000Z");
+    }
+}

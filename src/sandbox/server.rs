@@ -1,0 +1,138 @@
+//! Plumbing shared by both emulators: binding an ephemeral loopback port, serving
+//! an axum router until shutdown, the request log, and the middleware stack
+//! (log first, then faults, so faulted requests are logged too).
+
+use super::faults::{self, FaultPlan, Flavor, lock};
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use base64::Engine;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// One request as it arrived: method, raw (still percent-encoded) path, raw query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+}
+
+/// Every request an emulator received, in arrival order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestLog {
+    entries: Arc<Mutex<Vec<RecordedRequest>>>,
+}
+
+impl RequestLog {
+    pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
+        lock(&self.entries).clone()
+    }
+
+    pub(crate) fn clear(&self) {
+        lock(&self.entries).clear();
+    }
+
+    fn record(&self, request: &Request) {
+        lock(&self.entries).push(RecordedRequest {
+            method: request.method().as_str().to_string(),
+            path: request.uri().path().to_string(),
+            query: request.uri().query().map(str::to_string),
+        });
+    }
+}
+
+/// Wraps `router` in the request log and the fault plan.
+pub(crate) fn instrument(
+    router: Router,
+    log: RequestLog,
+    faults: FaultPlan,
+    flavor: Flavor,
+) -> Router {
+    router
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let faults = faults.clone();
+                async move { faults::apply(faults, flavor, request, next).await }
+            },
+        ))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                log.record(&request);
+                next.run(request)
+            },
+        ))
+}
+
+/// A loopback listener on an ephemeral port and its base URL (no trailing slash).
+pub(crate) async fn bind() -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, format!("http://{addr}")))
+}
+
+/// A running server; `shutdown` stops it gracefully, dropping it aborts it.
+#[derive(Debug)]
+pub(crate) struct RunningServer {
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// How long in-flight requests get to finish on shutdown.
+const GRACE: Duration = Duration::from_secs(5);
+
+impl RunningServer {
+    pub(crate) fn serve(listener: TcpListener, router: Router) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            // An accept error ends the server; tests then see connection errors.
+            let _ = server.await;
+        });
+        Self {
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(GRACE, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// `(user, password)` from an `Authorization: Basic` header, if well formed.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
