@@ -1,15 +1,121 @@
-//! `pkgsync demo` and `pkgsync sandbox`.
-use crate::cli::{DemoArgs, SandboxArgs};
-use crate::exit::{Exit, Failure};
+//! `pkgsync demo`: the whole workflow against the built-in sandbox, in one
+//! command; and `pkgsync sandbox`: the sandbox alone, for trying commands by hand.
 
-pub async fn run(_args: &DemoArgs) -> Result<Exit, Failure> {
-    Err(Failure::error(anyhow::anyhow!(
-        "the demo needs the sandbox"
-    )))
+use crate::apply::{ApplyOptions, progress::ProgressMode};
+use crate::cli::{DemoArgs, Format, SandboxArgs};
+use crate::commands::{load_config, make_plan, render, run_apply};
+use crate::config::Environment;
+use crate::exit::{Exit, Failure};
+use crate::plan;
+use crate::sandbox::demo::{
+    DEMO_DEB_REPOSITORY, DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO,
+    DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
+};
+use crate::sandbox::{Sandbox, Seed};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+
+/// A config for the sandbox. Credentials sit in the file because the sandbox's
+/// are public; real configs take them from the environment.
+pub fn sandbox_config(sandbox: &Sandbox) -> String {
+    format!(
+        "# pkgsync config for the built-in sandbox (ports change on every start)\n\
+obs:\n  url: {obs}\n  auth:\n    user: {DEMO_OBS_USER}\n    password: {DEMO_OBS_PASSWORD}\n\
+obsprojects:\n  {DEMO_OBS_PROJECT}: {{}}\n\
+packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
+distro-mapping:\n  {DEMO_RPM_REPOSITORY}: fedora/39\n  {DEMO_DEB_REPOSITORY}: ubuntu/jammy\n\
+sync:\n  mode: mirror\n  max_delete_percent: 50\n",
+        obs = sandbox.obs_url(),
+        pc = sandbox.packagecloud_url(),
+    )
 }
 
-pub async fn serve(_args: &SandboxArgs) -> Result<Exit, Failure> {
-    Err(Failure::error(anyhow::anyhow!(
-        "the sandbox is not built yet"
-    )))
+pub async fn run(args: &DemoArgs) -> Result<Exit, Failure> {
+    let sandbox = Sandbox::start(Seed::demo()).await.map_err(Failure::error)?;
+    let scratch = tempfile::tempdir().map_err(Failure::error)?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| scratch.path().to_path_buf());
+    let result = walk_through(&sandbox, &dir).await;
+    sandbox.shutdown().await;
+    result
+}
+
+async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))
+        .map_err(Failure::error)?;
+    let config_path = dir.join("demo-config.yaml");
+    let plan_path = dir.join("demo-plan.json");
+    std::fs::write(&config_path, sandbox_config(sandbox))
+        .with_context(|| format!("cannot write `{}`", config_path.display()))
+        .map_err(Failure::error)?;
+    println!(
+        "Sandbox running: OBS API at {}, Packagecloud API at {}.",
+        sandbox.obs_url(),
+        sandbox.packagecloud_url()
+    );
+    println!(
+        "OBS project `{DEMO_OBS_PROJECT}` has built rpms and debs; Packagecloud `{DEMO_PC_REPO}` holds a few of them and an orphan.\n"
+    );
+
+    // The sandbox config carries its own credentials; the user's environment
+    // must not redirect the demo to real ones.
+    let config = load_config(&config_path, &Environment::default())?;
+
+    println!("$ pkgsync plan --config demo-config.yaml --out demo-plan.json");
+    let first = make_plan(&config, None, false).await?;
+    plan::file::write(&first, &plan_path).map_err(Failure::error)?;
+    print!("{}", render(&first, Format::Text));
+
+    println!("\n$ pkgsync apply demo-plan.json --config demo-config.yaml");
+    let options = ApplyOptions {
+        downloads: config.apply.downloads,
+        uploads: config.apply.uploads,
+        progress: ProgressMode::detect(false),
+    };
+    let report = run_apply(
+        &first,
+        &config,
+        &dir.join("cache"),
+        &dir.join("journal.jsonl"),
+        &options,
+    )
+    .await?;
+    println!("{}", report.summary);
+
+    println!("\n$ pkgsync plan --config demo-config.yaml   # again");
+    let second = make_plan(&config, None, false).await?;
+    print!("{}", render(&second, Format::Text));
+    if second.summary.has_changes() {
+        return Err(Failure::error(anyhow::anyhow!(
+            "the demo did not converge: the second plan still has changes"
+        )));
+    }
+    println!("\nThe repository now matches OBS; nothing is left to do.");
+    Ok(Exit::Success)
+}
+
+pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
+    let sandbox = Sandbox::start(Seed::demo()).await.map_err(Failure::error)?;
+    let config = sandbox_config(&sandbox);
+    let path: Option<PathBuf> = args.write_config.clone();
+    match &path {
+        Some(path) => {
+            std::fs::write(path, &config)
+                .with_context(|| format!("cannot write `{}`", path.display()))
+                .map_err(Failure::error)?;
+            eprintln!("Config written to `{}`.", path.display());
+        }
+        None => print!("{config}"),
+    }
+    eprintln!(
+        "Sandbox running: OBS API at {}, Packagecloud API at {}. Press Ctrl-C to stop.",
+        sandbox.obs_url(),
+        sandbox.packagecloud_url()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+    Ok(Exit::Success)
 }

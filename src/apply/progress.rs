@@ -33,10 +33,13 @@ pub struct Progress {
 impl Progress {
     pub fn new(mode: ProgressMode, total_bytes: u64, total_files: u64) -> Self {
         if mode != ProgressMode::Bars {
+            // Hidden bars still count, for the `[n/total]` of plain lines.
+            let hidden =
+                |len| ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
             return Self {
                 mode,
-                bytes: ProgressBar::hidden(),
-                files: ProgressBar::hidden(),
+                bytes: hidden(total_bytes),
+                files: hidden(total_files),
                 _multi: None,
             };
         }
