@@ -1,0 +1,119 @@
+//! Shared harness for black-box tests: a sandbox running in the test process and
+//! the real `pkgsync` binary run against it, as a user would.
+#![allow(dead_code)]
+
+use pkgsync::sandbox::{Sandbox, Seed};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct World {
+    pub runtime: tokio::runtime::Runtime,
+    pub sandbox: Option<Sandbox>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl World {
+    pub fn demo() -> Self {
+        Self::with_seed(Seed::demo())
+    }
+
+    pub fn with_seed(seed: Seed) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = runtime.block_on(Sandbox::start(seed)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, pkgsync::demo::sandbox_config(&sandbox)).unwrap();
+        Self {
+            runtime,
+            sandbox: Some(sandbox),
+            dir,
+            config,
+        }
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().unwrap()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn config(&self) -> &str {
+        self.config.to_str().unwrap()
+    }
+
+    /// Runs the binary with a clean environment: no credentials of the user, a
+    /// private cache, and fast retries.
+    pub fn pkgsync(&self, args: &[&str]) -> Run {
+        let output = pkgsync_command(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        Run::from(output)
+    }
+
+    /// Stored packages of the demo repository, as (distro/version/filename, sha256).
+    pub fn stored(&self) -> Vec<(String, String)> {
+        let mut stored: Vec<(String, String)> = self
+            .sandbox()
+            .packagecloud()
+            .packages(pkgsync::sandbox::demo::DEMO_PC_REPO)
+            .into_iter()
+            .map(|p| (format!("{}/{}", p.distro_version, p.filename), p.sha256))
+            .collect();
+        stored.sort();
+        stored
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.shutdown());
+        }
+    }
+}
+
+pub fn pkgsync_command(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pkgsync"));
+    command
+        .env_remove("PACKAGECLOUD_TOKEN")
+        .env_remove("OBS_USER")
+        .env_remove("OBS_PASSWORD")
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("NO_COLOR", "1")
+        .env("PKGSYNC_RETRY_BASE_MS", "5");
+    command
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
