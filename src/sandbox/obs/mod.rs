@@ -7,6 +7,7 @@ pub(crate) mod xml;
 
 use super::faults::{FaultPlan, FaultRule, Flavor, lock};
 use super::server::{self, RecordedRequest, RequestLog, RunningServer};
+use crate::model::ObsOrigin;
 use axum::body::Bytes;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -346,36 +347,31 @@ impl ObsEmulator {
         change(&mut lock(&self.shared.state))
     }
 
-    /// Adds or replaces a binary (creating project entries as needed).
-    pub fn set_binary(
-        &self,
-        project: &str,
-        repository: &str,
-        arch: &str,
-        package: &str,
-        filename: &str,
-        bytes: impl Into<Bytes>,
-        mtime: u64,
-    ) {
+    /// Adds or replaces the binary at `origin` (creating project entries as needed).
+    pub fn set_binary(&self, origin: &ObsOrigin, bytes: impl Into<Bytes>, mtime: u64) {
         self.with_state(|s| {
-            s.project(project)
-                .set_binary(repository, arch, package, filename, bytes, mtime);
+            s.project(&origin.project).set_binary(
+                &origin.repository,
+                &origin.arch,
+                &origin.package,
+                &origin.filename,
+                bytes,
+                mtime,
+            );
         });
     }
 
-    /// Removes a binary; true if it was there.
-    pub fn remove_binary(
-        &self,
-        project: &str,
-        repository: &str,
-        arch: &str,
-        package: &str,
-        filename: &str,
-    ) -> bool {
+    /// Removes the binary at `origin`; true if it was there.
+    pub fn remove_binary(&self, origin: &ObsOrigin) -> bool {
         self.with_state(|s| {
-            s.projects
-                .get_mut(project)
-                .is_some_and(|p| p.remove_binary(repository, arch, package, filename))
+            s.projects.get_mut(&origin.project).is_some_and(|p| {
+                p.remove_binary(
+                    &origin.repository,
+                    &origin.arch,
+                    &origin.package,
+                    &origin.filename,
+                )
+            })
         })
     }
 

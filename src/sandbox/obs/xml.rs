@@ -46,7 +46,9 @@ pub(crate) fn element(
 /// `<name>text</name>`
 pub(crate) fn text(w: &mut Xml, name: &str, value: &str) -> io::Result<()> {
     w.write_event(Event::Start(BytesStart::new(name)))?;
-    w.write_event(Event::Text(BytesText::new(value)))?;
+    // Escape only what text needs (`<`, `>`, `&`), like the backend: quotes stay.
+    let escaped = quick_xml::escape::partial_escape(value);
+    w.write_event(Event::Text(BytesText::from_escaped(escaped)))?;
     w.write_event(Event::End(BytesEnd::new(name)))
 }
 

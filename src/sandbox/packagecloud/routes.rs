@@ -56,13 +56,14 @@ async fn handle(State(shared): State<Arc<PcShared>>, request: Request) -> Respon
     let path: Vec<&str> = segments.iter().map(String::as_str).collect();
 
     // Download links are what a package manager fetches: no API token involved.
-    if let [user, repo, "packages", distro, version, filename, download] = path.as_slice() {
-        if method == Method::GET && download.starts_with("download") {
-            let repo = format!("{user}/{repo}");
-            return download_file(&shared, &repo, &format!("{distro}/{version}"), filename);
-        }
+    if let [user, repo, "packages", distro, version, filename, download] = path.as_slice()
+        && method == Method::GET
+        && download.starts_with("download")
+    {
+        let repo = format!("{user}/{repo}");
+        return download_file(&shared, &repo, &format!("{distro}/{version}"), filename);
     }
-    if let Err(response) = check_token(&shared, request.headers()) {
+    if let Some(response) = token_rejection(&shared, request.headers()) {
         return response;
     }
     let Some(api) = path.strip_prefix(&["api", "v1"]) else {
@@ -111,15 +112,14 @@ fn decode_segments(path: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-/// Basic auth with the token as user name and an empty password.
-fn check_token(shared: &PcShared, headers: &HeaderMap) -> Result<(), Response> {
+/// Basic auth with the token as user name and an empty password: the 401 to send
+/// when the request lacks it.
+fn token_rejection(shared: &PcShared, headers: &HeaderMap) -> Option<Response> {
     let state = lock(&shared.state);
-    let Some(token) = &state.token else {
-        return Ok(());
-    };
+    let token = state.token.as_ref()?;
     match basic_credentials(headers) {
-        Some((user, _)) if user == *token => Ok(()),
-        _ => Err(json_reply(
+        Some((user, _)) if user == *token => None,
+        _ => Some(json_reply(
             StatusCode::UNAUTHORIZED,
             &json!({"error": "Unauthenticated"}),
         )),
