@@ -77,8 +77,21 @@ async fn handle(State(shared): State<Arc<PcShared>>, request: Request) -> Respon
             repo_info(&shared, &format!("{user}/{}", strip_json(repo)))
         }
         (Method::GET, ["repos", user, repo, packages]) if strip_json(packages) == "packages" => {
-            list(&shared, &format!("{user}/{repo}"), uri.path(), uri.query())
+            list(
+                &shared,
+                &format!("{user}/{repo}"),
+                uri.path(),
+                uri.query(),
+                false,
+            )
         }
+        (Method::GET, ["repos", user, repo, search]) if strip_json(search) == "search" => list(
+            &shared,
+            &format!("{user}/{repo}"),
+            uri.path(),
+            uri.query(),
+            true,
+        ),
         (Method::POST, ["repos", user, repo, packages]) if strip_json(packages) == "packages" => {
             let repo = format!("{user}/{repo}");
             upload(&shared, &repo, request).await
@@ -158,7 +171,16 @@ fn positive(value: Option<&str>) -> Option<usize> {
         .filter(|n| *n > 0)
 }
 
-fn list(shared: &PcShared, repo: &str, raw_path: &str, raw_query: Option<&str>) -> Response {
+/// The flat package listing, or with `searching` the search endpoint: the same
+/// paginated fragments, narrowed by `q` (filename substring), `dist` (`distro` or
+/// `distro/version`) and `filter` (package type, e.g. `rpms`, `debs`, `all`).
+fn list(
+    shared: &PcShared,
+    repo: &str,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    searching: bool,
+) -> Response {
     let pairs: Vec<(String, String)> = raw_query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -181,10 +203,25 @@ fn list(shared: &PcShared, repo: &str, raw_path: &str, raw_query: Option<&str>) 
     let Some(packages) = state.repos.get(repo) else {
         return not_found();
     };
+    let matches = |p: &&StoredPackage| {
+        if !searching {
+            return true;
+        }
+        let q_ok = get("q").is_none_or(|q| p.filename.contains(q));
+        let dist_ok = get("dist")
+            .filter(|d| !d.is_empty())
+            .is_none_or(|d| p.distro_version == d || p.distro_version.split('/').next() == Some(d));
+        let type_ok = get("filter")
+            .filter(|f| !f.is_empty() && *f != "all")
+            .is_none_or(|f| f.trim_end_matches('s') == p.identity.package_type.as_str());
+        q_ok && dist_ok && type_ok
+    };
+    let packages: Vec<&StoredPackage> = packages.iter().filter(matches).collect();
     let total = packages.len();
     let last_page = total.div_ceil(per_page).max(1);
     let body: Vec<Value> = packages
         .iter()
+        .copied()
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .map(|p| {
