@@ -51,8 +51,14 @@ impl World {
     /// Runs the binary with a clean environment: no credentials of the user, a
     /// private cache, and fast retries.
     pub fn pkgsync(&self, args: &[&str]) -> Run {
+        self.pkgsync_with(args, &[])
+    }
+
+    /// Like [`World::pkgsync`], with extra environment variables.
+    pub fn pkgsync_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
         let output = pkgsync_command(self.dir.path())
             .args(args)
+            .envs(envs.iter().copied())
             .output()
             .unwrap();
         Run::from(output)

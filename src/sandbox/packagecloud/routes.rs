@@ -23,7 +23,7 @@ const MAX_PER_PAGE: usize = 250;
 pub(super) fn router(shared: Arc<PcShared>) -> Router {
     Router::new()
         .fallback(handle)
-        .layer(DefaultBodyLimit::max(1 << 30))
+        .layer(DefaultBodyLimit::disable())
         .with_state(shared)
 }
 
