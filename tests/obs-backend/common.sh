@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # common.sh - settings and helpers shared by start.sh and stop.sh (sourced, not run).
 
 OBS_HOME="${OBS_HOME:-${TMPDIR:-/tmp}/pkgsync-obs-backend}"
@@ -25,30 +26,34 @@ take_lock() {
   flock -w "${1:-900}" 9 || die "timed out waiting for $LOCK (another start.sh or stop.sh)"
 }
 
-# /proc/PID/stat without the "pid (comm) " prefix: field 1 = state, 3 = pgid, 20 = starttime
-proc_stat() { local s; { read -r s < "/proc/$1/stat"; } 2> /dev/null || return 1; echo "${s##*) }"; }
+# proc_stat PID: STAT = the fields of /proc/PID/stat after "pid (comm)":
+# STAT[0] = state, STAT[2] = process group, STAT[19] = start time
+proc_stat() {
+  local s
+  { read -r s < "/proc/$1/stat"; } 2> /dev/null || return 1
+  read -ra STAT <<< "${s##*) }"
+}
 
 # A pid file holds "PID STARTTIME"; the start time guards against a reused pid.
 # Prints the pid when that process is still there (a zombie counts as gone).
 daemon_pid() {
-  local f="$PIDS/$1.pid" pid start st
+  local f="$PIDS/$1.pid" pid start
   [ -r "$f" ] || return 1
   read -r pid start < "$f" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  st=($(proc_stat "$pid")) || return 1
-  [ "${st[19]}" = "$start" ] && [ "${st[0]}" != Z ] || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && proc_stat "$pid" || return 1
+  [ "${STAT[19]}" = "$start" ] && [ "${STAT[0]}" != Z ] || return 1
   echo "$pid"
 }
 
 # groups_alive PGID... : is any process left in one of these process groups?
 # (zombies count only with ZOMBIES=1: they are gone once init has reaped them)
 groups_alive() {
-  local f s st g
+  local f g
   for f in /proc/[0-9]*/stat; do
-    { read -r s < "$f"; } 2> /dev/null || continue
-    st=(${s##*) })
-    [ "${st[0]}" = Z ] && [ "${ZOMBIES:-0}" != 1 ] && continue
-    for g in "$@"; do [ "${st[2]}" = "$g" ] && return 0; done
+    f=${f#/proc/}
+    proc_stat "${f%/stat}" || continue
+    [ "${STAT[0]}" = Z ] && [ "${ZOMBIES:-0}" != 1 ] && continue
+    for g in "$@"; do [ "${STAT[2]}" = "$g" ] && return 0; done
   done
   return 1
 }
@@ -57,7 +62,7 @@ groups_alive() {
 # (setsid), so signalling the group also reaches the children the servers fork
 # (request handlers, the AJAX helper, rpmbuild). All groups are stopped together.
 stop_all() {
-  local f name pid sig i groups=() names=()
+  local f name pid sig groups=() names=()
   for f in "$PIDS"/*.pid; do
     [ -e "$f" ] || continue
     name="$(basename "$f" .pid)"
@@ -69,12 +74,12 @@ stop_all() {
   if [ ${#groups[@]} -gt 0 ]; then
     for sig in TERM KILL; do
       for pid in "${groups[@]}"; do kill -"$sig" -- "-$pid" 2> /dev/null || true; done
-      for i in $(seq 50); do groups_alive "${groups[@]}" || break; sleep 0.1; done
+      for _ in $(seq 50); do groups_alive "${groups[@]}" || break; sleep 0.1; done
       groups_alive "${groups[@]}" || break
     done
     groups_alive "${groups[@]}" && die "could not stop process groups ${groups[*]} (${names[*]})"
     # give init a moment to reap them, so that ps right after stop.sh shows nothing
-    for i in $(seq 30); do ZOMBIES=1 groups_alive "${groups[@]}" || break; sleep 0.1; done
+    for _ in $(seq 30); do ZOMBIES=1 groups_alive "${groups[@]}" || break; sleep 0.1; done
     log "stopped ${names[*]}"
   fi
   rm -f "$PIDS"/*.pid

@@ -9,7 +9,8 @@
 #
 # Environment: OBS_HOME (state; default ${TMPDIR:-/tmp}/pkgsync-obs-backend),
 # OBS_SRC_PORT (15352), OBS_REP_PORT (15252), OBS_SETTLE_TIMEOUT (seconds, 120),
-# OBS_PUBLISH=1 (also run bs_publish; off by default, pkgsync reads the build area).
+# OBS_PUBLISH=0 (skip bs_publish: pkgsync reads the build area, but publishing
+# costs well under a second and gives the real "published" repository state).
 #
 # Progress goes to stderr; stdout gets exactly one line, the last one:
 #   OBS_BACKEND_URL=http://127.0.0.1:<OBS_SRC_PORT>
@@ -22,7 +23,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/common.sh"
 
 SETTLE_TIMEOUT="${OBS_SETTLE_TIMEOUT:-120}"
-OBS_PUBLISH="${OBS_PUBLISH:-0}"
+OBS_PUBLISH="${OBS_PUBLISH:-1}"
 PROJECT=home:pkgsync:test
 ARCHS=(x86_64 aarch64)
 PACKAGES=(hello world multi hello-link broken)
@@ -61,9 +62,16 @@ install_packages() {
     chmod 755 /usr/sbin/policy-rc.d
     our_policy=1
   fi
-  local apt_log="${TMPDIR:-/tmp}/pkgsync-obs-backend-apt.log"
-  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"; } \
-    > "$apt_log" 2>&1 || rc=$?
+  local apt_log="${TMPDIR:-/tmp}/pkgsync-obs-backend-apt.log" try
+  : > "$apt_log"
+  # a second try rides out a mirror hiccup
+  for try in 1 2; do
+    rc=0
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"; } \
+      >> "$apt_log" 2>&1 || rc=$?
+    [ $rc = 0 ] && break
+    [ $try = 1 ] && { log "apt-get failed (exit $rc), trying once more"; sleep 5; }
+  done
   [ $our_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
   if [ $rc != 0 ]; then
     tail -n 25 "$apt_log" >&2
@@ -111,9 +119,16 @@ wipe_home
 mkdir -p "$OBS_HOME" "$CODE" "$LOGS" "$PIDS"
 touch "$MARKER"
 chmod 755 "$OBS_HOME"
-# the servers drop privileges to obsrun, which must reach $DATA
-runuser -u obsrun -- test -x "$OBS_HOME" \
-  || die "user obsrun cannot enter $OBS_HOME (a parent directory lacks o+x); set OBS_HOME or TMPDIR"
+# As root (CI) the servers drop privileges to obsrun, which then must reach $DATA;
+# otherwise they simply run as the caller.
+if [ "$(id -u)" = 0 ]; then
+  runuser -u obsrun -- test -x "$OBS_HOME" \
+    || die "user obsrun cannot enter $OBS_HOME (a parent directory lacks o+x); set OBS_HOME or TMPDIR"
+  run_as="our \$bsuser = 'obsrun';
+our \$bsgroup = 'obsrun';"
+else
+  run_as="# not started as root: the daemons run as $(id -un)"
+fi
 
 # The bs_* programs put their own directory first in @INC, so a directory of
 # symlinks to $OBS_CODE plus our own BSConfig.pm gives a private configuration
@@ -127,8 +142,7 @@ package BSConfig;
 our \$bsdir = '$DATA';
 our \$srcserver = '$SRC';
 our \$reposerver = '$REP';
-our \$bsuser = 'obsrun';
-our \$bsgroup = 'obsrun';
+$run_as
 # the worker API (/putjob, ...) needs the 'worker' right; only loopback talks to us
 our \$ipaccess = { '127\\.0\\.0\\.1' => 'rw,worker' };
 our \$obsname = 'pkgsync-test';
@@ -159,21 +173,21 @@ trap on_exit EXIT
 # start_daemon NAME COMMAND...: its own session (pid = process group, see stop_daemon),
 # output to $LOGS/NAME.log, and neither our stdout (a test's pipe) nor the lock fd.
 start_daemon() {
-  local name=$1 pid start i
+  local name=$1 pid
   shift
   setsid "$@" < /dev/null > "$LOGS/$name.log" 2>&1 9>&- &
   pid=$!
-  # setsid execs in place (we are not a group leader); the start time makes the pid file unambiguous
-  for i in $(seq 20); do
-    start=($(proc_stat "$pid")) && [ "${start[2]}" = "$pid" ] && break
+  # setsid execs in place (we are not a group leader), so pid = process group once it ran;
+  # the start time makes the pid file unambiguous
+  for _ in $(seq 20); do
+    proc_stat "$pid" && [ "${STAT[2]}" = "$pid" ] && break
     sleep 0.05
   done
-  [ "${start[2]:-}" = "$pid" ] || die "could not start $name"
-  echo "$pid ${start[19]}" > "$PIDS/$name.pid"
+  [ "${STAT[2]:-}" = "$pid" ] || die "could not start $name"
+  echo "$pid ${STAT[19]}" > "$PIDS/$name.pid"
 }
 wait_http() {
-  local i
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     curl -sf -o /dev/null --max-time 2 "$1/" && return 0
     sleep 0.1
   done
