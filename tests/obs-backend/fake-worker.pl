@@ -257,6 +257,7 @@ sub try_job {
 }
 
 say_ts("fake worker for $arch started (repserver $repserver)");
+my $idle = 0;
 while (1) {
   my $built = 0;
   my $jobs = eval { BSRPC::rpc("$repserver/jobs/$arch", $BSXML::dir) };
@@ -269,5 +270,7 @@ while (1) {
       $built += $ok;
     }
   }
-  select(undef, undef, undef, 0.5) unless $built;
+  # poll fast while there is work, slowly once the builds have settled
+  $idle = $built ? 0 : $idle + 1;
+  select(undef, undef, undef, $idle > 20 ? 2 : 0.5) unless $built;
 }

@@ -56,11 +56,10 @@ install_packages() {
   log "installing ${need[*]} (apt-get)"
   # obs-server's postinst would start the system-wide OBS daemons (0.0.0.0:5352,
   # 5252, ...); a policy-rc.d that says "no" keeps every service down.
-  local our_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\n# temporary, from pkgsync tests/obs-backend/start.sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
-    our_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT   # also when interrupted
   fi
   local apt_log="${TMPDIR:-/tmp}/pkgsync-obs-backend-apt.log" try
   : > "$apt_log"
@@ -69,10 +68,14 @@ install_packages() {
     rc=0
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"; } \
       >> "$apt_log" 2>&1 || rc=$?
-    [ $rc = 0 ] && break
-    [ $try = 1 ] && { log "apt-get failed (exit $rc), trying once more"; sleep 5; }
+    if [ $rc = 0 ] || [ $try = 2 ]; then break; fi
+    log "apt-get failed (exit $rc), trying once more"
+    sleep 5
   done
-  [ $our_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ -n "$(trap -p EXIT)" ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
   if [ $rc != 0 ]; then
     tail -n 25 "$apt_log" >&2
     die "apt-get install ${need[*]} failed (exit $rc; full log: $apt_log)"
