@@ -209,11 +209,13 @@ fn content_difference(artifact: &SourceArtifact, stored: &TargetPackage) -> Opti
 }
 
 /// A delete may only hit a kind of file this config could have uploaded: never
-/// another package type, nor source or debug packages it does not sync.
+/// another package type, nor source or debug packages it does not sync. Of the
+/// source packages only source rpms are ever synced (`obs::inventory::wanted`):
+/// a `.dsc` and its tarballs on the target were put there by something else.
 fn could_have_produced(filename: &str, policy: &Policy) -> bool {
     match classify_filename(filename) {
         FileClass::Binary(_) => true,
-        FileClass::Source => policy.deletable.source_packages,
+        FileClass::Source => policy.deletable.source_packages && filename.ends_with(".rpm"),
         FileClass::Debug(_) => policy.deletable.debug_packages,
         FileClass::Other => false,
     }

@@ -59,10 +59,17 @@ fn grouped(plan: &Plan) -> BTreeMap<&str, Vec<&Action>> {
     groups
 }
 
-/// Terminal text. `color` decides styling; callers pass `false` when stdout is not
-/// a terminal or `NO_COLOR` is set.
+/// Terminal text. `color` alone decides styling (console's own terminal detection
+/// is overridden); callers pass `false` when stdout is not a terminal or
+/// `NO_COLOR` is set.
 pub fn text(plan: &Plan, color: bool) -> String {
-    let style = |s: Style| if color { s } else { Style::new() };
+    let style = |s: Style| {
+        if color {
+            s.force_styling(true)
+        } else {
+            Style::new()
+        }
+    };
     let red = style(Style::new().red().bold());
     let green = style(Style::new().green());
     let yellow = style(Style::new().yellow());
@@ -101,7 +108,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let groups: Vec<String> = plan
             .unchanged
             .iter()
-            .map(|g| format!("{} {}", g.distro_version, g.count))
+            .map(|g| format!("{} in {}", g.count, g.distro_version))
             .collect();
         let _ = writeln!(out, "\n  unchanged: {}", groups.join(", "));
     }
@@ -133,7 +140,7 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         );
     }
 
-    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    let mut sections: Vec<(ActionKind, String, Vec<String>)> = Vec::new();
     for (kind, title) in [
         (ActionKind::Delete, "Delete"),
         (ActionKind::Replace, "Replace"),
@@ -153,7 +160,7 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             })
             .collect();
         if !lines.is_empty() {
-            sections.push((format!("{title} ({})", lines.len()), lines));
+            sections.push((kind, format!("{title} ({})", lines.len()), lines));
         }
     }
 
@@ -172,14 +179,17 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     }
     let _ = writeln!(tail, "\n<sub>plan_id `{}`</sub>", plan.plan_id);
 
-    // Reserve room for the head, the tail and a note about anything cut.
-    let note_room = 200;
+    // Reserve room for the head, the tail and a note about anything cut. Lines
+    // are listed in order while they fit; once one does not, the rest are cut, so
+    // what is shown is always the start of each list (deletes first).
+    let note_room = 250;
     let mut budget = limit.saturating_sub(head.len() + tail.len() + note_room);
     let mut body = String::new();
-    let mut cut = 0usize;
-    for (title, lines) in sections {
+    let mut cut: Vec<(ActionKind, usize)> = Vec::new();
+    let mut full = false;
+    for (kind, title, lines) in sections {
         // Short lists stay open; deletes always open, so a reviewer cannot miss them.
-        let open = lines.len() <= 20 || title.starts_with("Delete");
+        let open = lines.len() <= 20 || kind == ActionKind::Delete;
         let start = if open {
             format!("\n#### {title}\n\n| distro/version | file | |\n|---|---|---|\n")
         } else {
@@ -188,16 +198,19 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             )
         };
         let end = if open { "" } else { "\n</details>\n" };
-        if start.len() + end.len() > budget {
-            cut += lines.len();
+        // A section is only started when its first line fits too.
+        if full || start.len() + end.len() + lines[0].len() + 1 > budget {
+            full = true;
+            cut.push((kind, lines.len()));
             continue;
         }
         budget -= start.len() + end.len();
         body.push_str(&start);
-        for line in &lines {
+        for (i, line) in lines.iter().enumerate() {
             if line.len() + 1 > budget {
-                cut += 1;
-                continue;
+                full = true;
+                cut.push((kind, lines.len() - i));
+                break;
             }
             budget -= line.len() + 1;
             body.push_str(line);
@@ -205,10 +218,15 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         }
         body.push_str(end);
     }
-    if cut > 0 {
+    if !cut.is_empty() {
+        let what: Vec<String> = cut
+            .iter()
+            .map(|(kind, n)| format!("{n} {}(s)", kind.as_str()))
+            .collect();
         let _ = writeln!(
             body,
-            "\n> {cut} line(s) cut to stay under GitHub's {limit}-character limit; run `pkgsync show PLAN` for the full list."
+            "\n> {} not listed: cut to stay under GitHub's {limit}-character limit; run `pkgsync show PLAN` for the full list.",
+            what.join(", ")
         );
     }
     format!("{head}{body}{tail}")
