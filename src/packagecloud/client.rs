@@ -68,6 +68,12 @@ pub enum PackagecloudError {
         expected_filename: String,
         expected_sha256: String,
     },
+    #[error("`{path}` cannot be uploaded as `{key}`: {reason}")]
+    NotThePlannedFile {
+        key: ArtifactKey,
+        path: String,
+        reason: String,
+    },
     #[error("cannot read `{path}` for upload")]
     File {
         path: String,
@@ -131,29 +137,44 @@ impl PackagecloudClient {
         )
     }
 
-    /// Maps 401 and 404 to errors that say what to do; other failures pass through.
+    /// Maps 401, and 404 on a repository URL, to errors that say what to do; other
+    /// failures pass through.
     fn classify(&self, error: HttpError) -> PackagecloudError {
         match error.status() {
-            Some(StatusCode::UNAUTHORIZED) => PackagecloudError::Unauthorized {
-                source_of_token: self.token_source.clone(),
-            },
+            Some(StatusCode::UNAUTHORIZED) => self.unauthorized(),
+            Some(StatusCode::NOT_FOUND) if self.is_repo_url(&error) => {
+                PackagecloudError::NoRepository {
+                    repo: self.repo.clone(),
+                }
+            }
             _ => PackagecloudError::Http(error),
         }
+    }
+
+    fn unauthorized(&self) -> PackagecloudError {
+        PackagecloudError::Unauthorized {
+            source_of_token: self.token_source.clone(),
+        }
+    }
+
+    /// Whether a failed request went to this repository's API (not, say, to
+    /// `distributions.json`, where a 404 says nothing about the repository).
+    fn is_repo_url(&self, error: &HttpError) -> bool {
+        let url = match error {
+            HttpError::Status { url, .. } | HttpError::Transport { url, .. } => url,
+        };
+        url.starts_with(&mask_url(&self.repo_url("/")))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
     ) -> Result<(HeaderMap, T), PackagecloudError> {
-        let (headers, body) = self.http.get_text(url, &self.auth()?).await.map_err(|e| {
-            if e.status() == Some(StatusCode::NOT_FOUND) {
-                PackagecloudError::NoRepository {
-                    repo: self.repo.clone(),
-                }
-            } else {
-                self.classify(e)
-            }
-        })?;
+        let (headers, body) = self
+            .http
+            .get_text(url, &self.auth()?)
+            .await
+            .map_err(|e| self.classify(e))?;
         let value = serde_json::from_str(&body).map_err(|e| PackagecloudError::Malformed {
             url: mask_url(url),
             message: e.to_string(),
@@ -168,6 +189,11 @@ impl PackagecloudClient {
     }
 
     /// Every package of the repository, or an error: never a smaller inventory.
+    ///
+    /// Page 1 is asked for with the largest page size; its `Total` and `Per-Page`
+    /// say how many pages follow, and those are fetched concurrently (bounded).
+    /// Every page must repeat the total and be full (the last one: the rest).
+    /// Without the counts, `rel="next"` links are followed one page at a time.
     pub async fn list(&self) -> Result<TargetInventory, PackagecloudError> {
         let first_url = format!(
             "{}?per_page={MAX_PER_PAGE}",
@@ -175,65 +201,19 @@ impl PackagecloudClient {
         );
         let (headers, first): (_, Vec<PackageFragment>) = self.get_json(&first_url).await?;
         let links = parse_link_header(&headers);
-        let counts = header_number(&headers, "Total").zip(header_number(&headers, "Per-Page"));
-
-        let fragments = match counts {
-            Some((total, per_page)) if per_page > 0 => {
-                let pages = total.div_ceil(per_page).max(1);
-                let template = links
-                    .iter()
-                    .find(|(rel, _)| rel == "last")
-                    .map(|(_, url)| url.clone());
-                let rest: Vec<Vec<PackageFragment>> = futures::stream::iter(2..=pages)
-                    .map(|page| {
-                        let url = page_url(template.as_deref(), &first_url, page, per_page);
-                        async move {
-                            let (headers, items): (_, Vec<PackageFragment>) =
-                                self.get_json(&url).await?;
-                            if header_number(&headers, "Total") != Some(total) {
-                                return Err(self.incomplete(format!(
-                                    "the total changed from {total} to {} while paging",
-                                    header_number(&headers, "Total")
-                                        .map_or("(missing)".into(), |t| t.to_string())
-                                )));
-                            }
-                            Ok(items)
-                        }
-                    })
-                    .buffered(PAGE_CONCURRENCY)
-                    .try_collect()
-                    .await?;
-                let mut all = first;
-                let pages_seen: Vec<usize> = std::iter::once(all.len())
-                    .chain(rest.iter().map(Vec::len))
-                    .collect();
-                for (i, len) in pages_seen.iter().enumerate() {
-                    let expected = if i + 1 < pages {
-                        per_page
-                    } else {
-                        total - per_page * (pages - 1)
-                    };
-                    if *len != expected {
-                        return Err(self.incomplete(format!(
-                            "page {} held {len} packages, expected {expected}",
-                            i + 1
-                        )));
-                    }
-                }
-                all.extend(rest.into_iter().flatten());
-                all
+        let total = header_number(&headers, "Total");
+        let fragments = match (total, header_number(&headers, "Per-Page")) {
+            (Some(total), Some(per_page)) if per_page > 0 => {
+                self.counted_pages(&first_url, first, &links, total, per_page)
+                    .await?
             }
-            _ => self.follow_next(first, links).await?,
+            _ => self.follow_next(first, links, total).await?,
         };
 
         let mut inventory = TargetInventory::default();
         for fragment in fragments {
             let key = ArtifactKey::new(&fragment.distro_version, &fragment.filename);
-            let package = TargetPackage {
-                key: key.clone(),
-                package_type: fragment.package_type.unwrap_or_default(),
-                sha256: fragment.sha256sum.map(|s| s.to_ascii_lowercase()),
-            };
+            let package = target_package(key.clone(), fragment);
             if inventory.packages.insert(key.clone(), package).is_some() {
                 return Err(self.incomplete(format!(
                     "`{key}` was listed twice (the listing shifted while paging)"
@@ -243,27 +223,127 @@ impl PackagecloudClient {
         Ok(inventory)
     }
 
+    /// Pages 2..n of a listing whose first page said `Total` and `Per-Page`.
+    async fn counted_pages(
+        &self,
+        first_url: &str,
+        first: Vec<PackageFragment>,
+        links: &[(String, String)],
+        total: usize,
+        per_page: usize,
+    ) -> Result<Vec<PackageFragment>, PackagecloudError> {
+        let pages = total.div_ceil(per_page).max(1);
+        let expected_len = |page: usize| {
+            if page < pages {
+                per_page
+            } else {
+                total - per_page * (pages - 1)
+            }
+        };
+        self.check_page_len(1, first.len(), expected_len(1))?;
+        let template = links
+            .iter()
+            .find(|(rel, _)| rel == "last")
+            .map(|(_, url)| url.clone());
+        let rest: Vec<Vec<PackageFragment>> = futures::stream::iter(2..=pages)
+            .map(|page| {
+                let url = page_url(template.as_deref(), first_url, page, per_page);
+                async move {
+                    let (headers, items): (_, Vec<PackageFragment>) = self
+                        .get_json(&url)
+                        .await
+                        .map_err(|e| self.page_failed(page, e))?;
+                    let now = header_number(&headers, "Total");
+                    if now != Some(total) {
+                        return Err(self.incomplete(format!(
+                            "the total changed from {total} to {} while paging (page {page})",
+                            now.map_or("(missing)".into(), |t| t.to_string())
+                        )));
+                    }
+                    self.check_page_len(page, items.len(), expected_len(page))?;
+                    Ok(items)
+                }
+            })
+            .buffered(PAGE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut all = first;
+        all.extend(rest.into_iter().flatten());
+        Ok(all)
+    }
+
+    fn check_page_len(
+        &self,
+        page: usize,
+        len: usize,
+        expected: usize,
+    ) -> Result<(), PackagecloudError> {
+        if len == expected {
+            Ok(())
+        } else {
+            Err(self.incomplete(format!(
+                "page {page} held {len} packages, expected {expected}"
+            )))
+        }
+    }
+
+    /// A page that could not be fetched makes the whole listing incomplete; errors
+    /// that are not about this page (401, say) pass through.
+    fn page_failed(&self, page: usize, error: PackagecloudError) -> PackagecloudError {
+        match error {
+            PackagecloudError::Http(e) => {
+                self.incomplete(format!("page {page} could not be fetched: {e}"))
+            }
+            other => other,
+        }
+    }
+
     /// Fallback without `Total`/`Per-Page`: follow `rel="next"` one page at a time.
+    /// A `Total` alone is still cross-checked.
     async fn follow_next(
         &self,
         mut all: Vec<PackageFragment>,
         mut links: Vec<(String, String)>,
+        total: Option<usize>,
     ) -> Result<Vec<PackageFragment>, PackagecloudError> {
         let mut seen = BTreeSet::new();
-        while let Some(next) = links
-            .iter()
-            .find(|(rel, _)| rel == "next")
-            .map(|(_, u)| u.clone())
-        {
+        let mut page = 1;
+        while let Some(next) = next_link(&links) {
             if !seen.insert(next.clone()) {
                 return Err(
                     self.incomplete(format!("the `next` link `{}` repeats", mask_url(&next)))
                 );
             }
             let url = self.same_origin(&next)?;
-            let (headers, items): (_, Vec<PackageFragment>) = self.get_json(&url).await?;
-            all.extend(items);
+            page += 1;
+            let (headers, items): (_, Vec<PackageFragment>) = self
+                .get_json(&url)
+                .await
+                .map_err(|e| self.page_failed(page, e))?;
+            let now = header_number(&headers, "Total");
+            if let Some(total) = total
+                && now != Some(total)
+            {
+                return Err(self.incomplete(format!(
+                    "the total changed from {total} to {} while paging (page {page})",
+                    now.map_or("(missing)".into(), |t| t.to_string())
+                )));
+            }
             links = parse_link_header(&headers);
+            if items.is_empty() && next_link(&links).is_some() {
+                return Err(
+                    self.incomplete(format!("page {page} is empty but links to a next page"))
+                );
+            }
+            all.extend(items);
+        }
+        if let Some(total) = total
+            && all.len() != total
+        {
+            return Err(self.incomplete(format!(
+                "{} packages were listed, the server counts {total}",
+                all.len()
+            )));
         }
         Ok(all)
     }
@@ -289,27 +369,39 @@ impl PackagecloudClient {
         }
     }
 
-    /// Looks one package up by name (search API), for checks after an upload whose
-    /// answer was lost or refused as a duplicate.
+    /// Looks one package up by name (search API, following `next` pages when the
+    /// name is a substring of many), for checks after an upload whose answer was
+    /// lost or refused as a duplicate.
     pub async fn find(
         &self,
         key: &ArtifactKey,
     ) -> Result<Option<TargetPackage>, PackagecloudError> {
-        let url = format!(
+        let mut url = format!(
             "{}?q={}&dist={}&per_page={MAX_PER_PAGE}",
             self.repo_url("/search.json"),
             utf8_percent_encode(&key.filename, SEGMENT),
             utf8_percent_encode(&key.distro_version, SEGMENT)
         );
-        let (_, items): (_, Vec<PackageFragment>) = self.get_json(&url).await?;
-        Ok(items
-            .into_iter()
-            .find(|f| f.filename == key.filename && f.distro_version == key.distro_version)
-            .map(|f| TargetPackage {
-                key: key.clone(),
-                package_type: f.package_type.unwrap_or_default(),
-                sha256: f.sha256sum.map(|s| s.to_ascii_lowercase()),
-            }))
+        let mut seen = BTreeSet::new();
+        loop {
+            let (headers, items): (_, Vec<PackageFragment>) = self.get_json(&url).await?;
+            if let Some(found) = items
+                .into_iter()
+                .find(|f| f.filename == key.filename && f.distro_version == key.distro_version)
+            {
+                return Ok(Some(target_package(key.clone(), found)));
+            }
+            let Some(next) = next_link(&parse_link_header(&headers)) else {
+                return Ok(None);
+            };
+            if !seen.insert(next.clone()) {
+                return Err(self.incomplete(format!(
+                    "the search `next` link `{}` repeats",
+                    mask_url(&next)
+                )));
+            }
+            url = self.same_origin(&next)?;
+        }
     }
 
     /// Sends one upload request, streaming the file. Not retried here.
@@ -356,7 +448,13 @@ impl PackagecloudClient {
             })
     }
 
-    /// Uploads `path` as `key`, and makes sure it ends up there with `sha256`.
+    /// Uploads `path` as `key` (the planned, canonical name), and makes sure it
+    /// ends up there with `sha256`.
+    ///
+    /// Packagecloud names the stored file after the package metadata, whatever the
+    /// local file is called; a file whose metadata names another file than `key`
+    /// is refused before anything is sent, and a 201 naming another file or
+    /// checksum is [`PackagecloudError::VerifyFailed`].
     ///
     /// Safe to repeat: a 422 duplicate, or a lost answer (timeout, reset, 5xx,
     /// 429), is followed by a look-up; the same sha256 there means done, another
@@ -368,6 +466,7 @@ impl PackagecloudClient {
         key: &ArtifactKey,
         sha256: &str,
     ) -> Result<UploadOutcome, PackagecloudError> {
+        self.check_planned_file(path, key).await?;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -390,9 +489,10 @@ impl PackagecloudClient {
                         StatusCode::UNPROCESSABLE_ENTITY => {
                             return self.after_rejection(key, sha256, &body).await;
                         }
-                        StatusCode::UNAUTHORIZED => {
-                            return Err(PackagecloudError::Unauthorized {
-                                source_of_token: self.token_source.clone(),
+                        StatusCode::UNAUTHORIZED => return Err(self.unauthorized()),
+                        StatusCode::NOT_FOUND => {
+                            return Err(PackagecloudError::NoRepository {
+                                repo: self.repo.clone(),
                             });
                         }
                         s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => (
@@ -440,6 +540,35 @@ impl PackagecloudClient {
             )
             .await;
         }
+    }
+
+    /// The server stores a file under the name its metadata gives: make sure that
+    /// is the planned name.
+    async fn check_planned_file(
+        &self,
+        path: &Path,
+        key: &ArtifactKey,
+    ) -> Result<(), PackagecloudError> {
+        let owned = path.to_path_buf();
+        let identity = tokio::task::spawn_blocking(move || crate::pkgmeta::read_identity(&owned))
+            .await
+            .map_err(|e| PackagecloudError::File {
+                path: path.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        let reason = match identity {
+            Ok(identity) if identity.canonical_filename() == key.filename => return Ok(()),
+            Ok(identity) => format!(
+                "its metadata names it `{}`, and Packagecloud would store it under that name",
+                identity.canonical_filename()
+            ),
+            Err(e) => format!("it is not a readable package: {e}"),
+        };
+        Err(PackagecloudError::NotThePlannedFile {
+            key: key.clone(),
+            path: path.display().to_string(),
+            reason,
+        })
     }
 
     fn verify_created(
@@ -539,10 +668,12 @@ impl PackagecloudClient {
         let body = response.text().await.unwrap_or_default();
         match status {
             s if s.is_success() => Ok(DeleteOutcome::Deleted),
+            // `{"filename":["not found"]}`; a missing repository says `not_found`.
             StatusCode::NOT_FOUND if body.contains("not found") => Ok(DeleteOutcome::AlreadyGone),
-            StatusCode::UNAUTHORIZED => Err(PackagecloudError::Unauthorized {
-                source_of_token: self.token_source.clone(),
+            StatusCode::NOT_FOUND => Err(PackagecloudError::NoRepository {
+                repo: self.repo.clone(),
             }),
+            StatusCode::UNAUTHORIZED => Err(self.unauthorized()),
             _ => Err(PackagecloudError::Http(HttpError::Status {
                 method: Method::DELETE,
                 url: mask_url(&url),
@@ -556,6 +687,21 @@ impl PackagecloudClient {
 /// Both wordings Packagecloud has used for "this file is already there".
 pub fn is_duplicate(message: &str) -> bool {
     message.contains("already been taken") || message.contains("already exists")
+}
+
+fn target_package(key: ArtifactKey, fragment: PackageFragment) -> TargetPackage {
+    TargetPackage {
+        key,
+        package_type: fragment.package_type.unwrap_or_default(),
+        sha256: fragment.sha256sum.map(|s| s.to_ascii_lowercase()),
+    }
+}
+
+fn next_link(links: &[(String, String)]) -> Option<String> {
+    links
+        .iter()
+        .find(|(rel, _)| rel == "next")
+        .map(|(_, url)| url.clone())
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<usize> {

@@ -50,13 +50,31 @@ struct Entry {
     canonical: String,
 }
 
+/// What one spelling leads to.
+#[derive(Debug, Clone)]
+enum Slot {
+    One(Entry),
+    /// Two versions claim this spelling: an error when it is asked for, not
+    /// before (the live table is large; one odd entry must not break the rest).
+    Ambiguous {
+        first: u64,
+        second: u64,
+    },
+}
+
 /// Lookup table built from `distributions.json`.
 #[derive(Debug, Clone, Default)]
 pub struct DistroIndex {
-    by_name: BTreeMap<String, Entry>,
+    /// `ubuntu/jammy`: index names (for a version without one: its number).
+    by_name: BTreeMap<String, Slot>,
+    /// `ubuntu/22.04`: version numbers, used when no index name matches.
+    by_number: BTreeMap<String, Slot>,
 }
 
 impl DistroIndex {
+    /// Builds the index over the `deb`, `rpm` and `dsc` keys; other package types
+    /// and unknown keys are ignored. A spelling two versions share is only an
+    /// error when it is resolved.
     pub fn from_distributions(all: &Distributions) -> Result<Self, DistroError> {
         let mut index = Self::default();
         for (package_type, distributions) in all {
@@ -69,13 +87,6 @@ impl DistroIndex {
                     continue;
                 };
                 for version in &distribution.versions {
-                    let names: BTreeSet<&str> = [
-                        version.index_name.as_deref(),
-                        version.version_number.as_deref(),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect();
                     let Some(canonical_version) = version
                         .index_name
                         .as_deref()
@@ -84,13 +95,21 @@ impl DistroIndex {
                         continue;
                     };
                     let canonical = format!("{dist}/{canonical_version}");
-                    for name in names {
-                        index.add(
-                            format!("{dist}/{name}"),
+                    add(
+                        &mut index.by_name,
+                        &canonical,
+                        version.id,
+                        package_type,
+                        &canonical,
+                    );
+                    if let Some(number) = version.version_number.as_deref() {
+                        add(
+                            &mut index.by_number,
+                            &format!("{dist}/{number}"),
                             version.id,
                             package_type,
                             &canonical,
-                        )?;
+                        );
                     }
                 }
             }
@@ -98,36 +117,28 @@ impl DistroIndex {
         Ok(index)
     }
 
-    fn add(
-        &mut self,
-        name: String,
-        id: u64,
-        package_type: &str,
-        canonical: &str,
-    ) -> Result<(), DistroError> {
-        let entry = self.by_name.entry(name.clone()).or_insert_with(|| Entry {
-            id,
-            types: BTreeSet::new(),
-            canonical: canonical.to_string(),
-        });
-        if entry.id != id {
-            return Err(DistroError::Ambiguous {
-                name,
-                first: entry.id,
-                second: id,
-            });
-        }
-        entry.types.insert(package_type.to_string());
-        Ok(())
+    /// An index name first, else a version number.
+    fn lookup(&self, name: &str) -> Option<&Slot> {
+        self.by_name.get(name).or_else(|| self.by_number.get(name))
     }
 
     /// The id to upload a package of this type under `distro/version`.
     pub fn resolve(&self, name: &str, package_type: PackageType) -> Result<u64, DistroError> {
-        let Some(entry) = self.by_name.get(name) else {
-            return Err(DistroError::Unknown {
-                name: name.to_string(),
-                closest: self.closest(name, None),
-            });
+        let entry = match self.lookup(name) {
+            Some(Slot::One(entry)) => entry,
+            Some(Slot::Ambiguous { first, second }) => {
+                return Err(DistroError::Ambiguous {
+                    name: name.to_string(),
+                    first: *first,
+                    second: *second,
+                });
+            }
+            None => {
+                return Err(DistroError::Unknown {
+                    name: name.to_string(),
+                    closest: self.closest(name, None),
+                });
+            }
         };
         if !entry.types.contains(package_type.as_str()) {
             return Err(DistroError::WrongType {
@@ -140,20 +151,27 @@ impl DistroIndex {
         Ok(entry.id)
     }
 
-    /// Whether `distro/version` names a known distro version at all.
+    /// Whether `distro/version` names one known distro version.
     pub fn knows(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+        matches!(self.lookup(name), Some(Slot::One(_)))
     }
 
     /// The `index_name` spelling of a known name (`ubuntu/22.04` → `ubuntu/jammy`).
     pub fn canonical(&self, name: &str) -> Option<&str> {
-        self.by_name.get(name).map(|e| e.canonical.as_str())
+        match self.lookup(name)? {
+            Slot::One(entry) => Some(entry.canonical.as_str()),
+            Slot::Ambiguous { .. } => None,
+        }
     }
 
     fn closest(&self, name: &str, package_type: Option<PackageType>) -> Vec<String> {
         let mut scored: Vec<(f64, &str)> = self
             .by_name
             .values()
+            .filter_map(|slot| match slot {
+                Slot::One(entry) => Some(entry),
+                Slot::Ambiguous { .. } => None,
+            })
             .filter(|e| package_type.is_none_or(|t| e.types.contains(t.as_str())))
             .map(|e| {
                 (
@@ -170,6 +188,31 @@ impl DistroIndex {
             .take(3)
             .map(|(_, n)| n.to_string())
             .collect()
+    }
+}
+
+/// Records that `name` means version `id`, which takes `package_type`. The same
+/// id under several types (`deb` and `dsc` share ids) adds the type; another id
+/// makes the spelling ambiguous.
+fn add(map: &mut BTreeMap<String, Slot>, name: &str, id: u64, package_type: &str, canonical: &str) {
+    let slot = map.entry(name.to_string()).or_insert_with(|| {
+        Slot::One(Entry {
+            id,
+            types: BTreeSet::new(),
+            canonical: canonical.to_string(),
+        })
+    });
+    match slot {
+        Slot::One(entry) if entry.id == id => {
+            entry.types.insert(package_type.to_string());
+        }
+        Slot::One(entry) => {
+            *slot = Slot::Ambiguous {
+                first: entry.id,
+                second: id,
+            };
+        }
+        Slot::Ambiguous { .. } => {}
     }
 }
 
@@ -220,6 +263,51 @@ mod tests {
         assert!(
             err.to_string().contains("does not take rpm packages"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_shared_spelling_fails_only_when_asked_for() {
+        let all: Distributions = serde_json::from_value(serde_json::json!({
+            "rpm": [
+                {"index_name": "el", "versions": [
+                    {"id": 1, "index_name": "8", "version_number": "8.0"},
+                    {"id": 2, "index_name": "8.0", "version_number": "8.0"},
+                    {"id": 3, "index_name": "9", "version_number": "9.0"},
+                    {"id": 4, "index_name": "9", "version_number": "9.1"}
+                ]}
+            ],
+            "deb": [
+                {"index_name": "ubuntu", "versions": [
+                    {"id": 237, "index_name": "jammy", "version_number": "22.04"}
+                ]}
+            ],
+            "dsc": [
+                {"index_name": "ubuntu", "versions": [
+                    {"id": 237, "index_name": "jammy", "version_number": "22.04"}
+                ]}
+            ]
+        }))
+        .unwrap();
+        let index = DistroIndex::from_distributions(&all).unwrap();
+        // An index name wins over another version's number.
+        assert_eq!(index.resolve("el/8.0", PackageType::Rpm).unwrap(), 2);
+        assert_eq!(index.resolve("el/8", PackageType::Rpm).unwrap(), 1);
+        let err = index.resolve("el/9", PackageType::Rpm).unwrap_err();
+        assert_eq!(
+            err,
+            DistroError::Ambiguous {
+                name: "el/9".into(),
+                first: 3,
+                second: 4
+            }
+        );
+        assert!(!index.knows("el/9"));
+        // The rest is unaffected; deb and dsc share ids without conflict.
+        assert_eq!(index.resolve("el/9.1", PackageType::Rpm).unwrap(), 4);
+        assert_eq!(
+            index.resolve("ubuntu/22.04", PackageType::Deb).unwrap(),
+            237
         );
     }
 

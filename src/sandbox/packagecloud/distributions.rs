@@ -35,6 +35,54 @@ const RPM_DISTROS: &[&str] = &[
     "rpm_any",
 ];
 
+/// Release numbers of the code-named versions the TSV adds, so they carry a
+/// `version_number` as the fixture's code-named versions do (`bionic` = `18.04`)
+/// and a client can map `ubuntu/22.04` to `ubuntu/jammy`. The numbers are the
+/// distributions' own release numbers in the fixture's style (Debian `12.0`); the
+/// live values were not captured.
+const CODE_NAME_NUMBERS: &[(&str, &str, &str)] = &[
+    ("ubuntu", "cosmic", "18.10"),
+    ("ubuntu", "disco", "19.04"),
+    ("ubuntu", "eoan", "19.10"),
+    ("ubuntu", "focal", "20.04"),
+    ("ubuntu", "groovy", "20.10"),
+    ("ubuntu", "hirsute", "21.04"),
+    ("ubuntu", "impish", "21.10"),
+    ("ubuntu", "jammy", "22.04"),
+    ("ubuntu", "kinetic", "22.10"),
+    ("ubuntu", "lunar", "23.04"),
+    ("ubuntu", "mantic", "23.10"),
+    ("ubuntu", "noble", "24.04"),
+    ("ubuntu", "oracular", "24.10"),
+    ("debian", "bullseye", "11.0"),
+    ("debian", "bookworm", "12.0"),
+    ("debian", "trixie", "13.0"),
+    ("debian", "forky", "14.0"),
+    ("raspbian", "bullseye", "11.0"),
+    ("raspbian", "bookworm", "12.0"),
+    ("raspbian", "trixie", "13.0"),
+    ("raspbian", "forky", "14.0"),
+    ("linuxmint", "tara", "19"),
+    ("linuxmint", "tessa", "19.1"),
+    ("linuxmint", "tina", "19.2"),
+    ("linuxmint", "tricia", "19.3"),
+    ("linuxmint", "ulyana", "20"),
+    ("linuxmint", "ulyssa", "20.1"),
+    ("linuxmint", "uma", "20.2"),
+    ("linuxmint", "una", "20.3"),
+    ("linuxmint", "vanessa", "21"),
+    ("linuxmint", "vera", "21.1"),
+    ("linuxmint", "victoria", "21.2"),
+    ("linuxmint", "virginia", "21.3"),
+    ("linuxmint", "wilma", "22"),
+    ("elementaryos", "loki", "0.4"),
+    ("elementaryos", "juno", "5.0"),
+    ("elementaryos", "hera", "5.1"),
+    ("elementaryos", "odin", "6.0"),
+    ("elementaryos", "jolnir", "6.1"),
+    ("elementaryos", "horus", "7.0"),
+];
+
 /// One distro version as uploads see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DistroVersion {
@@ -161,12 +209,22 @@ fn add_version(
     let versions = list[position]["versions"]
         .as_array_mut()
         .ok_or_else(|| anyhow::anyhow!("`{distro}` has no versions array"))?;
-    let number = version
-        .starts_with(|c: char| c.is_ascii_digit())
-        .then(|| version.trim_start_matches('v').to_string());
+    let number = CODE_NAME_NUMBERS
+        .iter()
+        .find(|(d, v, _)| *d == distro && *v == version)
+        .map(|(_, _, number)| number.to_string())
+        .or_else(|| {
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_string())
+        });
+    let display_name = match &number {
+        Some(number) if number != version => format!("{number} {version}"),
+        _ => version.to_string(),
+    };
     let mut entry = Map::new();
     entry.insert("id".into(), json!(id));
-    entry.insert("display_name".into(), json!(version));
+    entry.insert("display_name".into(), json!(display_name));
     entry.insert("index_name".into(), json!(version));
     entry.insert("version_number".into(), json!(number));
     versions.push(Value::Object(entry));
@@ -192,6 +250,21 @@ mod tests {
         assert_eq!(d.id_of("opensuse/15.0"), Some(196));
         assert_eq!(d.id_of("sles/12.3"), Some(192));
         assert_eq!(d.id_of("any/any"), Some(35));
+        // Code-named versions from the TSV carry their release number.
+        let jammy = &d.body()["deb"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["index_name"] == "ubuntu")
+            .unwrap()["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["index_name"] == "jammy")
+            .unwrap()
+            .clone();
+        assert_eq!(jammy["version_number"], "22.04");
+        assert_eq!(jammy["id"], 237);
         // Non-package types are neither rpm nor deb.
         let helm = d.by_id(241).unwrap();
         assert!(!helm.types.contains("rpm") && !helm.types.contains("deb"));

@@ -102,6 +102,26 @@ pub(crate) struct PcState {
     pub index_delay: Duration,
     pub upload_attempts: u64,
     pub uploads_stored: u64,
+    /// `false` leaves `Total`, `Per-Page` and `Max-Per-Page` out of listings.
+    pub count_headers: bool,
+    /// Changes to make when a listing page is requested (tests of paging races).
+    pub listing_changes: Vec<ListingChange>,
+}
+
+/// A change to a repository, made just before a listing serves a given page, so a
+/// test can change the collection deterministically while a client pages through.
+#[derive(Debug, Clone)]
+pub(crate) struct ListingChange {
+    pub repo: String,
+    pub page: usize,
+    pub distro_version: String,
+    pub what: Change,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    Insert(Bytes),
+    Remove { filename: String },
 }
 
 /// Why a package could not be stored; the routes turn these into 422 bodies.
@@ -114,6 +134,36 @@ pub(crate) enum StoreError {
 }
 
 impl PcState {
+    /// Makes the changes due before `page` of the listing of `repo` is served.
+    pub(crate) fn apply_listing_changes(
+        &mut self,
+        distributions: &Distributions,
+        repo: &str,
+        page: usize,
+    ) {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.listing_changes)
+            .into_iter()
+            .partition(|c| c.repo == repo && c.page == page);
+        self.listing_changes = later;
+        for change in due {
+            match change.what {
+                Change::Insert(bytes) => {
+                    if let Some(id) = distributions.id_of(&change.distro_version) {
+                        // Validated when the change was scheduled; a duplicate is a no-op.
+                        let _ = self.store(distributions, repo, id, bytes, None);
+                    }
+                }
+                Change::Remove { filename } => {
+                    if let Some(packages) = self.repos.get_mut(repo) {
+                        packages.retain(|p| {
+                            !(p.distro_version == change.distro_version && p.filename == filename)
+                        });
+                    }
+                }
+            }
+        }
+    }
+
     /// Stores `bytes` under the canonical name, like an upload does.
     pub(crate) fn store(
         &mut self,
@@ -188,6 +238,8 @@ impl PackagecloudEmulator {
             index_delay: Duration::ZERO,
             upload_attempts: 0,
             uploads_stored: 0,
+            count_headers: true,
+            listing_changes: Vec::new(),
         };
         for (repo, distro_version, bytes) in seed.packages {
             let id = distributions
@@ -296,6 +348,62 @@ impl PackagecloudEmulator {
             .store(&self.shared.distributions, repo, id, bytes.into(), None)
             .map(|p| p.filename)
             .map_err(|e| anyhow::anyhow!("cannot store in {repo} {distro_version}: {e:?}"))
+    }
+
+    /// Stores a package (as [`Self::insert_package`] does) just before the listing
+    /// of `repo` (`packages.json`, not search) serves page `page`, once: the
+    /// collection grows while a client pages through it.
+    pub fn insert_before_page(
+        &self,
+        repo: &str,
+        page: usize,
+        distro_version: &str,
+        bytes: impl Into<Bytes>,
+    ) -> anyhow::Result<()> {
+        let bytes = bytes.into();
+        read_identity_from_bytes(&bytes, None).context("the package to insert")?;
+        self.shared
+            .distributions
+            .id_of(distro_version)
+            .with_context(|| format!("unknown distro `{distro_version}`"))?;
+        self.schedule(repo, page, distro_version, Change::Insert(bytes));
+        Ok(())
+    }
+
+    /// Removes a package just before the listing of `repo` serves page `page`,
+    /// once: the collection shrinks (and later pages shift) while a client pages.
+    pub fn remove_before_page(
+        &self,
+        repo: &str,
+        page: usize,
+        distro_version: &str,
+        filename: &str,
+    ) {
+        self.schedule(
+            repo,
+            page,
+            distro_version,
+            Change::Remove {
+                filename: filename.to_string(),
+            },
+        );
+    }
+
+    fn schedule(&self, repo: &str, page: usize, distro_version: &str, what: Change) {
+        lock(&self.shared.state)
+            .listing_changes
+            .push(ListingChange {
+                repo: repo.to_string(),
+                page,
+                distro_version: distro_version.to_string(),
+                what,
+            });
+    }
+
+    /// `false` leaves the count headers (`Total`, `Per-Page`, `Max-Per-Page`) out
+    /// of listings, so only the `Link` header tells a client about more pages.
+    pub fn set_count_headers(&self, send: bool) {
+        lock(&self.shared.state).count_headers = send;
     }
 
     /// Removes a package; true if it was there.

@@ -13,7 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,11 +27,12 @@ pub(super) fn router(shared: Arc<PcShared>) -> Router {
         .with_state(shared)
 }
 
-fn json_reply(status: StatusCode, body: &Value) -> Response {
+fn json_reply(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let text = serde_json::to_string(body).expect("emulator documents serialise");
     (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
+        text,
     )
         .into_response()
 }
@@ -150,18 +151,19 @@ fn repo_info(shared: &PcShared, repo: &str) -> Response {
         return not_found();
     };
     let name = repo.split_once('/').map_or(repo, |(_, r)| r);
-    json_reply(
-        StatusCode::OK,
-        &json!({
-            "name": name,
-            "created_at": views::iso8601_millis(1_704_067_200),
-            "url": format!("{}/{repo}", shared.base_url),
-            "last_push_human": "less than a minute ago",
-            "package_count_human": format!("{} packages", packages.len()),
-            "private": false,
-            "fqname": repo,
-        }),
-    )
+    // Fields in the order of the reference's example.
+    let mut body = views::Object::new();
+    body.insert("name", json!(name));
+    body.insert("created_at", json!(views::iso8601_millis(1_704_067_200)));
+    body.insert("url", json!(format!("{}/{repo}", shared.base_url)));
+    body.insert("last_push_human", json!("less than a minute ago"));
+    body.insert(
+        "package_count_human",
+        json!(format!("{} packages", packages.len())),
+    );
+    body.insert("private", json!(false));
+    body.insert("fqname", json!(repo));
+    json_reply(StatusCode::OK, &body)
 }
 
 /// A positive integer query value, or `None`.
@@ -199,7 +201,10 @@ fn list(
         .min(MAX_PER_PAGE);
     let page = positive(get("page")).unwrap_or(1);
 
-    let state = lock(&shared.state);
+    let mut state = lock(&shared.state);
+    if !searching {
+        state.apply_listing_changes(&shared.distributions, repo, page);
+    }
     let Some(packages) = state.repos.get(repo) else {
         return not_found();
     };
@@ -219,7 +224,7 @@ fn list(
     let packages: Vec<&StoredPackage> = packages.iter().filter(matches).collect();
     let total = packages.len();
     let last_page = total.div_ceil(per_page).max(1);
-    let body: Vec<Value> = packages
+    let body: Vec<views::Object> = packages
         .iter()
         .copied()
         .skip((page - 1).saturating_mul(per_page))
@@ -234,7 +239,7 @@ fn list(
         })
         .collect();
 
-    let mut response = json_reply(StatusCode::OK, &Value::Array(body));
+    let mut response = json_reply(StatusCode::OK, &body);
     let headers = response.headers_mut();
     if last_page > 1 {
         let link_to = |target: usize, rel: &str| {
@@ -260,9 +265,11 @@ fn list(
             headers.insert(header::LINK, value);
         }
     }
-    headers.insert("total", HeaderValue::from(total));
-    headers.insert("per-page", HeaderValue::from(per_page));
-    headers.insert("max-per-page", HeaderValue::from(MAX_PER_PAGE));
+    if state.count_headers {
+        headers.insert("total", HeaderValue::from(total));
+        headers.insert("per-page", HeaderValue::from(per_page));
+        headers.insert("max-per-page", HeaderValue::from(MAX_PER_PAGE));
+    }
     response
 }
 

@@ -4,7 +4,39 @@
 
 use super::StoredPackage;
 use crate::model::PackageType;
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Value, json};
+
+/// A JSON object that keeps its fields in insertion order. `serde_json::Map`
+/// sorts them by name (the crate's `preserve_order` feature is off), which would
+/// lose the documented order of the live API's objects.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Object(Vec<(&'static str, Value)>);
+
+impl Object {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn insert(&mut self, key: &'static str, value: Value) {
+        self.0.push((key, value));
+    }
+
+    #[cfg(test)]
+    fn keys(&self) -> Vec<&'static str> {
+        self.0.iter().map(|(k, _)| *k).collect()
+    }
+}
+
+impl Serialize for Object {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
 
 /// Stored packages claim creation times from here on, one second apart, so
 /// `created_at` order is storage order (2024-01-01T00:00:00Z).
@@ -70,103 +102,97 @@ fn uploader(repo: &str) -> &str {
 }
 
 /// One element of `GET .../packages.json`.
-pub(crate) fn fragment(p: &StoredPackage, ctx: &Context<'_>) -> Value {
+pub(crate) fn fragment(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     let u = urls(p, ctx);
     let id = &p.identity;
-    let mut m = Map::new();
-    m.insert("name".into(), json!(id.name));
-    m.insert("distro_version".into(), json!(p.distro_version));
-    m.insert("created_at".into(), json!(created_at(p)));
-    m.insert("version".into(), json!(id.version));
-    m.insert("release".into(), json!(id.release));
-    m.insert("epoch".into(), json!(id.epoch.unwrap_or(0)));
-    m.insert("scope".into(), Value::Null);
-    m.insert("private".into(), json!(false));
-    m.insert("type".into(), json!(id.package_type.as_str()));
-    m.insert("filename".into(), json!(p.filename));
-    m.insert("uploader_name".into(), json!(uploader(ctx.repo)));
-    m.insert("indexed".into(), json!(ctx.indexed));
-    m.insert("sha256sum".into(), json!(p.sha256));
+    let mut m = Object::new();
+    m.insert("name", json!(id.name));
+    m.insert("distro_version", json!(p.distro_version));
+    m.insert("created_at", json!(created_at(p)));
+    m.insert("version", json!(id.version));
+    m.insert("release", json!(id.release));
+    m.insert("epoch", json!(id.epoch.unwrap_or(0)));
+    m.insert("scope", Value::Null);
+    m.insert("private", json!(false));
+    m.insert("type", json!(id.package_type.as_str()));
+    m.insert("filename", json!(p.filename));
+    m.insert("uploader_name", json!(uploader(ctx.repo)));
+    m.insert("indexed", json!(ctx.indexed));
+    m.insert("sha256sum", json!(p.sha256));
+    m.insert("repository_html_url", json!(format!("/{}", ctx.repo)));
+    m.insert("package_url", json!(u.package_url));
     m.insert(
-        "repository_html_url".into(),
-        json!(format!("/{}", ctx.repo)),
-    );
-    m.insert("package_url".into(), json!(u.package_url));
-    m.insert(
-        "downloads_detail_url".into(),
+        "downloads_detail_url",
         json!(format!("{}/detail.json", u.stats_base)),
     );
     m.insert(
-        "downloads_series_url".into(),
+        "downloads_series_url",
         json!(format!("{}/series/daily.json", u.stats_base)),
     );
     m.insert(
-        "downloads_count_url".into(),
+        "downloads_count_url",
         json!(format!("{}/count.json", u.stats_base)),
     );
-    m.insert("package_html_url".into(), json!(u.package_html_url));
-    m.insert("download_url".into(), json!(u.download_url));
-    m.insert("promote_url".into(), json!(u.promote_url));
-    m.insert("destroy_url".into(), json!(u.destroy_url));
-    Value::Object(m)
+    m.insert("package_html_url", json!(u.package_html_url));
+    m.insert("download_url", json!(u.download_url));
+    m.insert("promote_url", json!(u.promote_url));
+    m.insert("destroy_url", json!(u.destroy_url));
+    m
 }
 
 /// The upload's 201 body and `GET .../package/...json`.
-pub(crate) fn details(p: &StoredPackage, ctx: &Context<'_>) -> Value {
+pub(crate) fn details(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     let u = urls(p, ctx);
     let id = &p.identity;
     let repo_name = ctx.repo.split_once('/').map_or(ctx.repo, |(_, r)| r);
-    let mut m = Map::new();
-    m.insert("name".into(), json!(id.name));
-    m.insert("distro_version".into(), json!(p.distro_version));
-    m.insert("architecture".into(), json!(id.arch));
-    m.insert("repository".into(), json!(repo_name));
-    m.insert("size".into(), json!(p.bytes.len().to_string()));
-    m.insert("summary".into(), Value::Null);
-    m.insert("filename".into(), json!(p.filename));
-    m.insert("description".into(), Value::Null);
-    m.insert("dependencies".into(), json!([]));
-    m.insert("md5sum".into(), json!(p.md5));
-    m.insert("sha1sum".into(), json!(p.sha1));
-    m.insert("sha256sum".into(), json!(p.sha256));
-    m.insert("sha512sum".into(), json!(p.sha512));
-    m.insert("private".into(), json!(false));
-    m.insert("uploader_name".into(), json!(uploader(ctx.repo)));
-    m.insert("created_at".into(), json!(created_at(p)));
-    m.insert("licenses".into(), json!([]));
-    m.insert("version".into(), json!(id.version));
-    m.insert("release".into(), json!(id.release));
-    m.insert("epoch".into(), json!(id.epoch.unwrap_or(0)));
-    m.insert("indexed".into(), json!(ctx.indexed));
+    let mut m = Object::new();
+    m.insert("name", json!(id.name));
+    m.insert("distro_version", json!(p.distro_version));
+    m.insert("architecture", json!(id.arch));
+    m.insert("repository", json!(repo_name));
+    m.insert("size", json!(p.bytes.len().to_string()));
+    m.insert("summary", Value::Null);
+    m.insert("filename", json!(p.filename));
+    m.insert("description", Value::Null);
+    m.insert("dependencies", json!([]));
+    m.insert("md5sum", json!(p.md5));
+    m.insert("sha1sum", json!(p.sha1));
+    m.insert("sha256sum", json!(p.sha256));
+    m.insert("sha512sum", json!(p.sha512));
+    m.insert("private", json!(false));
+    m.insert("uploader_name", json!(uploader(ctx.repo)));
+    m.insert("created_at", json!(created_at(p)));
+    m.insert("licenses", json!([]));
+    m.insert("version", json!(id.version));
+    m.insert("release", json!(id.release));
+    m.insert("epoch", json!(id.epoch.unwrap_or(0)));
+    m.insert("indexed", json!(ctx.indexed));
     m.insert(
-        "repository_url".into(),
+        "repository_url",
         json!(format!("/api/v1/repos/{}", ctx.repo)),
     );
+    m.insert("repository_html_url", json!(format!("/{}", ctx.repo)));
+    m.insert("package_url", json!(u.package_url));
+    m.insert("versions_url", json!(u.versions_url));
+    m.insert("promote_url", json!(u.promote_url));
+    m.insert("total_downloads_count", json!(0));
+    m.insert("download_url", json!(u.download_url));
+    m.insert("package_html_url", json!(u.package_html_url));
     m.insert(
-        "repository_html_url".into(),
-        json!(format!("/{}", ctx.repo)),
-    );
-    m.insert("package_url".into(), json!(u.package_url));
-    m.insert("versions_url".into(), json!(u.versions_url));
-    m.insert("promote_url".into(), json!(u.promote_url));
-    m.insert("total_downloads_count".into(), json!(0));
-    m.insert("download_url".into(), json!(u.download_url));
-    m.insert("package_html_url".into(), json!(u.package_html_url));
-    m.insert(
-        "downloads_detail_url".into(),
+        "downloads_detail_url",
         json!(format!("{}/detail.json", u.stats_base)),
     );
     m.insert(
-        "downloads_series_url".into(),
+        "downloads_series_url",
         json!(format!("{}/series/daily.json", u.stats_base)),
     );
     m.insert(
-        "downloads_count_url".into(),
+        "downloads_count_url",
         json!(format!("{}/count.json", u.stats_base)),
     );
-    m.insert("destroy_url".into(), json!(u.destroy_url));
-    m.insert("self_url".into(), json!(u.package_url));
-    Value::Object(m)
+    m.insert("destroy_url", json!(u.destroy_url));
+    m.insert("self_url", json!(u.package_url));
+    m
 }
 
 /// `2024-01-01T00:00:05.000Z` for Unix seconds (proleptic Gregorian, UTC).
@@ -194,6 +220,19 @@ pub(crate) fn iso8601_millis(unix_seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_keep_their_field_order() {
+        let mut object = Object::new();
+        object.insert("name", json!("b"));
+        object.insert("distro_version", json!("el/9"));
+        object.insert("created_at", json!(1));
+        assert_eq!(object.keys(), ["name", "distro_version", "created_at"]);
+        assert_eq!(
+            serde_json::to_string(&object).unwrap(),
+            r#"{"name":"b","distro_version":"el/9","created_at":1}"#
+        );
+    }
 
     #[test]
     fn iso8601() {
