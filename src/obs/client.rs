@@ -26,6 +26,9 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}')
     .add(b'\\');
 
+/// A query value also escapes the query's own separators.
+const QUERY_VALUE: &AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b';');
+
 pub fn segment(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
@@ -66,6 +69,18 @@ impl ObsError {
             _ => None,
         }
     }
+
+    /// The backend's 404 for a `package=` filter naming a package the project lacks
+    /// (Rails may answer `unknown_package` instead).
+    pub fn is_unknown_package(&self) -> bool {
+        matches!(
+            self,
+            Self::Api { status, code, summary, .. }
+                if *status == StatusCode::NOT_FOUND
+                    && (code.as_deref() == Some("unknown_package")
+                        || summary.starts_with("unknown package"))
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +120,7 @@ impl ObsClient {
         }
     }
 
-    async fn get_xml<T: serde::de::DeserializeOwned>(
+    async fn get_xml<T: xml::Document>(
         &self,
         project: &ObsProject,
         path: &str,
@@ -159,7 +174,7 @@ impl ObsClient {
         );
         let mut add = |key: &str, values: &[String]| {
             for v in values {
-                path.push_str(&format!("&{key}={}", utf8_percent_encode(v, SEGMENT)));
+                path.push_str(&format!("&{key}={}", utf8_percent_encode(v, QUERY_VALUE)));
             }
         };
         add("repository", &query.repositories);
@@ -219,17 +234,23 @@ fn api_error(project: &ObsProject, what: &str, status: StatusCode, body: &str) -
         .and_then(|s| s.summary)
         .unwrap_or_else(|| body.trim().chars().take(200).collect());
     let hint = match status {
-        StatusCode::UNAUTHORIZED if project.credentials.is_none() => Some(
-            "this OBS wants a login: set `OBS_USER` and `OBS_PASSWORD`, or `auth` in the config".to_string(),
+        StatusCode::UNAUTHORIZED => Some(match &project.credentials {
+            None => "this OBS wants a login: set `OBS_USER` and `OBS_PASSWORD`, or `auth` in the config".to_string(),
+            Some(c) => format!(
+                "OBS rejected the password of user `{}`; check `OBS_USER`/`OBS_PASSWORD` or the `auth` of this project in the config",
+                c.user
+            ),
+        }),
+        StatusCode::FORBIDDEN => Some(match &project.credentials {
+            None => "the project does not let anonymous users download its binaries (its `binarydownload` flag); give credentials of an account that may".to_string(),
+            Some(c) => format!(
+                "user `{}` may read the project but not download its binaries (its `binarydownload` flag)",
+                c.user
+            ),
+        }),
+        StatusCode::NOT_FOUND if is_missing_project(code.as_deref(), &summary) => Some(
+            "check the project name in `obsprojects` and `obs.url`; OBS also answers this way for a project hidden from this account".to_string(),
         ),
-        StatusCode::UNAUTHORIZED => Some(format!(
-            "OBS rejected the password of user `{}`; check `OBS_USER`/`OBS_PASSWORD` or the `auth` of this project in the config",
-            project.credentials.as_ref().map(|c| c.user.as_str()).unwrap_or_default()
-        )),
-        StatusCode::FORBIDDEN => Some(
-            "the account may read the project but not download its binaries (the `binarydownload` flag)".to_string(),
-        ),
-        StatusCode::NOT_FOUND => Some("check the project name in `obsprojects` and `obs.url`".to_string()),
         _ => None,
     };
     ObsError::Api {
@@ -240,4 +261,10 @@ fn api_error(project: &ObsProject, what: &str, status: StatusCode, body: &str) -
         summary,
         hint,
     }
+}
+
+/// Rails' `unknown_project`, or the backend's `project '<p>' does not exist`.
+fn is_missing_project(code: Option<&str>, summary: &str) -> bool {
+    code == Some("unknown_project")
+        || (summary.starts_with("project '") && summary.ends_with("' does not exist"))
 }

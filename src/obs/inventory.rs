@@ -12,11 +12,12 @@
 //! that is a conflict naming both origins.
 
 use super::xml::{ProjectMeta, ResultList};
-use crate::config::Filters;
+use crate::config::{Filters, PatternFilter};
 use crate::model::{
     ArtifactKey, FileClass, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
     classify_filename,
 };
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -82,16 +83,87 @@ pub fn debian_arch(obs_arch: &str) -> &str {
     }
 }
 
-/// Whether an arch filter admits this OBS arch (by its OBS or its Debian name).
-pub fn arch_allowed(filters: &Filters, arch: &str) -> bool {
-    let deb = debian_arch(arch);
-    filters.architectures.allows(arch) || (deb != arch && filters.architectures.allows(deb))
+/// The config's filters, ready to apply to what OBS lists. An arch goes by its OBS
+/// and its Debian name, a multibuild flavour `pkg:flavor` by its own and its base
+/// package's name: a thing is taken when an include pattern matches one of its
+/// names (or there are none) and no exclude pattern matches any of them.
+#[derive(Debug)]
+pub struct Selection {
+    repositories: NameFilter,
+    architectures: NameFilter,
+    packages: NameFilter,
+    source_packages: bool,
+    debug_packages: bool,
 }
 
-/// A multibuild flavour `pkg:flavor` is matched by its own name or its base name.
-pub fn package_allowed(filters: &Filters, package: &str) -> bool {
-    let base = base_package(package);
-    filters.packages.allows(package) || (base != package && filters.packages.allows(base))
+impl Selection {
+    pub fn new(filters: &Filters) -> Self {
+        Self {
+            repositories: NameFilter::new(&filters.repositories),
+            architectures: NameFilter::new(&filters.architectures),
+            packages: NameFilter::new(&filters.packages),
+            source_packages: filters.source_packages,
+            debug_packages: filters.debug_packages,
+        }
+    }
+
+    pub fn repository(&self, repository: &str) -> bool {
+        self.repositories.admits(&[repository])
+    }
+
+    pub fn arch(&self, obs_arch: &str) -> bool {
+        self.architectures
+            .admits(&[obs_arch, debian_arch(obs_arch)])
+    }
+
+    pub fn package(&self, package: &str) -> bool {
+        self.packages.admits(&[package, base_package(package)])
+    }
+
+    /// The package type to sync this file as, or `None` to leave it. Of the source
+    /// packages only source rpms are synced: a `.dsc` needs its tarballs uploaded
+    /// with it, which pkgsync does not do.
+    fn wanted(&self, filename: &str) -> Option<PackageType> {
+        match classify_filename(filename) {
+            FileClass::Binary(t) => Some(t),
+            FileClass::Debug(t) if self.debug_packages => Some(t),
+            FileClass::Source if self.source_packages && filename.ends_with(".rpm") => {
+                Some(PackageType::Rpm)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Include and exclude globs applied to all the names of one thing.
+#[derive(Debug)]
+struct NameFilter {
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+}
+
+impl NameFilter {
+    fn new(filter: &PatternFilter) -> Self {
+        let set = |patterns: &[String]| {
+            let mut set = GlobSetBuilder::new();
+            for pattern in patterns {
+                set.add(Glob::new(pattern).expect("Config::parse validated every pattern"));
+            }
+            set.build().expect("Config::parse validated every pattern")
+        };
+        Self {
+            include: (!filter.include_patterns.is_empty()).then(|| set(&filter.include_patterns)),
+            exclude: set(&filter.exclude_patterns),
+        }
+    }
+
+    fn admits(&self, names: &[&str]) -> bool {
+        let included = self
+            .include
+            .as_ref()
+            .is_none_or(|set| names.iter().any(|n| set.is_match(n)));
+        included && !names.iter().any(|n| self.exclude.is_match(n))
+    }
 }
 
 fn base_package(package: &str) -> &str {
@@ -107,26 +179,13 @@ pub fn is_safe_filename(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
-/// The package type to sync this file as, or `None` to leave it. Of the source
-/// packages only source rpms are synced: a `.dsc` needs its tarballs uploaded with
-/// it, which pkgsync does not do.
-fn wanted(filename: &str, filters: &Filters) -> Option<PackageType> {
-    match classify_filename(filename) {
-        FileClass::Binary(t) => Some(t),
-        FileClass::Debug(t) if filters.debug_packages => Some(t),
-        FileClass::Source if filters.source_packages && filename.ends_with(".rpm") => {
-            Some(PackageType::Rpm)
-        }
-        _ => None,
-    }
-}
-
 /// Builds the inventory from every project's listing.
 pub fn build(
     listings: &[ProjectListing],
     mapping: &BTreeMap<String, Option<String>>,
     filters: &Filters,
 ) -> Result<SourceInventory, InventoryError> {
+    let selection = Selection::new(filters);
     let mut unmapped = BTreeSet::new();
     let mut copies: BTreeMap<ArtifactKey, Vec<SourceArtifact>> = BTreeMap::new();
 
@@ -138,9 +197,7 @@ pub fn build(
                     found: result.project.clone(),
                 });
             }
-            if !filters.repositories.allows(&result.repository)
-                || !arch_allowed(filters, &result.arch)
-            {
+            if !selection.repository(&result.repository) || !selection.arch(&result.arch) {
                 continue;
             }
             let distro_version = match mapping.get(&result.repository) {
@@ -155,7 +212,7 @@ pub fn build(
                 let Some(package) = list.package.as_deref() else {
                     continue;
                 };
-                if !package_allowed(filters, package) {
+                if !selection.package(package) {
                     continue;
                 }
                 for binary in &list.binaries {
@@ -169,7 +226,7 @@ pub fn build(
                             place,
                         });
                     }
-                    let Some(package_type) = wanted(&binary.filename, filters) else {
+                    let Some(package_type) = selection.wanted(&binary.filename) else {
                         continue;
                     };
                     let key = ArtifactKey::new(distro_version, &binary.filename);

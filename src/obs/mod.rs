@@ -2,6 +2,12 @@
 //! `_result` request per project (run concurrently, bounded), and fetches md5
 //! checksums only for the binaries a plan will upload.
 //!
+//! The `_result` request carries `repository=`/`arch=` when the filters narrow them,
+//! and `package=` (with `multibuild=1&locallink=1`) when the package includes are
+//! all plain names. OBS answers 404 when a `package=` names a package the project
+//! lacks, so such a project is asked once more without `package=`; the package
+//! filter then applies locally, with the same result.
+//!
 //! Never yields a partial inventory: any failed or unreadable answer fails the
 //! whole observation.
 
@@ -13,7 +19,7 @@ use crate::config::{Config, ObsProject};
 use crate::model::{ArtifactKey, SourceInventory};
 use client::{ObsClient, ObsError, ResultQuery};
 use futures::{StreamExt, TryStreamExt};
-use inventory::{InventoryError, ProjectListing, arch_allowed};
+use inventory::{InventoryError, ProjectListing, Selection};
 use std::collections::{BTreeMap, BTreeSet};
 use xml::{ProjectMeta, ResultList};
 
@@ -25,10 +31,18 @@ pub enum SourceError {
     Inventory(#[from] InventoryError),
     #[error("OBS changed while planning: `{origin}` {detail}; run the plan again")]
     Changed { origin: String, detail: String },
+    #[error(
+        "OBS listed `{origin}` without a valid md5 although `withmd5=1` was asked (got {found:?})"
+    )]
+    MissingMd5 {
+        origin: String,
+        found: Option<String>,
+    },
 }
 
 /// Lists the source side completely, or fails.
 pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
+    let selection = &Selection::new(&config.filters);
     let metas: Vec<ProjectMeta> = futures::stream::iter(&config.obs.projects)
         .map(|project| client.project_meta(project))
         .buffered(config.obs.concurrency)
@@ -40,7 +54,7 @@ pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInvent
     let unmapped: BTreeSet<String> = metas
         .iter()
         .flat_map(|m| &m.repositories)
-        .filter(|r| config.filters.repositories.allows(&r.name))
+        .filter(|r| selection.repository(&r.name))
         .filter(|r| !config.distro_mapping.contains_key(&r.name))
         .map(|r| r.name.clone())
         .collect();
@@ -51,8 +65,8 @@ pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInvent
     let listings: Vec<ProjectListing> =
         futures::stream::iter(config.obs.projects.iter().zip(metas))
             .map(|(project, meta)| async move {
-                let results = match result_query(config, &meta) {
-                    Some(query) => client.results(project, &query).await?,
+                let results = match result_query(config, selection, &meta) {
+                    Some(query) => results(client, project, &query).await?,
                     None => ResultList {
                         state: None,
                         results: Vec::new(),
@@ -75,13 +89,31 @@ pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInvent
     )?)
 }
 
+/// One project's `_result`; see the module doc for the second request.
+async fn results(
+    client: &ObsClient,
+    project: &ObsProject,
+    query: &ResultQuery,
+) -> Result<ResultList, ObsError> {
+    match client.results(project, query).await {
+        Err(e) if !query.packages.is_empty() && e.is_unknown_package() => {
+            let wider = ResultQuery {
+                packages: Vec::new(),
+                ..query.clone()
+            };
+            client.results(project, &wider).await
+        }
+        answer => answer,
+    }
+}
+
 /// The `_result` filters for one project, or `None` when nothing is wanted from it.
 /// Filters are only sent when they narrow the answer, to keep the request plain.
-fn result_query(config: &Config, meta: &ProjectMeta) -> Option<ResultQuery> {
+fn result_query(config: &Config, selection: &Selection, meta: &ProjectMeta) -> Option<ResultQuery> {
     let wanted_repos: Vec<&xml::RepositoryMeta> = meta
         .repositories
         .iter()
-        .filter(|r| config.filters.repositories.allows(&r.name))
+        .filter(|r| selection.repository(&r.name))
         .filter(|r| matches!(config.distro_mapping.get(&r.name), Some(Some(_))))
         .collect();
     if wanted_repos.is_empty() {
@@ -91,7 +123,7 @@ fn result_query(config: &Config, meta: &ProjectMeta) -> Option<ResultQuery> {
     let wanted_archs: BTreeSet<&String> = wanted_repos
         .iter()
         .flat_map(|r| &r.archs)
-        .filter(|a| arch_allowed(&config.filters, a))
+        .filter(|a| selection.arch(a))
         .collect();
     if wanted_archs.is_empty() {
         return None;
@@ -181,10 +213,11 @@ pub async fn fill_md5(
                     ),
                 });
             }
-            let Some(md5) = binary.md5.clone().filter(|m| m.len() == 32) else {
-                return Err(SourceError::Changed {
+            let valid = |m: &&String| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit());
+            let Some(md5) = binary.md5.as_ref().filter(valid) else {
+                return Err(SourceError::MissingMd5 {
                     origin,
-                    detail: "has no md5 in its binary list".into(),
+                    found: binary.md5.clone(),
                 });
             };
             artifact.md5 = Some(md5.to_ascii_lowercase());

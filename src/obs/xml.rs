@@ -1,7 +1,19 @@
 //! The XML documents pkgsync reads from OBS, as serde types for quick-xml.
 //! Unknown elements and attributes are ignored: OBS adds them over time.
+//!
+//! quick-xml's deserializer ignores the name of the root element and anything after
+//! it, so an HTML page from a proxy would read as an empty `<resultlist>`: an empty
+//! inventory. [`parse`] therefore first checks that the answer is one whole element
+//! of the expected name, and nothing else.
 
+use quick_xml::events::Event;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A document type and the name of its root element.
+pub trait Document: DeserializeOwned {
+    const ROOT: &'static str;
+}
 
 /// `GET /source/<project>/_meta`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -10,6 +22,10 @@ pub struct ProjectMeta {
     pub name: String,
     #[serde(rename = "repository", default)]
     pub repositories: Vec<RepositoryMeta>,
+}
+
+impl Document for ProjectMeta {
+    const ROOT: &'static str = "project";
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -27,6 +43,10 @@ pub struct ResultList {
     pub state: Option<String>,
     #[serde(rename = "result", default)]
     pub results: Vec<RepositoryResult>,
+}
+
+impl Document for ResultList {
+    const ROOT: &'static str = "resultlist";
 }
 
 /// One repository × arch of a `_result`.
@@ -67,6 +87,10 @@ pub struct BinaryList {
     pub binaries: Vec<Binary>,
 }
 
+impl Document for BinaryList {
+    const ROOT: &'static str = "binarylist";
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Binary {
     #[serde(rename = "@filename")]
@@ -91,8 +115,94 @@ pub struct Status {
     pub details: Option<String>,
 }
 
-pub fn parse<T: serde::de::DeserializeOwned>(xml: &str) -> Result<T, quick_xml::DeError> {
-    quick_xml::de::from_str(xml)
+impl Document for Status {
+    const ROOT: &'static str = "status";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("the answer is empty")]
+    Empty,
+    #[error("the answer is not well-formed XML: {0}")]
+    Syntax(#[from] quick_xml::Error),
+    #[error("the answer is text, not XML")]
+    NotXml,
+    #[error("the answer is a `<{found}>` document, not `<{expected}>`")]
+    WrongRoot {
+        expected: &'static str,
+        found: String,
+    },
+    #[error("the answer goes on after its `</{0}>`")]
+    TrailingContent(&'static str),
+    #[error("the `<{root}>` document does not fit its schema: {source}")]
+    Schema {
+        root: &'static str,
+        #[source]
+        source: quick_xml::DeError,
+    },
+}
+
+/// Parses a whole document of type `T`: one root element named `T::ROOT`, closed,
+/// and nothing after it but whitespace, comments and processing instructions.
+pub fn parse<T: Document>(xml: &str) -> Result<T, ParseError> {
+    check_outline(xml, T::ROOT)?;
+    quick_xml::de::from_str(xml).map_err(|source| ParseError::Schema {
+        root: T::ROOT,
+        source,
+    })
+}
+
+fn check_outline(xml: &str, root: &'static str) -> Result<(), ParseError> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut depth = 0usize;
+    let mut seen_root = false;
+    loop {
+        let event = reader.read_event()?;
+        let top_level = depth == 0;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) if top_level => {
+                if seen_root {
+                    return Err(ParseError::TrailingContent(root));
+                }
+                let found = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                if found != root {
+                    return Err(ParseError::WrongRoot {
+                        expected: root,
+                        found,
+                    });
+                }
+                seen_root = true;
+                if matches!(event, Event::Start(_)) {
+                    depth = 1;
+                }
+            }
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth -= 1,
+            Event::Text(ref t) if top_level && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(if seen_root {
+                    ParseError::TrailingContent(root)
+                } else {
+                    ParseError::NotXml
+                });
+            }
+            Event::CData(_) | Event::GeneralRef(_) if top_level => {
+                return Err(if seen_root {
+                    ParseError::TrailingContent(root)
+                } else {
+                    ParseError::NotXml
+                });
+            }
+            Event::Eof if depth > 0 => {
+                // The reader reports unclosed elements itself; this is a fallback.
+                return Err(ParseError::Syntax(quick_xml::Error::IllFormed(
+                    quick_xml::errors::IllFormedError::MissingEndTag(root.to_string()),
+                )));
+            }
+            Event::Eof if seen_root => return Ok(()),
+            Event::Eof => return Err(ParseError::Empty),
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -217,5 +327,30 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn only_a_whole_document_of_the_expected_kind_is_accepted() {
+        let reject = |xml: &str| parse::<ResultList>(xml).unwrap_err().to_string();
+        assert_eq!(reject(""), "the answer is empty");
+        assert_eq!(reject(" \n"), "the answer is empty");
+        assert_eq!(reject("Service Unavailable"), "the answer is text, not XML");
+        // A proxy's page would otherwise read as an empty result list.
+        assert_eq!(
+            reject("<html><body>maintenance</body></html>"),
+            "the answer is a `<html>` document, not `<resultlist>`"
+        );
+        assert!(
+            reject("<status code=\"404\"><summary>x</summary></status>").contains("`<status>`")
+        );
+        assert!(
+            reject("<resultlist>\n  <result project=\"p\" repository=\"r\" arch=\"a\" />\n")
+                .contains("well-formed")
+        );
+        assert!(reject("<resultlist/>\n<resultlist/>").contains("goes on after"));
+        assert!(reject("<resultlist/>\ntrailing").contains("goes on after"));
+        let ok: ResultList =
+            parse("<?xml version=\"1.0\"?>\n<!-- c -->\n<resultlist state=\"s\" />\n").unwrap();
+        assert_eq!(ok.state.as_deref(), Some("s"));
     }
 }

@@ -15,7 +15,7 @@ pub mod packages;
 mod server;
 
 pub use faults::{Fault, FaultRule};
-pub use obs::{ObsEmulator, ObsProject, ObsState};
+pub use obs::{CannedAnswer, ObsEmulator, ObsProject, ObsState};
 pub use packagecloud::{
     DuplicateWording, PackagecloudEmulator, PackagecloudSeed, StoredPackageView,
 };

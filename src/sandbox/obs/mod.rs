@@ -49,6 +49,10 @@ pub struct ObsProject {
     /// Package name (`pkg` or `pkg:flavor`) → entry; byte order like the backend.
     pub packages: BTreeMap<String, ObsPackage>,
     pub builds: BTreeMap<BuildKey, ObsBuild>,
+    /// The `binarydownload` flag is disabled: downloads, and binary lists asked
+    /// for anonymously, are refused with 403 (the emulator's one account is no
+    /// maintainer). `_result` and authenticated lists stay open, as in Rails.
+    pub binary_download_disabled: bool,
 }
 
 /// One repository of a project's meta.
@@ -269,10 +273,40 @@ impl ObsProject {
     }
 }
 
+/// A fixed answer given instead of handling the matching requests: for what no
+/// OBS state produces, such as a proxy's page with status 200, a document cut
+/// short without the transport noticing, or a backend error between two calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannedAnswer {
+    /// Substring of the raw `path?query` or of the decoded path.
+    pub path_contains: String,
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl CannedAnswer {
+    /// A `text/xml` answer (the backend's content type).
+    pub fn new(path_contains: impl Into<String>, status: u16, body: impl Into<String>) -> Self {
+        Self {
+            path_contains: path_contains.into(),
+            status,
+            content_type: "text/xml".to_string(),
+            body: body.into(),
+        }
+    }
+
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = content_type.into();
+        self
+    }
+}
+
 /// State shared between the handle and the request handlers.
 #[derive(Debug)]
 pub(crate) struct ObsShared {
     pub(crate) state: Mutex<ObsState>,
+    pub(crate) canned: Mutex<Vec<CannedAnswer>>,
 }
 
 /// A running OBS emulator.
@@ -290,6 +324,7 @@ impl ObsEmulator {
     pub async fn start(state: ObsState) -> anyhow::Result<Self> {
         let shared = Arc::new(ObsShared {
             state: Mutex::new(state),
+            canned: Mutex::new(Vec::new()),
         });
         let log = RequestLog::default();
         let faults = FaultPlan::default();
@@ -335,6 +370,17 @@ impl ObsEmulator {
 
     pub fn clear_faults(&self) {
         self.faults.set(Vec::new());
+    }
+
+    /// Answers matching requests with these fixed answers (first match wins) until
+    /// cleared with an empty list.
+    pub fn set_canned_answers(&self, answers: Vec<CannedAnswer>) {
+        *lock(&self.shared.canned) = answers;
+    }
+
+    /// Sets or clears the project's `binarydownload` restriction.
+    pub fn set_binary_download_disabled(&self, project: &str, disabled: bool) {
+        self.with_state(|s| s.project(project).binary_download_disabled = disabled);
     }
 
     /// `Some((user, password))` requires Basic auth on every non-`/public` request.

@@ -3,6 +3,9 @@
 //! backend's exact 400 texts, and the `/source`, `/build` and `_result` answers.
 //! `/public/...` mirrors the same routes without authentication.
 //!
+//! Also: canned answers (see `CannedAnswer`) before anything else, and the 403 of
+//! a disabled `binarydownload` flag on downloads and anonymous binary lists.
+//!
 //! Not emulated: `view=cpio`/`binaryversions` on binary lists (400 `unknown view`),
 //! `locallink` (accepted, adds nothing: links are not modelled), `oldstate` long
 //! polling (answers at once), `/published`.
@@ -104,7 +107,9 @@ async fn handle(
     headers: HeaderMap,
 ) -> Response {
     let head_only = method == Method::HEAD;
-    let reply = if method == Method::GET || head_only {
+    let reply = if let Some(canned) = canned_answer(&shared, &uri) {
+        canned
+    } else if method == Method::GET || head_only {
         let state = lock(&shared.state);
         route(&state, &uri, &headers)
     } else {
@@ -115,6 +120,20 @@ async fn handle(
         )
     };
     reply.into_response(head_only)
+}
+
+fn canned_answer(shared: &ObsShared, uri: &Uri) -> Option<Reply> {
+    let raw = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    let decoded = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy();
+    let canned = lock(&shared.canned);
+    let answer = canned
+        .iter()
+        .find(|a| raw.contains(&a.path_contains) || decoded.contains(&a.path_contains))?;
+    Some(Reply {
+        status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        headers: vec![(header::CONTENT_TYPE, answer.content_type.clone())],
+        body: answer.body.clone().into(),
+    })
 }
 
 fn route(state: &ObsState, uri: &Uri, headers: &HeaderMap) -> Reply {
@@ -143,6 +162,9 @@ fn route(state: &ObsState, uri: &Uri, headers: &HeaderMap) -> Reply {
             with_project(state, project, |p| build_packages(p, project, repo, arch))
         }
         ["build", project, repo, arch, package] => {
+            if public && let Some(reply) = binary_download_refused(state, project, None) {
+                return reply;
+            }
             binary_list(state, project, repo, arch, package, &query)
         }
         ["build", project, repo, arch, package, file] => {
@@ -255,6 +277,32 @@ impl Query {
         }
         Ok(())
     }
+}
+
+/// Rails' 403 for a project whose `binarydownload` flag is disabled; the download
+/// variant names the package.
+fn binary_download_refused(
+    state: &ObsState,
+    project: &str,
+    package: Option<&str>,
+) -> Option<Reply> {
+    let disabled = state
+        .projects
+        .get(project)
+        .is_some_and(|p| p.binary_download_disabled);
+    let summary = match package {
+        Some(package) => {
+            format!("No permission to download binaries from package {package}, project {project}")
+        }
+        None => format!("No permission to download binaries from project {project}"),
+    };
+    disabled.then(|| {
+        Reply::rails_error(
+            StatusCode::FORBIDDEN,
+            "download_binary_no_permission",
+            &summary,
+        )
+    })
 }
 
 fn with_project(state: &ObsState, project: &str, f: impl FnOnce(&ObsProject) -> Reply) -> Reply {
@@ -481,6 +529,9 @@ fn download(
         Ok(p) => p,
         Err(reply) => return reply,
     };
+    if let Some(reply) = binary_download_refused(state, project, Some(package)) {
+        return reply;
+    }
     let binary = build_of(p, repo, arch, package)
         .and_then(ObsBuild::visible_binaries)
         .and_then(|b| b.get(file));

@@ -3,6 +3,7 @@
 //! like the Perl backend; element and attribute order follow the OBS schemas.
 
 use quick_xml::Writer;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use std::io;
 
@@ -18,13 +19,24 @@ pub(crate) fn document(write: impl FnOnce(&mut Xml) -> io::Result<()>) -> String
     text
 }
 
-/// `<name a="1" b="2" />`
-pub(crate) fn empty(w: &mut Xml, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
+/// A start tag with escaped attributes. Tabs and line breaks become character
+/// references: written raw, a conforming parser would read them as spaces, and a
+/// file name with a line break would arrive as another name.
+fn start_tag<'a>(name: &'a str, attrs: &[(&str, &str)]) -> BytesStart<'a> {
     let mut start = BytesStart::new(name);
     for (k, v) in attrs {
-        start.push_attribute((*k, *v));
+        let value = quick_xml::escape::escape(*v)
+            .replace('\t', "&#9;")
+            .replace('\n', "&#10;")
+            .replace('\r', "&#13;");
+        start.push_attribute(Attribute::from((k.as_bytes(), value.as_bytes())));
     }
-    w.write_event(Event::Empty(start))
+    start
+}
+
+/// `<name a="1" b="2" />`
+pub(crate) fn empty(w: &mut Xml, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
+    w.write_event(Event::Empty(start_tag(name, attrs)))
 }
 
 /// `<name a="1">` … `</name>` around whatever `inner` writes.
@@ -34,11 +46,7 @@ pub(crate) fn element(
     attrs: &[(&str, &str)],
     inner: impl FnOnce(&mut Xml) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut start = BytesStart::new(name);
-    for (k, v) in attrs {
-        start.push_attribute((*k, *v));
-    }
-    w.write_event(Event::Start(start))?;
+    w.write_event(Event::Start(start_tag(name, attrs)))?;
     inner(w)?;
     w.write_event(Event::End(BytesEnd::new(name)))
 }
