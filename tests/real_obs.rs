@@ -136,8 +136,10 @@ impl Target {
             .enable_all()
             .build()
             .unwrap();
-        let mut pc = PackagecloudSeed::default();
-        pc.token = Some(TOKEN.into());
+        let mut pc = PackagecloudSeed {
+            token: Some(TOKEN.into()),
+            ..PackagecloudSeed::default()
+        };
         pc.repo(REPO);
         let sandbox = runtime
             .block_on(Sandbox::start(Seed {
