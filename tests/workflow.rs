@@ -157,3 +157,158 @@ fn demo_command_runs_end_to_end() {
     );
     assert!(dir.path().join("demo/demo-plan.json").exists());
 }
+
+#[test]
+fn a_tripped_deletion_guard_exits_3_naming_the_deletes_until_allowed() {
+    let world = World::demo();
+    let config = std::fs::read_to_string(&world.config).unwrap();
+    std::fs::write(
+        &world.config,
+        config.replace(
+            "max_delete_percent: 50",
+            "max_delete_percent: 50\n  max_deletes: 0",
+        ),
+    )
+    .unwrap();
+    let plan = world.path("plan.json");
+    let run = world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            plan.to_str().unwrap(),
+        ])
+        .expect(3);
+    assert!(
+        run.stderr.contains("deletion guard tripped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("fedora/39/kata-proxy-1.11.0-1.1.x86_64.rpm"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--allow-deletes 1"), "{}", run.stderr);
+    assert!(!plan.exists(), "no plan file from a refused plan");
+
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            plan.to_str().unwrap(),
+            "--allow-deletes",
+            "1",
+        ])
+        .expect(0);
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    assert_eq!(written.guards.allow_deletes, Some(1));
+    assert_eq!(written.summary.delete, 1);
+}
+
+#[test]
+fn an_unknown_distro_fails_before_anything_is_read_from_obs() {
+    let world = World::demo();
+    let config = std::fs::read_to_string(&world.config).unwrap();
+    std::fs::write(&world.config, config.replace("ubuntu/jammy", "ubuntu/jamy")).unwrap();
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("Packagecloud has no distribution `ubuntu/jamy`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("closest: `ubuntu/jammy`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        world.sandbox().obs().requests().is_empty(),
+        "OBS was not asked anything"
+    );
+}
+
+#[test]
+fn a_version_number_mapping_matches_the_index_name_on_packagecloud() {
+    let world = World::demo();
+    let config = std::fs::read_to_string(&world.config).unwrap();
+    std::fs::write(
+        &world.config,
+        config.replace("ubuntu/jammy", "ubuntu/22.04"),
+    )
+    .unwrap();
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(0);
+    // The deb already on `ubuntu/jammy` is recognised, nothing there is deleted.
+    assert!(
+        run.stdout
+            .starts_with("Plan: 16 to upload, 1 to delete, 2 unchanged."),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn show_and_diff_refuse_an_edited_plan_and_diff_names_changes() {
+    let world = World::demo();
+    let first = world.path("first.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            first.to_str().unwrap(),
+        ])
+        .expect(0);
+    let applied = world.path("applied.json");
+    std::fs::copy(&first, &applied).unwrap();
+    world
+        .pkgsync(&[
+            "apply",
+            applied.to_str().unwrap(),
+            "--config",
+            world.config(),
+        ])
+        .expect(0);
+    let second = world.path("second.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            second.to_str().unwrap(),
+        ])
+        .expect(0);
+    let run = world
+        .pkgsync(&["diff", first.to_str().unwrap(), second.to_str().unwrap()])
+        .expect(1);
+    assert!(
+        run.stdout
+            .contains("fedora/39:\n  - delete kata-proxy-1.11.0-1.1.x86_64.rpm"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("+No changes."), "{}", run.stdout);
+
+    let text = std::fs::read_to_string(&first).unwrap();
+    std::fs::write(&first, text.replacen("\"size\":", "\"size\":1", 1)).unwrap();
+    let run = world.pkgsync(&["show", first.to_str().unwrap()]).expect(1);
+    assert!(
+        run.stderr.contains("was modified after it was written"),
+        "{}",
+        run.stderr
+    );
+    world
+        .pkgsync(&["diff", first.to_str().unwrap(), second.to_str().unwrap()])
+        .expect(1);
+}

@@ -5,11 +5,15 @@
 //! De-duplication rule: copies of one filename that go to one `distro/version` are
 //! one artifact. Its origin is the copy OBS's publisher would take: the arch that
 //! sorts last (bs_publish walks arches in reverse order, so `x86_64` wins over
-//! `aarch64`), then the smallest (project, repository, package). Copies built by the
-//! same project, repository and package (its flavours included) are separate builds
-//! of one source and may differ in bytes (noarch files built once per arch). Copies
-//! from different projects, repositories or packages must be the same size; if not,
-//! that is a conflict naming both origins.
+//! `aarch64`), then the smallest (project, repository, package).
+//!
+//! Copies may differ in bytes only when they are separate builds of one package:
+//! same repository and base package, built on another arch or as another flavour.
+//! That is how noarch rpms and `_all` debs arrive, once per arch, also from kata's
+//! per-arch projects (`...:x86_64:<release>`, `...:aarch64:<release>`). Any other
+//! copies (same arch and flavour in two projects, two repositories mapped to one
+//! distro, two packages) must be the same size; if not, that is a conflict naming
+//! both origins.
 
 use super::xml::{ProjectMeta, ResultList};
 use crate::config::{Filters, PatternFilter};
@@ -259,8 +263,7 @@ pub fn build(
         candidates.sort_by(|a, b| preference(a).cmp(&preference(b)));
         let chosen = candidates.remove(0);
         for other in &candidates {
-            let same_build = family(&chosen.origin) == family(&other.origin);
-            if !same_build && other.size != chosen.size {
+            if !separate_builds(&chosen.origin, &other.origin) && other.size != chosen.size {
                 conflicts.push(OriginConflict {
                     key: key.clone(),
                     first: (chosen.origin.clone(), chosen.size),
@@ -287,13 +290,12 @@ fn preference(a: &SourceArtifact) -> (std::cmp::Reverse<&str>, &str, &str, &str)
     )
 }
 
-/// Copies from one family are separate builds of the same source.
-fn family(origin: &ObsOrigin) -> (&str, &str, &str) {
-    (
-        &origin.project,
-        &origin.repository,
-        base_package(&origin.package),
-    )
+/// Whether two copies are separate builds of one package (another arch or
+/// flavour of the same repository and base package), which may differ in bytes.
+fn separate_builds(a: &ObsOrigin, b: &ObsOrigin) -> bool {
+    a.repository == b.repository
+        && base_package(&a.package) == base_package(&b.package)
+        && (a.arch != b.arch || a.package != b.package)
 }
 
 #[cfg(test)]
@@ -428,5 +430,41 @@ mod tests {
             .unwrap();
         assert!(c.to_string().contains("home:demo/Fedora_39/x86_64/hello"));
         assert!(c.to_string().contains("home:other/Fedora_39/x86_64/hello"));
+    }
+
+    /// kata's per-arch projects each build the noarch files on their own arch:
+    /// separate builds, one artifact, no conflict.
+    #[test]
+    fn noarch_copies_from_per_arch_projects_are_one_artifact() {
+        let listing = |project: &str, arch: &str, size: u64| {
+            ProjectListing {
+            project: project.into(),
+            meta: xml::parse(&format!(
+                "<project name=\"{project}\"><repository name=\"Fedora_39\"><arch>{arch}</arch></repository></project>"
+            ))
+            .unwrap(),
+            results: xml::parse(&format!(
+                "<resultlist><result project=\"{project}\" repository=\"Fedora_39\" arch=\"{arch}\">\
+                 <binarylist package=\"kata-image\"><binary filename=\"kata-image-3.2-1.1.noarch.rpm\" size=\"{size}\" mtime=\"1\"/></binarylist>\
+                 </result></resultlist>"
+            ))
+            .unwrap(),
+        }
+        };
+        let inv = build(
+            &[
+                listing("k:aarch64:stable", "aarch64", 100),
+                listing("k:x86_64:stable", "x86_64", 101),
+            ],
+            &mapping(&[("Fedora_39", Some("fedora/39"))]),
+            &Filters::default(),
+        )
+        .unwrap();
+        assert_eq!(inv.artifacts.len(), 1);
+        let artifact = inv.artifacts.values().next().unwrap();
+        assert_eq!(
+            (artifact.origin.project.as_str(), artifact.size),
+            ("k:x86_64:stable", 101)
+        );
     }
 }

@@ -158,8 +158,14 @@ pub(crate) async fn apply(
             tokio::time::sleep(Duration::from_millis(millis)).await;
             next.run(request).await
         }
-        Some(Fault::Status(code)) => error_response(code, flavor),
+        // Front ends read the whole request before they answer; answering early
+        // would turn the client's upload into a broken pipe instead of a status.
+        Some(Fault::Status(code)) => {
+            drain(request).await;
+            error_response(code, flavor)
+        }
         Some(Fault::TooManyRequests { retry_after_secs }) => {
+            drain(request).await;
             let mut response = error_response(429, flavor);
             response
                 .headers_mut()
@@ -175,6 +181,10 @@ pub(crate) async fn apply(
             error_response(code, flavor)
         }
     }
+}
+
+async fn drain(request: Request) {
+    let _ = axum::body::to_bytes(request.into_body(), usize::MAX).await;
 }
 
 /// A response whose body fails before its first byte: hyper drops the connection.
