@@ -137,9 +137,19 @@ pub async fn apply(
     );
 
     // A file already on the target under a planned name is ours only if its
-    // content is: download ours and compare, before anything changes.
-    for (action, stored_sha256) in compare {
-        let file = fetch(ctx, action, &progress).await?;
+    // content is: download ours and compare, before anything changes. On a rerun
+    // after a crash these are most of the plan, so they run concurrently.
+    let compared: Vec<(&Action, Option<String>, CachedFile)> = futures::stream::iter(compare)
+        .map(|(action, stored_sha256)| {
+            let progress = &progress;
+            async move {
+                Ok::<_, ApplyError>((action, stored_sha256, fetch(ctx, action, progress).await?))
+            }
+        })
+        .buffer_unordered(options.downloads.max(1))
+        .try_collect()
+        .await?;
+    for (action, stored_sha256, file) in compared {
         if stored_sha256.as_deref() == Some(file.sha256.as_str()) {
             record(
                 ctx,
@@ -159,6 +169,7 @@ pub async fn apply(
             ));
         }
     }
+    stale.sort();
     if !stale.is_empty() {
         progress.finish();
         return Err(ApplyError::Stale(stale));

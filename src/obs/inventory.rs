@@ -467,4 +467,58 @@ mod tests {
             ("k:x86_64:stable", 101)
         );
     }
+
+    /// A capture from the real OBS backend (tests/obs-backend): every binary rpm
+    /// and deb its own listing names, and nothing else.
+    #[test]
+    fn real_backend_capture_becomes_the_expected_inventory() {
+        let dir = format!("{}/tests/fixtures/obs-real", env!("CARGO_MANIFEST_DIR"));
+        let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+        let listing = ProjectListing {
+            project: "home:pkgsync:test".into(),
+            meta: xml::parse(&read("source-meta.xml")).unwrap(),
+            results: xml::parse(&read("result-binarylist-status.xml")).unwrap(),
+        };
+        let map = mapping(&[
+            ("Fedora_39", Some("fedora/39")),
+            ("xUbuntu_22.04", Some("ubuntu/jammy")),
+        ]);
+        let inv = build(&[listing], &map, &Filters::default()).unwrap();
+        let expected: BTreeSet<String> = read("expected-binaries.tsv")
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                let (repository, filename) = (fields[0], fields[3]);
+                let rpm = filename.ends_with(".rpm")
+                    && !filename.ends_with(".src.rpm")
+                    && !filename.contains("-debuginfo-");
+                let deb = filename.ends_with(".deb") && !filename.contains("-dbgsym_");
+                let distro = if repository == "Fedora_39" {
+                    "fedora/39"
+                } else {
+                    "ubuntu/jammy"
+                };
+                (rpm || deb).then(|| format!("{distro}/{filename}"))
+            })
+            .collect();
+        assert_eq!(names(&inv).into_iter().collect::<BTreeSet<_>>(), expected);
+        assert!(expected.len() > 20);
+    }
+
+    #[test]
+    fn real_backend_error_bodies_parse() {
+        let dir = format!("{}/tests/fixtures/obs-real", env!("CARGO_MANIFEST_DIR"));
+        for (name, summary) in [
+            (
+                "error-404-unknown-project.xml",
+                "project 'nosuch' does not exist",
+            ),
+            ("error-400-withmd5-true.xml", "not boolean"),
+        ] {
+            let status: xml::Status =
+                xml::parse(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap()).unwrap();
+            assert_eq!(status.summary.as_deref(), Some(summary), "{name}");
+        }
+    }
 }
