@@ -279,7 +279,7 @@ fn rewritten(plan: &Plan, edit: impl FnOnce(&mut serde_json::Map<String, Value>)
 #[test]
 fn an_unknown_major_version_is_refused() {
     let plan = small_plan();
-    for version in ["2.0", "0.9", "10.0", "", "v1.0"] {
+    for version in ["2.0", "0.9", "10.0", "", "v1.0", "+1.0", "1.x", "1"] {
         let text = rewritten(&plan, |map| {
             map.insert("format_version".into(), version.into());
         });
@@ -786,4 +786,14 @@ fn diff_reports_an_added_upload_and_a_removed_delete_per_distro_version() {
     let d = diff::diff(&new, &rebuilt);
     assert_eq!(d.added["fedora/40"].len(), 1);
     assert_eq!(d.removed["fedora/40"].len(), 1);
+}
+
+#[test]
+fn markdown_cells_cannot_break_the_table() {
+    let mut plan = small_plan();
+    plan.actions[0].filename = "odd|name`.rpm".into();
+    let markdown = pkgsync::plan::render::markdown(&plan);
+    let row = markdown.lines().find(|l| l.contains("odd")).unwrap();
+    assert!(row.contains("`odd\\|name'.rpm`"), "{row}");
+    assert_eq!(row.matches(" | ").count(), 2, "three cells: {row}");
 }

@@ -123,10 +123,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
         .and_then(Value::as_str)
         .unwrap_or("(missing)")
         .to_string();
+    // `<major>.<minor>`, digits only: "+1.0" or "1.x" are not versions we know.
     let major = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u64>().ok());
+        .split_once('.')
+        .filter(|(major, minor)| {
+            [major, minor]
+                .iter()
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .and_then(|(major, _)| major.parse::<u64>().ok());
     if major != Some(FORMAT_MAJOR) {
         return Err(PlanFileError::UnknownFormat {
             path: path.to_path_buf(),

@@ -153,9 +153,9 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             .map(|a| {
                 format!(
                     "| `{}` | `{}` | {} |",
-                    a.distro_version,
-                    a.filename,
-                    detail(a)
+                    table_cell(&a.distro_version),
+                    table_cell(&a.filename),
+                    table_cell(&detail(a))
                 )
             })
             .collect();
@@ -230,6 +230,12 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         );
     }
     format!("{head}{body}{tail}")
+}
+
+/// Names come from the remote sides: keep them from breaking the table (`|`) or
+/// the code span (a backtick).
+fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('`', "'")
 }
 
 pub fn json(plan: &Plan) -> String {
