@@ -312,3 +312,38 @@ fn show_and_diff_refuse_an_edited_plan_and_diff_names_changes() {
         .pkgsync(&["diff", first.to_str().unwrap(), second.to_str().unwrap()])
         .expect(1);
 }
+
+#[test]
+fn the_sandbox_command_serves_until_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sandbox.yaml");
+    let mut child = common::pkgsync_command(dir.path())
+        .args(["sandbox", "--write-config", config.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !config.exists() {
+        assert!(std::time::Instant::now() < deadline, "no config written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let run = common::Run::from(
+        common::pkgsync_command(dir.path())
+            .args(["plan", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    assert!(
+        run.stdout.starts_with("Plan: 16 to upload"),
+        "{}",
+        run.stdout
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success(), "stops cleanly on Ctrl-C");
+}
