@@ -8,9 +8,8 @@ use crate::cli::{ApplyArgs, DiffArgs, Format, PlanArgs, ShowArgs};
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
 use crate::http::{HttpClient, RetryPolicy};
-use crate::model::PackageType;
 use crate::obs::{self, client::ObsClient};
-use crate::packagecloud::{DistroIndex, PackagecloudClient, PackagecloudError};
+use crate::packagecloud::PackagecloudClient;
 use crate::plan::{self, Plan, planner::PlanContext, render};
 use anyhow::Context as _;
 use std::collections::BTreeSet;
@@ -36,23 +35,6 @@ fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
     )
 }
 
-/// Rewrites the config's `distro/version`s to Packagecloud's index names
-/// (`ubuntu/22.04` → `ubuntu/jammy`), so they compare equal with its listing, and
-/// fails on any that Packagecloud does not know, before anything else happens.
-fn canonical_mapping(config: &Config, index: &DistroIndex) -> Result<Config, PackagecloudError> {
-    let mut canonical = config.clone();
-    for target in canonical.distro_mapping.values_mut().flatten() {
-        match index.canonical(target) {
-            Some(name) => *target = name.to_string(),
-            // Resolving gives the error with the closest names.
-            None => {
-                index.resolve(target, PackageType::Rpm)?;
-            }
-        }
-    }
-    Ok(canonical)
-}
-
 /// Observes both sides and computes the plan. Read-only.
 pub async fn make_plan(
     config: &Config,
@@ -62,7 +44,7 @@ pub async fn make_plan(
     let (obs_client, pc_client) = clients(config);
     let (index, target) =
         tokio::try_join!(pc_client.distributions(), pc_client.list()).map_err(Failure::error)?;
-    let canonical = canonical_mapping(config, &index).map_err(Failure::error)?;
+    let canonical = index.canonical_config(config).map_err(Failure::error)?;
     let mut source = obs::observe(&obs_client, &canonical)
         .await
         .map_err(Failure::error)?;

@@ -468,6 +468,15 @@ impl Config {
                 "`sync.max_delete_percent`: {max_delete_percent} is more than 100"
             )));
         }
+        // A stored file's name does not say which OBS package built it, so with a
+        // package filter an orphan cannot be told from a package left out.
+        let package_filtered = !filters.packages.include_patterns.is_empty()
+            || !filters.packages.exclude_patterns.is_empty();
+        if raw.sync.mode == Some(SyncMode::Mirror) && package_filtered {
+            return Err(invalid(
+                "`sync.mode: mirror` cannot be combined with `filters.packages`: pkgsync cannot tell which OBS package a stored file came from, so it could delete packages the filter leaves out; use `additive`, or `sync.protect`".to_string(),
+            ));
+        }
         let policy_settings = PolicySettings {
             mode: raw.sync.mode.unwrap_or(SyncMode::Additive),
             protect: raw.sync.protect,
@@ -517,9 +526,21 @@ impl Config {
         })
     }
 
-    /// The Packagecloud `distro/version`s this config maps to: the scope of deletes.
+    /// The Packagecloud `distro/version`s this config maps to: the scope of
+    /// deletes. A `distro/version` also fed by a repository the filters leave out
+    /// is not in scope: its files there are not this config's to judge.
     pub fn scope(&self) -> BTreeSet<String> {
-        self.distro_mapping.values().flatten().cloned().collect()
+        let (kept, left_out): (Vec<_>, Vec<_>) = self
+            .distro_mapping
+            .iter()
+            .filter_map(|(repository, target)| Some((repository, target.as_ref()?)))
+            .partition(|(repository, _)| self.filters.repositories.allows(repository));
+        let left_out: BTreeSet<&String> = left_out.into_iter().map(|(_, t)| t).collect();
+        kept.into_iter()
+            .map(|(_, t)| t)
+            .filter(|t| !left_out.contains(t))
+            .cloned()
+            .collect()
     }
 
     pub fn policy(&self, allow_deletes: Option<usize>) -> Policy {

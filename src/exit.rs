@@ -80,6 +80,9 @@ impl Failure {
     }
 }
 
+const DISTRO_HINT: &str =
+    "fix `distro-mapping` in the config; values are `distro/version` as Packagecloud names them";
+
 fn hint_for(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<ObsError>() {
@@ -88,14 +91,18 @@ fn hint_for(error: &anyhow::Error) -> Option<String> {
         if let Some(SourceError::Obs(e)) = cause.downcast_ref::<SourceError>() {
             return e.hint().map(str::to_string);
         }
+        if cause
+            .downcast_ref::<crate::packagecloud::DistroError>()
+            .is_some()
+        {
+            return Some(DISTRO_HINT.into());
+        }
         if let Some(e) = cause.downcast_ref::<PackagecloudError>() {
             match e {
                 PackagecloudError::Unauthorized { .. } => {
                     return Some("check that the token is current for this Packagecloud URL; it is never printed".into());
                 }
-                PackagecloudError::Distro(_) => {
-                    return Some("fix `distro-mapping` in the config; values are `distro/version` as Packagecloud names them".into());
-                }
+                PackagecloudError::Distro(_) => return Some(DISTRO_HINT.into()),
                 _ => {}
             }
         }

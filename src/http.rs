@@ -49,7 +49,7 @@ impl RetryPolicy {
     }
 
     /// Exponential backoff with full jitter, or the server's `Retry-After`.
-    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(wait) = retry_after {
             return wait.min(Duration::from_secs(120));
         }
@@ -165,7 +165,8 @@ fn retryable_status(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
-fn retry_after(response: &Response) -> Option<Duration> {
+/// The server's `Retry-After`, in seconds form.
+pub fn retry_after(response: &Response) -> Option<Duration> {
     let value = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
@@ -200,8 +201,74 @@ impl HttpClient {
         auth.apply(self.client.request(method, url))
     }
 
-    /// Sends an idempotent request, retrying transport errors, 5xx and 429. Any
-    /// other status is returned for the caller to interpret.
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is
+    /// spent (in count, or in time: no wait may end past `max_elapsed`). The one
+    /// retry loop: everything retried goes through here, never nested.
+    pub async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, HttpError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AttemptError>>,
+    {
+        let started = Instant::now();
+        let mut failures = 0;
+        loop {
+            let (error, server_wait) = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(AttemptError::Final(error)) => return Err(error),
+                Err(AttemptError::Retry(error, wait)) => (error, wait),
+            };
+            failures += 1;
+            let delay = self.retry.delay(failures, server_wait);
+            if failures >= self.retry.max_attempts
+                || started.elapsed() + delay > self.retry.max_elapsed
+            {
+                return Err(error);
+            }
+            log_retry(&error, failures);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One request. Transport errors, 5xx and 429 come back as
+    /// [`AttemptError::Retry`] (with the server's `Retry-After`); any other status
+    /// is returned for the caller to interpret.
+    pub async fn send_once(
+        &self,
+        method: Method,
+        url: &str,
+        auth: &Auth,
+        customise: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, AttemptError> {
+        match customise(self.request(method.clone(), url, auth))
+            .send()
+            .await
+        {
+            Ok(response) if !retryable_status(response.status()) => Ok(response),
+            Ok(response) => {
+                let wait = retry_after(&response);
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                let error = HttpError::Status {
+                    method,
+                    url: mask_url(url),
+                    status,
+                    body,
+                };
+                Err(AttemptError::Retry(error, wait))
+            }
+            Err(e) => Err(AttemptError::Retry(
+                HttpError::Transport {
+                    method,
+                    url: mask_url(url),
+                    reason: transport_reason(&e),
+                },
+                None,
+            )),
+        }
+    }
+
+    /// Sends an idempotent request with retries. Statuses other than 5xx and 429
+    /// are returned for the caller to interpret.
     pub async fn send(
         &self,
         method: Method,
@@ -209,47 +276,8 @@ impl HttpClient {
         auth: &Auth,
         customise: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, HttpError> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let request = customise(self.request(method.clone(), url, auth));
-            let outcome = request.send().await;
-            let (error, wait) = match outcome {
-                Ok(response) if !retryable_status(response.status()) => return Ok(response),
-                Ok(response) => {
-                    let wait = retry_after(&response);
-                    let status = response.status();
-                    let body = response.text().await.unwrap_or_default();
-                    (
-                        HttpError::Status {
-                            method: method.clone(),
-                            url: mask_url(url),
-                            status,
-                            body,
-                        },
-                        wait,
-                    )
-                }
-                Err(e) => (
-                    HttpError::Transport {
-                        method: method.clone(),
-                        url: mask_url(url),
-                        reason: transport_reason(&e),
-                    },
-                    None,
-                ),
-            };
-            attempt += 1;
-            if !self.may_retry(attempt, started) {
-                return Err(error);
-            }
-            tracing_retry(&error, attempt);
-            tokio::time::sleep(self.retry.delay(attempt, wait)).await;
-        }
-    }
-
-    fn may_retry(&self, attempt: u32, started: Instant) -> bool {
-        attempt < self.retry.max_attempts && started.elapsed() < self.retry.max_elapsed
+        self.with_retries(|| self.send_once(method.clone(), url, auth, &customise))
+            .await
     }
 
     /// GET a whole body as text, retrying also when the body is cut short.
@@ -259,70 +287,42 @@ impl HttpClient {
         url: &str,
         auth: &Auth,
     ) -> Result<(reqwest::header::HeaderMap, String), HttpError> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let response = self.send(Method::GET, url, auth, |r| r).await?;
+        self.with_retries(|| async {
+            let response = self.send_once(Method::GET, url, auth, |r| r).await?;
             let status = response.status();
             let headers = response.headers().clone();
             match response.text().await {
-                Ok(body) if status.is_success() => return Ok((headers, body)),
-                Ok(body) => {
-                    return Err(HttpError::Status {
-                        method: Method::GET,
-                        url: mask_url(url),
-                        status,
-                        body,
-                    });
-                }
-                Err(e) => {
-                    let error = HttpError::Transport {
+                Ok(body) if status.is_success() => Ok((headers, body)),
+                Ok(body) => Err(AttemptError::Final(HttpError::Status {
+                    method: Method::GET,
+                    url: mask_url(url),
+                    status,
+                    body,
+                })),
+                Err(e) => Err(AttemptError::Retry(
+                    HttpError::Transport {
                         method: Method::GET,
                         url: mask_url(url),
                         reason: transport_reason(&e),
-                    };
-                    attempt += 1;
-                    if !self.may_retry(attempt, started) {
-                        return Err(error);
-                    }
-                    tracing_retry(&error, attempt);
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                }
+                    },
+                    None,
+                )),
             }
-        }
-    }
-
-    /// Runs `operation` (a whole download, say) again after transport errors and
-    /// retryable statuses, with the same backoff as requests.
-    pub async fn retrying<T, F, Fut>(&self, mut operation: F) -> Result<T, HttpError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, HttpError>>,
-    {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            match operation().await {
-                Ok(value) => return Ok(value),
-                Err(error) => {
-                    let retryable = match &error {
-                        HttpError::Transport { .. } => true,
-                        HttpError::Status { status, .. } => retryable_status(*status),
-                    };
-                    attempt += 1;
-                    if !retryable || !self.may_retry(attempt, started) {
-                        return Err(error);
-                    }
-                    tracing_retry(&error, attempt);
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                }
-            }
-        }
+        })
+        .await
     }
 }
 
+/// How one attempt failed: worth another (after the server's wait, if it named
+/// one), or final.
+#[derive(Debug)]
+pub enum AttemptError {
+    Retry(HttpError, Option<Duration>),
+    Final(HttpError),
+}
+
 /// Retries are worth a line in verbose logs; `PKGSYNC_LOG_RETRIES=1` shows them.
-fn tracing_retry(error: &HttpError, attempt: u32) {
+fn log_retry(error: &HttpError, attempt: u32) {
     if std::env::var_os("PKGSYNC_LOG_RETRIES").is_some() {
         eprintln!("retry {attempt}: {error}");
     }

@@ -98,10 +98,40 @@ pub struct SourceArtifact {
     pub sha256: Option<String>,
 }
 
-/// Everything the source offers, keyed by Packagecloud identity.
+/// Everything the source offers, keyed by Packagecloud identity, and how far
+/// that knowledge reaches per `distro/version` (what deletes may rely on).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceInventory {
     pub artifacts: BTreeMap<ArtifactKey, SourceArtifact>,
+    pub coverage: BTreeMap<String, Coverage>,
+}
+
+/// What the configured OBS repositories cover for one `distro/version`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// File arches they build (`x86_64`, `amd64`, `noarch`, `all`, `src`, ...): a
+    /// stored file of another arch cannot be theirs, so it is never an orphan.
+    pub archs: std::collections::BTreeSet<String>,
+    /// Why the build results are not a complete picture (a failed build, a missing
+    /// or outdated result). Nothing in this `distro/version` may be deleted then.
+    pub incomplete: Vec<String>,
+}
+
+/// The arch a package filename names: `N-V-R.<arch>.rpm` (`src`, `nosrc` for
+/// source rpms), `name_version_<arch>.deb` (also `.ddeb`).
+pub fn file_arch(filename: &str) -> Option<&str> {
+    if let Some(stem) = filename.strip_suffix(".rpm") {
+        return stem
+            .rsplit_once('.')
+            .map(|(_, arch)| arch)
+            .filter(|a| !a.is_empty());
+    }
+    let stem = filename
+        .strip_suffix(".deb")
+        .or_else(|| filename.strip_suffix(".ddeb"))?;
+    stem.rsplit_once('_')
+        .map(|(_, arch)| arch)
+        .filter(|a| !a.is_empty())
 }
 
 /// One package stored in the Packagecloud repository.
@@ -152,12 +182,9 @@ pub fn classify_filename(filename: &str) -> FileClass {
     if filename.starts_with('_') || filename.starts_with("::") {
         return FileClass::Other;
     }
+    // `.udeb` (installer packages) is not synced: Packagecloud stores debs.
     let Some(package_type) = PackageType::from_filename(filename) else {
-        return if filename.ends_with(".udeb") {
-            FileClass::Binary(PackageType::Deb)
-        } else {
-            FileClass::Other
-        };
+        return FileClass::Other;
     };
     let is_debug = match package_type {
         PackageType::Rpm => filename.contains("-debuginfo-") || filename.contains("-debugsource-"),
@@ -201,10 +228,23 @@ mod tests {
             ("image.sha256", Other),
             ("image.containerinfo", Other),
             ("hello_1.0-1.1_amd64.changes", Other),
+            ("hello-udeb_1.0-1.1_amd64.udeb", Other),
             ("hello_1.0-1.1_amd64.buildinfo", Other),
         ];
         for (name, class) in cases {
             assert_eq!(classify_filename(name), class, "{name}");
         }
+    }
+
+    #[test]
+    fn file_arch_comes_from_the_name() {
+        assert_eq!(file_arch("hello-1.0-1.1.x86_64.rpm"), Some("x86_64"));
+        assert_eq!(file_arch("hello-1.0-1.1.noarch.rpm"), Some("noarch"));
+        assert_eq!(file_arch("hello-1.0-1.1.src.rpm"), Some("src"));
+        assert_eq!(file_arch("hello_1.0-1.1_arm64.deb"), Some("arm64"));
+        assert_eq!(file_arch("hello_1.0-1.1_all.deb"), Some("all"));
+        assert_eq!(file_arch("hello-dbgsym_1.0-1.1_amd64.ddeb"), Some("amd64"));
+        assert_eq!(file_arch("hello-1.0-1.1.nosrc.rpm"), Some("nosrc"));
+        assert_eq!(file_arch("README"), None);
     }
 }

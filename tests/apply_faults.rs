@@ -154,6 +154,15 @@ fn a_failing_upload_gives_a_partial_apply_without_deletes_and_a_rerun_finishes()
         "{}",
         run.stderr
     );
+    // One retry loop, bounded: the default policy makes 6 attempts, not 6 × 6.
+    let attempts = world
+        .sandbox()
+        .obs()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("qemu-kata_8.0.2-1.1_arm64.deb"))
+        .count();
+    assert_eq!(attempts, 6);
     assert!(
         run.stderr.contains("qemu-kata_8.0.2-1.1_arm64.deb"),
         "{}",

@@ -5,7 +5,7 @@
 //! verified, so a crash never leaves a file that looks valid. A lock file stops
 //! two applies on one machine from sharing a cache at once.
 
-use crate::http::{Auth, HttpClient, HttpError};
+use crate::http::{AttemptError, Auth, HttpClient, HttpError};
 use crate::plan::SourceExpectation;
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -132,7 +132,7 @@ impl Cache {
         }
         let part = path.with_extension(format!("part-{}", std::process::id()));
         let result = http
-            .retrying(|| download(http, url, auth, &part, on_bytes))
+            .with_retries(|| download(http, url, auth, &part, on_bytes))
             .await;
         let (size, md5, sha256) = match result {
             Ok(v) => v,
@@ -169,51 +169,56 @@ fn verify(expect: &SourceExpectation, size: u64, md5: &str) -> Result<(), String
     }
 }
 
-/// Streams the body to `part`, hashing as it goes. Returns (size, md5, sha256).
+/// One attempt: streams the body to `part`, hashing as it goes. Returns (size,
+/// md5, sha256). A body cut short is worth another attempt; a local write error
+/// or a refusal (404, 403) is not.
 async fn download(
     http: &HttpClient,
     url: &str,
     auth: &Auth,
     part: &Path,
     on_bytes: &(dyn Fn(u64) + Sync),
-) -> Result<(u64, String, String), HttpError> {
-    let response = http.send(reqwest::Method::GET, url, auth, |r| r).await?;
+) -> Result<(u64, String, String), AttemptError> {
+    let response = http
+        .send_once(reqwest::Method::GET, url, auth, |r| r)
+        .await?;
     let status = response.status();
-    if !status.is_success() {
-        let body = response.text().await.unwrap_or_default();
-        return Err(HttpError::Status {
-            method: reqwest::Method::GET,
-            url: crate::http::mask_url(url),
-            status,
-            body,
-        });
-    }
-    let transport = |reason: String| HttpError::Transport {
+    let error = |reason: String| HttpError::Transport {
         method: reqwest::Method::GET,
         url: crate::http::mask_url(url),
         reason,
     };
-    let mut file = tokio::fs::File::create(part)
-        .await
-        .map_err(|e| transport(format!("cannot write `{}`: {e}", part.display())))?;
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(AttemptError::Final(HttpError::Status {
+            method: reqwest::Method::GET,
+            url: crate::http::mask_url(url),
+            status,
+            body,
+        }));
+    }
+    let local = |e: std::io::Error| {
+        AttemptError::Final(error(format!("cannot write `{}`: {e}", part.display())))
+    };
+    let mut file = tokio::fs::File::create(part).await.map_err(local)?;
     let mut md5 = Md5::new();
     let mut sha = Sha256::new();
     let mut size = 0u64;
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|e| transport(format!("the body was cut short after {size} bytes ({e})")))?;
+        let chunk = chunk.map_err(|e| {
+            AttemptError::Retry(
+                error(format!("the body was cut short after {size} bytes ({e})")),
+                None,
+            )
+        })?;
         md5.update(&chunk);
         sha.update(&chunk);
         size += chunk.len() as u64;
         on_bytes(chunk.len() as u64);
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| transport(format!("cannot write `{}`: {e}", part.display())))?;
+        file.write_all(&chunk).await.map_err(local)?;
     }
-    file.sync_all()
-        .await
-        .map_err(|e| transport(format!("cannot write `{}`: {e}", part.display())))?;
+    file.sync_all().await.map_err(local)?;
     Ok((
         size,
         hex::encode(md5.finalize()),

@@ -15,10 +15,8 @@ pub mod progress;
 use crate::config::{Config, ObsProject};
 use crate::model::{ArtifactKey, PackageType, TargetInventory};
 use crate::obs::client::{ObsClient, ObsError};
-use crate::packagecloud::{
-    DeleteOutcome, DistroIndex, PackagecloudClient, PackagecloudError, UploadOutcome,
-};
-use crate::plan::planner::{PlanError, check_guards};
+use crate::packagecloud::{DeleteOutcome, PackagecloudClient, PackagecloudError, UploadOutcome};
+use crate::plan::planner::{Orphan, PlanError, check_guards, orphan_rule};
 use crate::plan::{Action, ActionKind, Plan};
 use cache::{Cache, CacheError, CachedFile};
 use futures::{StreamExt, TryStreamExt};
@@ -46,6 +44,8 @@ pub enum ApplyError {
     Guard(PlanError),
     #[error(transparent)]
     Obs(#[from] ObsError),
+    #[error(transparent)]
+    Source(#[from] crate::obs::SourceError),
     #[error(transparent)]
     Packagecloud(#[from] PackagecloudError),
     #[error(transparent)]
@@ -124,7 +124,41 @@ pub async fn apply(
         .copied()
         .filter(|a| a.action != ActionKind::Delete)
         .collect();
-    let distro_ids = resolve_distro_ids(ctx, &needs_upload).await?;
+    let deletes: Vec<&Action> = pending
+        .iter()
+        .copied()
+        .filter(|a| a.action == ActionKind::Delete)
+        .collect();
+    let mut distro_ids = BTreeMap::new();
+    if !needs_upload.is_empty() || !deletes.is_empty() {
+        let index = ctx.packagecloud.distributions().await?;
+        for action in &needs_upload {
+            // The plan says which type it planned; a name it cannot read is refused.
+            let package_type = match action.package_type.as_str() {
+                "rpm" => PackageType::Rpm,
+                "deb" => PackageType::Deb,
+                other => {
+                    return Err(ApplyError::Stale(vec![format!(
+                        "upload `{}`: pkgsync does not upload packages of type `{other}`",
+                        action.key()
+                    )]));
+                }
+            };
+            let id = index
+                .resolve(&action.distro_version, package_type)
+                .map_err(PackagecloudError::from)?;
+            distro_ids.insert(action.key(), id);
+        }
+        if !deletes.is_empty() {
+            let config = index
+                .canonical_config(ctx.config)
+                .map_err(PackagecloudError::from)?;
+            let stale = recheck_deletes(plan, &deletes, &config, &target, ctx).await?;
+            if !stale.is_empty() {
+                return Err(ApplyError::Stale(stale));
+            }
+        }
+    }
 
     let progress = Progress::new(
         options.progress,
@@ -174,15 +208,6 @@ pub async fn apply(
         progress.finish();
         return Err(ApplyError::Stale(stale));
     }
-
-    let deletes: Vec<&Action> = pending
-        .iter()
-        .copied()
-        .filter(|a| a.action == ActionKind::Delete)
-        .collect();
-    let in_scope = in_scope_count(&target, &plan.scope);
-    let delete_keys: Vec<ArtifactKey> = deletes.iter().map(|a| a.key()).collect();
-    check_guards(&delete_keys, in_scope, &plan.guards).map_err(ApplyError::Guard)?;
 
     // Uploads: each one downloads under one bound and uploads under another, so a
     // file goes up as soon as it is down and verified.
@@ -311,8 +336,55 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn in_scope_count(target: &TargetInventory, scope: &[String]) -> usize {
-    let scope: BTreeSet<&String> = scope.iter().collect();
+/// Deletes are judged again against OBS as it is now and against the rules of
+/// the config (not the plan's copy of them): a file built again, a distro/version
+/// whose build results became incomplete, or a delete the config would not make
+/// (a hand-made plan) makes the plan stale. The guards are the config's, with the
+/// plan's `--allow-deletes`.
+async fn recheck_deletes(
+    plan: &Plan,
+    deletes: &[&Action],
+    config: &Config,
+    target: &TargetInventory,
+    ctx: &Context<'_>,
+) -> Result<Vec<String>, ApplyError> {
+    let source = crate::obs::observe(ctx.obs, config).await?;
+    let policy = config.policy(plan.guards.allow_deletes);
+    let protect = policy
+        .protect_set()
+        .map_err(|e| ApplyError::Guard(PlanError::Pattern(e)))?;
+    let mut stale = Vec::new();
+    for action in deletes {
+        let key = action.key();
+        let why = match orphan_rule(&key, &source, &policy, &protect) {
+            Orphan::Delete => continue,
+            Orphan::Withheld => format!(
+                "OBS's build results for `{}` are incomplete now: {}",
+                key.distro_version,
+                source.coverage[&key.distro_version].incomplete.join("; ")
+            ),
+            Orphan::Keep if source.artifacts.contains_key(&key) => {
+                "OBS builds this file again".to_string()
+            }
+            Orphan::Keep => "the config's rules do not allow this delete".to_string(),
+        };
+        stale.push(format!("delete `{key}`: {why}"));
+    }
+    if !stale.is_empty() {
+        return Ok(stale);
+    }
+    let keys: Vec<ArtifactKey> = deletes.iter().map(|a| a.key()).collect();
+    let guards = crate::plan::Guards {
+        max_deletes: policy.max_deletes,
+        max_delete_percent: policy.max_delete_percent,
+        allow_deletes: plan.guards.allow_deletes,
+    };
+    check_guards(&keys, in_scope_count(target, &policy.scope), &guards)
+        .map_err(ApplyError::Guard)?;
+    Ok(stale)
+}
+
+fn in_scope_count(target: &TargetInventory, scope: &BTreeSet<String>) -> usize {
     target
         .packages
         .keys()
@@ -369,25 +441,6 @@ async fn observe_sources(plan: &Plan, ctx: &Context<'_>) -> Result<SourceObserva
         }
     }
     Ok(observed)
-}
-
-async fn resolve_distro_ids(
-    ctx: &Context<'_>,
-    uploads: &[&Action],
-) -> Result<BTreeMap<ArtifactKey, u64>, ApplyError> {
-    if uploads.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let index: DistroIndex = ctx.packagecloud.distributions().await?;
-    let mut ids = BTreeMap::new();
-    for action in uploads {
-        let package_type = PackageType::from_filename(&action.filename).unwrap_or(PackageType::Rpm);
-        let id = index
-            .resolve(&action.distro_version, package_type)
-            .map_err(PackagecloudError::from)?;
-        ids.insert(action.key(), id);
-    }
-    Ok(ids)
 }
 
 async fn fetch(

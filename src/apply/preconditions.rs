@@ -40,18 +40,18 @@ pub fn check(action: &Action, target: &TargetInventory, source: &SourceObservati
             )),
         },
         ActionKind::Upload | ActionKind::Replace => {
+            // The source first: a file rebuilt since planning cannot be compared
+            // with what the plan expected, nor uploaded.
+            if let Some(change) = source_change(action, source) {
+                return Verdict::Stale(change);
+            }
             let planned_old = action.action == ActionKind::Replace
                 && stored.is_some_and(|p| p.sha256 == action.target.sha256);
-            if let Some(p) = stored
-                && !planned_old
-            {
-                return Verdict::CompareContent {
+            match stored {
+                Some(p) if !planned_old => Verdict::CompareContent {
                     stored_sha256: p.sha256.clone(),
-                };
-            }
-            match source_change(action, source) {
-                Some(change) => Verdict::Stale(change),
-                None => Verdict::Pending,
+                },
+                _ => Verdict::Pending,
             }
         }
     }
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn upload_already_on_target_needs_a_content_comparison() {
         let a = upload();
-        let verdict = check(&a, &target_with(a.key(), "abc"), &BTreeMap::new());
+        let verdict = check(&a, &target_with(a.key(), "abc"), &source_of(&a, 10));
         assert_eq!(
             verdict,
             Verdict::CompareContent {

@@ -18,7 +18,7 @@
 use super::xml::{ProjectMeta, ResultList};
 use crate::config::{Filters, PatternFilter};
 use crate::model::{
-    ArtifactKey, FileClass, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
+    ArtifactKey, Coverage, FileClass, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
     classify_filename,
 };
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -183,6 +183,75 @@ pub fn is_safe_filename(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
+/// Package codes whose build area is a complete, intended picture: built, or not
+/// meant to be built here. Any other code (failed, broken, unresolvable, building
+/// after a failure, ...) may hide binaries that still belong on Packagecloud.
+const SETTLED_CODES: [&str; 3] = ["succeeded", "disabled", "excluded"];
+
+/// File arches an OBS scheduler arch produces, by rpm and by Debian naming.
+fn file_arches(obs_arch: &str) -> Vec<String> {
+    let mut arches = vec![obs_arch.to_string(), debian_arch(obs_arch).to_string()];
+    match obs_arch {
+        "i586" | "i686" => arches.extend(["i386", "i486", "i586", "i686"].map(String::from)),
+        "armv7l" => arches.push("armv7hl".into()),
+        _ => {}
+    }
+    arches.extend(["noarch", "all", "src", "nosrc"].map(String::from));
+    arches
+}
+
+/// Per mapped `distro/version`: the arches the configured repositories build,
+/// and every reason the build results are not a complete picture.
+fn coverage(
+    listings: &[ProjectListing],
+    mapping: &BTreeMap<String, Option<String>>,
+    selection: &Selection,
+) -> BTreeMap<String, Coverage> {
+    let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
+    for listing in listings {
+        for repository in &listing.meta.repositories {
+            let Some(Some(distro_version)) = mapping.get(&repository.name) else {
+                continue;
+            };
+            if !selection.repository(&repository.name) {
+                continue;
+            }
+            let entry = coverage.entry(distro_version.clone()).or_default();
+            for arch in repository.archs.iter().filter(|a| selection.arch(a)) {
+                entry.archs.extend(file_arches(arch));
+                let place = format!("{}/{}/{arch}", listing.project, repository.name);
+                let result = listing
+                    .results
+                    .results
+                    .iter()
+                    .find(|r| r.repository == repository.name && &r.arch == arch);
+                let Some(result) = result else {
+                    entry
+                        .incomplete
+                        .push(format!("OBS gave no build result for `{place}`"));
+                    continue;
+                };
+                if result.dirty.as_deref() == Some("true") {
+                    entry
+                        .incomplete
+                        .push(format!("the build result of `{place}` is outdated (dirty)"));
+                }
+                for status in &result.statuses {
+                    if selection.package(&status.package)
+                        && !SETTLED_CODES.contains(&status.code.as_str())
+                    {
+                        entry.incomplete.push(format!(
+                            "`{}` is `{}` in `{place}`",
+                            status.package, status.code
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    coverage
+}
+
 /// Builds the inventory from every project's listing.
 pub fn build(
     listings: &[ProjectListing],
@@ -257,7 +326,10 @@ pub fn build(
         return Err(InventoryError::Unmapped(unmapped.into_iter().collect()));
     }
 
-    let mut inventory = SourceInventory::default();
+    let mut inventory = SourceInventory {
+        coverage: coverage(listings, mapping, &selection),
+        ..SourceInventory::default()
+    };
     let mut conflicts = Vec::new();
     for (key, mut candidates) in copies {
         candidates.sort_by(|a, b| preference(a).cmp(&preference(b)));

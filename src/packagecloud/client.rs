@@ -467,6 +467,7 @@ impl PackagecloudClient {
         sha256: &str,
     ) -> Result<UploadOutcome, PackagecloudError> {
         self.check_planned_file(path, key).await?;
+        let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -476,11 +477,7 @@ impl PackagecloudClient {
             {
                 Ok(response) => {
                     let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let retry_after = crate::http::retry_after(&response);
                     let body = response.text().await.unwrap_or_default();
                     match status {
                         StatusCode::CREATED | StatusCode::OK => {
@@ -502,7 +499,7 @@ impl PackagecloudClient {
                                 status,
                                 body,
                             },
-                            retry_after.map(std::time::Duration::from_secs),
+                            retry_after,
                         ),
                         _ => {
                             return Err(PackagecloudError::Http(HttpError::Status {
@@ -517,28 +514,19 @@ impl PackagecloudClient {
                 Err(PackagecloudError::Http(e)) => (e, None),
                 Err(other) => return Err(other),
             };
-            // The request may have been stored even though the answer was lost.
+            // The upload may have been stored although its answer was lost, or the
+            // server may still be storing it: wait first (as the server asked, or
+            // with backoff), then look, and only post again when it is not there.
+            let delay = self.http.retry.delay(attempt, failure.1);
+            let spent = attempt >= self.http.retry.max_attempts
+                || started.elapsed() + delay > self.http.retry.max_elapsed;
+            tokio::time::sleep(delay).await;
             if let Some(stored) = self.find(key).await? {
                 return self.compare_stored(key, sha256, stored);
             }
-            if attempt >= self.http.retry.max_attempts {
+            if spent {
                 return Err(PackagecloudError::Http(failure.0));
             }
-            let wait = failure.1.unwrap_or(
-                self.http
-                    .retry
-                    .base_delay
-                    .saturating_mul(1 << attempt.min(6)),
-            );
-            tokio::time::sleep(
-                wait.min(
-                    self.http
-                        .retry
-                        .max_delay
-                        .max(std::time::Duration::from_secs(1)),
-                ),
-            )
-            .await;
         }
     }
 

@@ -156,6 +156,28 @@ impl DistroIndex {
         matches!(self.lookup(name), Some(Slot::One(_)))
     }
 
+    /// The config with its `distro/version`s in Packagecloud's index names
+    /// (`ubuntu/22.04` → `ubuntu/jammy`), so they compare equal with the listing.
+    /// Fails on any that Packagecloud does not know, naming the closest ones.
+    pub fn canonical_config(
+        &self,
+        config: &crate::config::Config,
+    ) -> Result<crate::config::Config, DistroError> {
+        let mut canonical = config.clone();
+        for target in canonical.distro_mapping.values_mut().flatten() {
+            match self.canonical(target) {
+                Some(name) => *target = name.to_string(),
+                None => {
+                    return Err(DistroError::Unknown {
+                        name: target.clone(),
+                        closest: self.closest(target, None),
+                    });
+                }
+            }
+        }
+        Ok(canonical)
+    }
+
     /// The `index_name` spelling of a known name (`ubuntu/22.04` → `ubuntu/jammy`).
     pub fn canonical(&self, name: &str) -> Option<&str> {
         match self.lookup(name)? {

@@ -37,6 +37,10 @@ pub struct Plan {
     pub summary: Summary,
     /// Unchanged packages per `distro/version`, as counts and fingerprints.
     pub unchanged: Vec<UnchangedGroup>,
+    /// Orphans not deleted because the build results of their `distro/version`
+    /// are incomplete (a failed build, say). Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<WithheldDeletes>,
     pub actions: Vec<Action>,
 }
 
@@ -83,6 +87,14 @@ pub struct UnchangedGroup {
     /// Only with `plan --list-skips`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithheldDeletes {
+    pub distro_version: String,
+    /// How many stored files would otherwise have been deleted.
+    pub orphans: usize,
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

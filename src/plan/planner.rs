@@ -14,13 +14,14 @@ use super::file::{digest, fingerprint_lines};
 use super::policy::{Policy, SyncMode};
 use super::{
     Action, ActionKind, FORMAT_VERSION, Fingerprint, Guards, Observed, Plan, SourceExpectation,
-    Summary, TargetExpectation, UnchangedGroup,
+    Summary, TargetExpectation, UnchangedGroup, WithheldDeletes,
 };
 use crate::config::EffectiveConfig;
 use crate::model::{
     ArtifactKey, FileClass, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
-    classify_filename,
+    classify_filename, file_arch,
 };
+use globset::GlobSet;
 use std::collections::BTreeMap;
 
 /// What the planner needs besides the two inventories and the policy.
@@ -107,14 +108,12 @@ pub fn plan(
         .filter(|k| policy.scope.contains(&k.distro_version))
         .count();
     let mut deletes = Vec::new();
-    if policy.mode == SyncMode::Mirror {
-        for (key, stored) in &target.packages {
-            let orphan = !source.artifacts.contains_key(key)
-                && policy.scope.contains(&key.distro_version)
-                && could_have_produced(&key.filename, policy)
-                && !protect.is_match(&key.filename)
-                && !protect.is_match(key.to_string());
-            if orphan {
+    let mut withheld: BTreeMap<String, usize> = BTreeMap::new();
+    for (key, stored) in &target.packages {
+        match orphan_rule(key, source, policy, &protect) {
+            Orphan::Keep => {}
+            Orphan::Withheld => *withheld.entry(key.distro_version.clone()).or_default() += 1,
+            Orphan::Delete => {
                 deletes.push(key.clone());
                 actions.push(Action {
                     action: ActionKind::Delete,
@@ -130,6 +129,14 @@ pub fn plan(
             }
         }
     }
+    let withheld: Vec<WithheldDeletes> = withheld
+        .into_iter()
+        .map(|(distro_version, orphans)| WithheldDeletes {
+            reasons: source.coverage[&distro_version].incomplete.clone(),
+            distro_version,
+            orphans,
+        })
+        .collect();
     let guards = Guards {
         max_deletes: policy.max_deletes,
         max_delete_percent: policy.max_delete_percent,
@@ -179,6 +186,7 @@ pub fn plan(
         },
         summary,
         unchanged,
+        withheld,
         actions,
     };
     plan.plan_id = digest(&super::file::canonical_body(&plan));
@@ -205,6 +213,42 @@ fn content_difference(artifact: &SourceArtifact, stored: &TargetPackage) -> Opti
             "sha256 on OBS `{ours}`, on Packagecloud `{theirs}`"
         )),
         _ => None,
+    }
+}
+
+/// What to do with a stored file the source does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphan {
+    /// Not ours to delete: another mode, scope, kind or arch, or protected.
+    Keep,
+    /// Ours, but the source's knowledge of its `distro/version` is incomplete.
+    Withheld,
+    Delete,
+}
+
+/// The one rule for deletes, used by plan and again by apply: only in `mirror`
+/// mode, in scope, unprotected, of a kind and arch the configured OBS
+/// repositories build, and only when their build results are complete.
+pub fn orphan_rule(
+    key: &ArtifactKey,
+    source: &SourceInventory,
+    policy: &Policy,
+    protect: &GlobSet,
+) -> Orphan {
+    let ours = policy.mode == SyncMode::Mirror
+        && !source.artifacts.contains_key(key)
+        && policy.scope.contains(&key.distro_version)
+        && could_have_produced(&key.filename, policy)
+        && !protect.is_match(&key.filename)
+        && !protect.is_match(key.to_string());
+    let coverage = source.coverage.get(&key.distro_version);
+    let built_here = coverage
+        .zip(file_arch(&key.filename))
+        .is_some_and(|(c, arch)| c.archs.contains(arch));
+    match coverage {
+        _ if !ours || !built_here => Orphan::Keep,
+        Some(c) if !c.incomplete.is_empty() => Orphan::Withheld,
+        _ => Orphan::Delete,
     }
 }
 

@@ -104,6 +104,19 @@ pub fn text(plan: &Plan, color: bool) -> String {
             ))
         );
     }
+    for withheld in &plan.withheld {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            yellow.apply_to(format!(
+                "! {} delete(s) withheld in {}: OBS's build results are incomplete",
+                withheld.orphans, withheld.distro_version
+            ))
+        );
+        for reason in &withheld.reasons {
+            let _ = writeln!(out, "      {reason}");
+        }
+    }
     if !plan.unchanged.is_empty() {
         let groups: Vec<String> = plan
             .unchanged
@@ -137,6 +150,21 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             head,
             "\n> [!WARNING]\n> This plan **deletes {} package(s)** from Packagecloud.",
             plan.summary.delete
+        );
+    }
+    for withheld in &plan.withheld {
+        let _ = writeln!(
+            head,
+            "\n> [!NOTE]\n> {} delete(s) withheld in `{}`: OBS's build results are incomplete ({}).",
+            withheld.orphans,
+            withheld.distro_version,
+            withheld
+                .reasons
+                .iter()
+                .take(5)
+                .map(|r| table_cell(r))
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
 

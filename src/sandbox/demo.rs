@@ -10,8 +10,8 @@
 //! - `qemu-kata`: arch rpm / deb.
 //! - `kata-linux-container` and its flavour `kata-linux-container:guest`: a distinct
 //!   binary each, and the same `.src.rpm` (same name, same bytes) under both.
-//! - `broken`: failed on `Fedora_39/x86_64` and `xUbuntu_22.04`, excluded on
-//!   `Fedora_39/aarch64`; no binaries.
+//! - `broken`: excluded in `Fedora_39`, failed in `xUbuntu_22.04`; no binaries
+//!   (so pkgsync withholds deletes in `ubuntu/jammy`).
 //! - Every succeeded package has `_buildenv` and `_statistics`; rpm builds also
 //!   `rpmlint.log` (deb builds have none, as on real OBS).
 //!
@@ -204,16 +204,9 @@ fn fill_rpm_repository(p: &mut ObsProject, arch: &str, mtime: u64) -> anyhow::Re
     ] {
         p.add_build_metadata(repo, arch, package, mtime, true);
     }
-    p.set_code(
-        repo,
-        arch,
-        "broken",
-        if arch == "x86_64" {
-            "failed"
-        } else {
-            "excluded"
-        },
-    );
+    // Excluded in the rpm repository (so its orphan may go), failed in the deb
+    // one (so deletes there are withheld, which the demo shows when it matters).
+    p.set_code(repo, arch, "broken", "excluded");
     Ok(())
 }
 

@@ -6,8 +6,8 @@
 
 use pkgsync::config::{Config, Environment};
 use pkgsync::model::{
-    ArtifactKey, ObsOrigin, PackageType, SourceArtifact, SourceInventory, TargetInventory,
-    TargetPackage,
+    ArtifactKey, Coverage, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
+    TargetInventory, TargetPackage,
 };
 use pkgsync::plan::planner::PlanContext;
 use pkgsync::plan::policy::Policy;
@@ -177,12 +177,18 @@ impl Kind {
 
     pub fn syncs(self) -> Syncs {
         match self {
-            Kind::Rpm | Kind::NoarchRpm | Kind::Deb | Kind::Udeb => Syncs::Always,
+            Kind::Rpm | Kind::NoarchRpm | Kind::Deb => Syncs::Always,
             Kind::SrcRpm | Kind::NosrcRpm => Syncs::WithSourcePackages,
             Kind::Debuginfo | Kind::Debugsource | Kind::Dbgsym | Kind::Ddeb => {
                 Syncs::WithDebugPackages
             }
-            Kind::Dsc | Kind::OrigTar | Kind::DebianTar | Kind::Gem | Kind::Changes => Syncs::Never,
+            // `.udeb` is not synced either: Packagecloud stores debs.
+            Kind::Udeb
+            | Kind::Dsc
+            | Kind::OrigTar
+            | Kind::DebianTar
+            | Kind::Gem
+            | Kind::Changes => Syncs::Never,
         }
     }
 
@@ -283,8 +289,21 @@ pub fn target_package(
     }
 }
 
+/// A source inventory whose OBS repositories build every arch the test names use
+/// for each mapped distro/version, with complete build results.
 pub fn source_inventory(artifacts: impl IntoIterator<Item = SourceArtifact>) -> SourceInventory {
     let mut inventory = SourceInventory::default();
+    for (_, distro_version) in MAPPING {
+        inventory.coverage.insert(
+            distro_version.to_string(),
+            Coverage {
+                archs: ["x86_64", "amd64", "noarch", "all", "src", "nosrc"]
+                    .map(String::from)
+                    .into(),
+                incomplete: Vec::new(),
+            },
+        );
+    }
     for artifact in artifacts {
         let previous = inventory.artifacts.insert(artifact.key.clone(), artifact);
         assert!(previous.is_none(), "test inventories have unique keys");

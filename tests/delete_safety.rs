@@ -1,0 +1,212 @@
+//! Deletes only on complete knowledge, only of what the config could have
+//! produced, and judged again at apply time: through the real binary.
+
+mod common;
+use common::World;
+use pkgsync::model::ObsOrigin;
+use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
+
+fn converge(world: &World) {
+    let plan = world.path("converge.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            plan.to_str().unwrap(),
+        ])
+        .expect(0);
+    world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+}
+
+fn edit_config(world: &World, from: &str, to: &str) {
+    let text = std::fs::read_to_string(&world.config).unwrap();
+    assert!(text.contains(from), "{from} in the config");
+    std::fs::write(&world.config, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn a_failed_build_withholds_deletes_instead_of_deleting_its_packages() {
+    let world = World::demo();
+    converge(&world);
+    // The build fails: OBS lists no binaries for it any more.
+    world.sandbox().obs().set_package_code(
+        DEMO_OBS_PROJECT,
+        "Fedora_39",
+        "x86_64",
+        "kata-runtime",
+        "failed",
+    );
+    let run = world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("1 delete(s) withheld in fedora/39: OBS's build results are incomplete"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("`kata-runtime` is `failed`"),
+        "{}",
+        run.stdout
+    );
+    let plan = world.path("plan.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            plan.to_str().unwrap(),
+        ])
+        .expect(0);
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    assert_eq!(written.withheld.len(), 1);
+    assert_eq!(written.summary.delete, 0);
+}
+
+#[test]
+fn files_of_arches_the_config_does_not_build_are_never_orphans() {
+    let world = World::demo();
+    converge(&world);
+    edit_config(
+        &world,
+        "sync:\n",
+        "filters:\n  architectures:\n    exclude: [aarch64]\nsync:\n",
+    );
+    let run = world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+    assert!(
+        run.stdout.starts_with("No changes."),
+        "aarch64/arm64 files stay: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn mirror_mode_with_package_filters_is_refused() {
+    let world = World::demo();
+    edit_config(
+        &world,
+        "sync:\n",
+        "filters:\n  packages:\n    include: [kata-runtime]\nsync:\n",
+    );
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("`sync.mode: mirror` cannot be combined with `filters.packages`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_delete_whose_file_is_built_again_before_apply_is_stale() {
+    let world = World::demo();
+    let plan = world.path("plan.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            plan.to_str().unwrap(),
+        ])
+        .expect(0);
+    // OBS builds the orphan again before the plan is applied.
+    let bytes = world
+        .sandbox()
+        .packagecloud()
+        .package_bytes(
+            DEMO_PC_REPO,
+            "fedora/39",
+            "kata-proxy-1.11.0-1.1.x86_64.rpm",
+        )
+        .unwrap();
+    let origin = ObsOrigin {
+        project: DEMO_OBS_PROJECT.into(),
+        repository: "Fedora_39".into(),
+        arch: "x86_64".into(),
+        package: "kata-proxy".into(),
+        filename: "kata-proxy-1.11.0-1.1.x86_64.rpm".into(),
+    };
+    world
+        .sandbox()
+        .obs()
+        .set_binary(&origin, bytes, 1_800_000_000);
+    world.sandbox().obs().set_package_code(
+        DEMO_OBS_PROJECT,
+        "Fedora_39",
+        "x86_64",
+        "kata-proxy",
+        "succeeded",
+    );
+    let before = world.stored();
+    let run = world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(4);
+    assert!(
+        run.stderr.contains(
+            "delete `fedora/39/kata-proxy-1.11.0-1.1.x86_64.rpm`: OBS builds this file again"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(world.stored(), before);
+}
+
+#[test]
+fn a_plan_rewritten_to_delete_outside_the_rules_is_refused() {
+    let world = World::demo();
+    let plan_path = world.path("plan.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            plan_path.to_str().unwrap(),
+        ])
+        .expect(0);
+    // Someone adds a delete outside the scope and recomputes the plan_id.
+    let mut plan = pkgsync::plan::file::read(&plan_path).unwrap();
+    let stored = world.stored();
+    let (outside, sha) = stored.iter().find(|(k, _)| k.starts_with("el/7/")).unwrap();
+    let filename = outside.trim_start_matches("el/7/").to_string();
+    plan.actions.push(pkgsync::plan::Action {
+        action: pkgsync::plan::ActionKind::Delete,
+        distro_version: "el/7".into(),
+        filename,
+        package_type: "rpm".into(),
+        source: None,
+        target: pkgsync::plan::TargetExpectation {
+            present: true,
+            sha256: Some(sha.clone()),
+        },
+    });
+    plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
+    pkgsync::plan::file::write(&plan, &plan_path).unwrap();
+    let run = world
+        .pkgsync(&[
+            "apply",
+            plan_path.to_str().unwrap(),
+            "--config",
+            world.config(),
+        ])
+        .expect(4);
+    assert!(
+        run.stderr
+            .contains("the config's rules do not allow this delete"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(world.stored(), stored, "nothing changed");
+}
