@@ -168,6 +168,7 @@ pub async fn run_apply(
         .await
         .map_err(|e| match e {
             ApplyError::Stale(_) | ApplyError::ConfigChanged(_) => Failure::new(Exit::Refused, e),
+            ApplyError::Conflict(_) => Failure::new(Exit::Conflict, e),
             ApplyError::Guard(_) => Failure::new(Exit::GuardTripped, e),
             ApplyError::Partial(_) => Failure::new(Exit::PartialApply, e).with_hint(format!(
                 "the journal `{}` records every action",

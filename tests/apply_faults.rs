@@ -268,10 +268,17 @@ fn a_plan_whose_target_was_changed_by_someone_else_is_refused_without_any_change
         .unwrap();
     let before = world.stored();
     let attempts = world.sandbox().packagecloud().upload_attempts();
-    let run = apply(&world, &plan).expect(4);
+    // A content conflict: exit 6, nothing changed.
+    let run = apply(&world, &plan).expect(6);
     assert!(
         run.stderr
-            .contains("Packagecloud holds another file under this name"),
+            .contains("Packagecloud holds other content under 1 name(s) the plan uploads"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("fedora/39/qemu-kata-8.0.2-1.1.x86_64.rpm"),
         "{}",
         run.stderr
     );

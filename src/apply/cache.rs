@@ -41,8 +41,6 @@ pub enum CacheError {
 pub struct CachedFile {
     pub path: PathBuf,
     pub sha256: String,
-    /// True when the file came from an earlier run.
-    pub reused: bool,
 }
 
 #[derive(Debug)]
@@ -79,14 +77,17 @@ impl Cache {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
+        // With the lock held, partial downloads are leftovers of a run that was
+        // killed or cancelled: nobody will finish them.
+        for entry in std::fs::read_dir(dir.join("files")).map_err(io)?.flatten() {
+            if entry.file_name().to_string_lossy().contains(".part-") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             _lock: lock,
         })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The place of a file: a digest of its origin and listed identity, so no name
@@ -118,11 +119,7 @@ impl Cache {
         if path.exists() {
             match hash_file(&path).await {
                 Ok((size, md5, sha256)) if verify(expect, size, &md5).is_ok() => {
-                    return Ok(CachedFile {
-                        path,
-                        sha256,
-                        reused: true,
-                    });
+                    return Ok(CachedFile { path, sha256 });
                 }
                 // A damaged copy is dropped and fetched again.
                 _ => {
@@ -149,11 +146,7 @@ impl Cache {
             path: path.clone(),
             source,
         })?;
-        Ok(CachedFile {
-            path,
-            sha256,
-            reused: false,
-        })
+        Ok(CachedFile { path, sha256 })
     }
 }
 

@@ -38,6 +38,8 @@ pub struct ApplyOptions {
 pub enum ApplyError {
     #[error("the config differs from the one this plan was made with:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
     ConfigChanged(Vec<String>),
+    #[error("Packagecloud holds other content under {} name(s) the plan uploads; nothing was changed:\n{}", .0.len(), .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    Conflict(Vec<String>),
     #[error("the plan is stale: {} action(s) no longer match what OBS and Packagecloud hold:\n{}", .0.len(), .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
     Stale(Vec<String>),
     #[error(transparent)]
@@ -183,6 +185,7 @@ pub async fn apply(
         .buffer_unordered(options.downloads.max(1))
         .try_collect()
         .await?;
+    let mut conflicts = Vec::new();
     for (action, stored_sha256, file) in compared {
         if stored_sha256.as_deref() == Some(file.sha256.as_str()) {
             record(
@@ -194,19 +197,18 @@ pub async fn apply(
             )?;
             progress.action_done(&format!("already there: {}", action.key()));
         } else {
-            stale.push(format!(
-                "{} `{}`: Packagecloud holds another file under this name (sha256 {}, ours {})",
-                action.action.as_str(),
+            conflicts.push(format!(
+                "`{}`: sha256 {} there, {} from OBS",
                 action.key(),
                 stored_sha256.as_deref().unwrap_or("unknown"),
                 file.sha256
             ));
         }
     }
-    stale.sort();
-    if !stale.is_empty() {
+    if !conflicts.is_empty() {
         progress.finish();
-        return Err(ApplyError::Stale(stale));
+        conflicts.sort();
+        return Err(ApplyError::Conflict(conflicts));
     }
 
     // Uploads: each one downloads under one bound and uploads under another, so a

@@ -13,8 +13,6 @@ pub struct PackageFragment {
     pub package_type: Option<String>,
     #[serde(default)]
     pub sha256sum: Option<String>,
-    #[serde(default)]
-    pub destroy_url: Option<String>,
 }
 
 /// The 201 body of an upload.
