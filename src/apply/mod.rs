@@ -403,46 +403,15 @@ fn project<'a>(config: &'a Config, name: &str) -> &'a ObsProject {
         .expect("the config digest matched, so the plan's projects are configured")
 }
 
-/// The current binary lists of every package the plan uploads from.
+/// The current binaries of every origin the plan uploads from.
 async fn observe_sources(plan: &Plan, ctx: &Context<'_>) -> Result<SourceObservation, ApplyError> {
-    let groups: BTreeSet<(String, String, String, String)> = plan
+    let origins: Vec<crate::model::ObsOrigin> = plan
         .actions
         .iter()
         .filter_map(|a| a.source.as_ref())
-        .map(|s| {
-            (
-                s.project.clone(),
-                s.repository.clone(),
-                s.arch.clone(),
-                s.package.clone(),
-            )
-        })
+        .map(|s| s.origin())
         .collect();
-    let lists: Vec<_> = futures::stream::iter(groups)
-        .map(|(p, r, a, pkg)| async move {
-            let list = ctx
-                .obs
-                .binaries_with_md5(project(ctx.config, &p), &r, &a, &pkg)
-                .await?;
-            Ok::<_, ObsError>(((p, r, a, pkg), list))
-        })
-        .buffered(ctx.config.obs.concurrency * 2)
-        .try_collect()
-        .await?;
-    let mut observed = SourceObservation::new();
-    for ((project, repository, arch, package), list) in lists {
-        for binary in list.binaries {
-            let origin = crate::model::ObsOrigin {
-                project: project.clone(),
-                repository: repository.clone(),
-                arch: arch.clone(),
-                package: package.clone(),
-                filename: binary.filename.clone(),
-            };
-            observed.insert(origin, binary);
-        }
-    }
-    Ok(observed)
+    Ok(crate::obs::current_binaries(ctx.obs, ctx.config, &origins).await?)
 }
 
 async fn fetch(

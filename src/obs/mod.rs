@@ -16,7 +16,7 @@ pub mod inventory;
 pub mod xml;
 
 use crate::config::{Config, ObsProject};
-use crate::model::{ArtifactKey, SourceInventory};
+use crate::model::{ArtifactKey, ObsOrigin, SourceInventory};
 use client::{ObsClient, ObsError, ResultQuery};
 use futures::{StreamExt, TryStreamExt};
 use inventory::{InventoryError, ProjectListing, Selection};
@@ -143,85 +143,103 @@ fn result_query(config: &Config, selection: &Selection, meta: &ProjectMeta) -> O
     Some(query)
 }
 
-/// Fills in the md5 of the given artifacts from the per-package binary lists,
-/// one request per (project, repository, arch, package), and checks that size and
-/// mtime still match what `_result` said.
-pub async fn fill_md5(
+/// The binaries OBS lists now for the given origins, with md5: one per-package
+/// binary list per (project, repository, arch, package), fetched concurrently.
+/// An origin missing from the answer is no longer built.
+pub async fn current_binaries<'a>(
     client: &ObsClient,
     config: &Config,
-    inventory: &mut SourceInventory,
-    keys: &BTreeSet<ArtifactKey>,
-) -> Result<(), SourceError> {
+    origins: impl IntoIterator<Item = &'a ObsOrigin>,
+) -> Result<BTreeMap<ObsOrigin, xml::Binary>, ObsError> {
     let projects: BTreeMap<&str, &ObsProject> = config
         .obs
         .projects
         .iter()
         .map(|p| (p.name.as_str(), p))
         .collect();
-    let mut groups: BTreeMap<(String, String, String, String), Vec<ArtifactKey>> = BTreeMap::new();
-    for key in keys {
-        if let Some(artifact) = inventory.artifacts.get(key) {
-            let o = &artifact.origin;
-            groups
-                .entry((
-                    o.project.clone(),
-                    o.repository.clone(),
-                    o.arch.clone(),
-                    o.package.clone(),
-                ))
-                .or_default()
-                .push(key.clone());
-        }
-    }
-    let lists: Vec<_> = futures::stream::iter(groups)
-        .map(|((project, repository, arch, package), keys)| {
-            let project = projects.get(project.as_str()).copied();
+    let places: BTreeSet<(&str, &str, &str, &str)> = origins
+        .into_iter()
+        .map(|o| {
+            (
+                o.project.as_str(),
+                o.repository.as_str(),
+                o.arch.as_str(),
+                o.package.as_str(),
+            )
+        })
+        .collect();
+    let lists: Vec<_> = futures::stream::iter(places)
+        .map(|(project, repository, arch, package)| {
+            let configured = projects.get(project).copied();
             async move {
-                let project = project.expect("artifacts come from configured projects");
+                let configured = configured.expect("origins come from configured projects");
                 let list = client
-                    .binaries_with_md5(project, &repository, &arch, &package)
+                    .binaries_with_md5(configured, repository, arch, package)
                     .await?;
-                Ok::<_, ObsError>((keys, list))
+                Ok::<_, ObsError>(((project, repository, arch, package), list))
             }
         })
         .buffered(config.obs.concurrency * 2)
         .try_collect()
         .await?;
-    for (keys, list) in lists {
-        for key in keys {
-            let artifact = inventory
-                .artifacts
-                .get_mut(&key)
-                .expect("grouped from the inventory");
-            let origin = artifact.origin.to_string();
-            let Some(binary) = list
-                .binaries
-                .iter()
-                .find(|b| b.filename == artifact.origin.filename)
-            else {
-                return Err(SourceError::Changed {
-                    origin,
-                    detail: "is no longer listed".into(),
-                });
+    let mut current = BTreeMap::new();
+    for ((project, repository, arch, package), list) in lists {
+        for binary in list.binaries {
+            let origin = ObsOrigin {
+                project: project.to_string(),
+                repository: repository.to_string(),
+                arch: arch.to_string(),
+                package: package.to_string(),
+                filename: binary.filename.clone(),
             };
-            if binary.size != artifact.size || binary.mtime != artifact.mtime {
-                return Err(SourceError::Changed {
-                    origin,
-                    detail: format!(
-                        "was {} bytes (mtime {}) and is now {} bytes (mtime {})",
-                        artifact.size, artifact.mtime, binary.size, binary.mtime
-                    ),
-                });
-            }
-            let valid = |m: &&String| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit());
-            let Some(md5) = binary.md5.as_ref().filter(valid) else {
-                return Err(SourceError::MissingMd5 {
-                    origin,
-                    found: binary.md5.clone(),
-                });
-            };
-            artifact.md5 = Some(md5.to_ascii_lowercase());
+            current.insert(origin, binary);
         }
+    }
+    Ok(current)
+}
+
+/// Fills in the md5 of the given artifacts from the per-package binary lists,
+/// and checks that size and mtime still match what `_result` said.
+pub async fn fill_md5(
+    client: &ObsClient,
+    config: &Config,
+    inventory: &mut SourceInventory,
+    keys: &BTreeSet<ArtifactKey>,
+) -> Result<(), SourceError> {
+    let origins: Vec<ObsOrigin> = keys
+        .iter()
+        .filter_map(|k| inventory.artifacts.get(k))
+        .map(|a| a.origin.clone())
+        .collect();
+    let current = current_binaries(client, config, &origins).await?;
+    for key in keys {
+        let Some(artifact) = inventory.artifacts.get_mut(key) else {
+            continue;
+        };
+        let origin = artifact.origin.to_string();
+        let Some(binary) = current.get(&artifact.origin) else {
+            return Err(SourceError::Changed {
+                origin,
+                detail: "is no longer listed".into(),
+            });
+        };
+        if binary.size != artifact.size || binary.mtime != artifact.mtime {
+            return Err(SourceError::Changed {
+                origin,
+                detail: format!(
+                    "was {} bytes (mtime {}) and is now {} bytes (mtime {})",
+                    artifact.size, artifact.mtime, binary.size, binary.mtime
+                ),
+            });
+        }
+        let valid = |m: &&String| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit());
+        let Some(md5) = binary.md5.as_ref().filter(valid) else {
+            return Err(SourceError::MissingMd5 {
+                origin,
+                found: binary.md5.clone(),
+            });
+        };
+        artifact.md5 = Some(md5.to_ascii_lowercase());
     }
     Ok(())
 }
