@@ -797,3 +797,28 @@ fn markdown_cells_cannot_break_the_table() {
     assert!(row.contains("`odd\\|name'.rpm`"), "{row}");
     assert_eq!(row.matches(" | ").count(), 2, "three cells: {row}");
 }
+
+#[test]
+fn diff_names_changed_settings_without_calling_the_actions_different() {
+    let old = small_plan();
+    let new = small_plan_with(&Settings {
+        allow_deletes: Some(7),
+        max_deletes: 30,
+        ..small_settings()
+    });
+    let d = diff::diff(&old, &new);
+    assert_eq!(d.same_actions(), old.actions == new.actions);
+    assert!(
+        d.settings
+            .iter()
+            .any(|l| l == "`sync.max_deletes`: 25 → 30"),
+        "{:?}",
+        d.settings
+    );
+    assert!(
+        d.settings.iter().any(|l| l == "`--allow-deletes`: 2 → 7"),
+        "{:?}",
+        d.settings
+    );
+    assert!(diff::render(&d).contains("settings:\n"));
+}

@@ -11,6 +11,9 @@ pub struct PlanDiff {
     pub added: BTreeMap<String, Vec<String>>,
     /// distro/version → actions only in the old plan.
     pub removed: BTreeMap<String, Vec<String>>,
+    /// Differences in the recorded config and guards (`key: old → new`); they do
+    /// not make the actions differ, but a reviewer wants to see them.
+    pub settings: Vec<String>,
     pub text_diff: String,
 }
 
@@ -24,8 +27,8 @@ fn action_set(plan: &Plan) -> BTreeSet<(String, String)> {
     plan.actions.iter().map(describe).collect()
 }
 
-/// An action as compared between plans: kind, file and, for uploads, the origin
-/// and size (the same name from a rebuilt origin is a different action).
+/// An action as compared between plans: kind, file and, for uploads, the size and
+/// md5 listed on OBS (the same name rebuilt is a different action).
 fn describe(action: &Action) -> (String, String) {
     let mut text = format!("{} {}", action.action.as_str(), action.filename);
     if let Some(source) = &action.source {
@@ -57,6 +60,15 @@ pub fn diff(old: &Plan, new: &Plan) -> PlanDiff {
             .or_default()
             .push(text.clone());
     }
+    result.settings = old.config.differences(&new.config);
+    if old.guards.allow_deletes != new.guards.allow_deletes {
+        let show = |g: Option<usize>| g.map_or("(none)".to_string(), |n| n.to_string());
+        result.settings.push(format!(
+            "`--allow-deletes`: {} → {}",
+            show(old.guards.allow_deletes),
+            show(new.guards.allow_deletes)
+        ));
+    }
     let old_text = render::text(old, false);
     let new_text = render::text(new, false);
     result.text_diff = similar::TextDiff::from_lines(&old_text, &new_text)
@@ -81,6 +93,12 @@ pub fn render(diff: &PlanDiff) -> String {
         }
         for line in diff.added.get(dv).into_iter().flatten() {
             let _ = writeln!(out, "  + {line}");
+        }
+    }
+    if !diff.settings.is_empty() {
+        let _ = writeln!(out, "settings:");
+        for line in &diff.settings {
+            let _ = writeln!(out, "  {line}");
         }
     }
     if !diff.text_diff.is_empty() {
