@@ -11,16 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Plans into `plan.json` and returns the plan's path.
 fn plan(world: &World) -> String {
-    let path = world.path("plan.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            path.to_str().unwrap(),
-        ])
-        .expect(0);
+    let path = world.plan_out("plan.json");
     path.to_str().unwrap().to_string()
 }
 
@@ -290,12 +281,7 @@ fn a_plan_whose_target_was_changed_by_someone_else_is_refused_without_any_change
 fn a_config_edited_after_planning_is_refused() {
     let world = World::demo();
     let plan = plan(&world);
-    let config = std::fs::read_to_string(&world.config).unwrap();
-    std::fs::write(
-        &world.config,
-        config.replace("max_delete_percent: 50", "max_delete_percent: 60"),
-    )
-    .unwrap();
+    world.edit_config("max_delete_percent: 50", "max_delete_percent: 60");
     let before = world.stored();
     let run = apply(&world, &plan).expect(4);
     assert!(run.stderr.contains("the config differs"), "{}", run.stderr);

@@ -7,25 +7,10 @@ use pkgsync::model::ObsOrigin;
 use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
 
 fn converge(world: &World) {
-    let plan = world.path("converge.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            plan.to_str().unwrap(),
-        ])
-        .expect(0);
+    let plan = world.plan_out("converge.json");
     world
         .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
         .expect(0);
-}
-
-fn edit_config(world: &World, from: &str, to: &str) {
-    let text = std::fs::read_to_string(&world.config).unwrap();
-    assert!(text.contains(from), "{from} in the config");
-    std::fs::write(&world.config, text.replace(from, to)).unwrap();
 }
 
 #[test]
@@ -55,16 +40,7 @@ fn a_failed_build_withholds_deletes_instead_of_deleting_its_packages() {
         "{}",
         run.stdout
     );
-    let plan = world.path("plan.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            plan.to_str().unwrap(),
-        ])
-        .expect(0);
+    let plan = world.plan_out("plan.json");
     let written = pkgsync::plan::file::read(&plan).unwrap();
     assert_eq!(written.withheld.len(), 1);
     assert_eq!(written.summary.delete, 0);
@@ -74,8 +50,7 @@ fn a_failed_build_withholds_deletes_instead_of_deleting_its_packages() {
 fn files_of_arches_the_config_does_not_build_are_never_orphans() {
     let world = World::demo();
     converge(&world);
-    edit_config(
-        &world,
+    world.edit_config(
         "sync:\n",
         "filters:\n  architectures:\n    exclude: [aarch64]\nsync:\n",
     );
@@ -92,8 +67,7 @@ fn files_of_arches_the_config_does_not_build_are_never_orphans() {
 #[test]
 fn mirror_mode_with_package_filters_is_refused() {
     let world = World::demo();
-    edit_config(
-        &world,
+    world.edit_config(
         "sync:\n",
         "filters:\n  packages:\n    include: [kata-runtime]\nsync:\n",
     );
@@ -111,16 +85,7 @@ fn mirror_mode_with_package_filters_is_refused() {
 #[test]
 fn a_delete_whose_file_is_built_again_before_apply_is_stale() {
     let world = World::demo();
-    let plan = world.path("plan.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            plan.to_str().unwrap(),
-        ])
-        .expect(0);
+    let plan = world.plan_out("plan.json");
     // OBS builds the orphan again before the plan is applied.
     let bytes = world
         .sandbox()
@@ -166,16 +131,7 @@ fn a_delete_whose_file_is_built_again_before_apply_is_stale() {
 #[test]
 fn a_plan_rewritten_to_delete_outside_the_rules_is_refused() {
     let world = World::demo();
-    let plan_path = world.path("plan.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            plan_path.to_str().unwrap(),
-        ])
-        .expect(0);
+    let plan_path = world.plan_out("plan.json");
     // Someone adds a delete outside the scope and recomputes the plan_id.
     let mut plan = pkgsync::plan::file::read(&plan_path).unwrap();
     let stored = world.stored();

@@ -161,15 +161,10 @@ fn demo_command_runs_end_to_end() {
 #[test]
 fn a_tripped_deletion_guard_exits_3_naming_the_deletes_until_allowed() {
     let world = World::demo();
-    let config = std::fs::read_to_string(&world.config).unwrap();
-    std::fs::write(
-        &world.config,
-        config.replace(
-            "max_delete_percent: 50",
-            "max_delete_percent: 50\n  max_deletes: 0",
-        ),
-    )
-    .unwrap();
+    world.edit_config(
+        "max_delete_percent: 50",
+        "max_delete_percent: 50\n  max_deletes: 0",
+    );
     let plan = world.path("plan.json");
     let run = world
         .pkgsync(&[
@@ -213,8 +208,7 @@ fn a_tripped_deletion_guard_exits_3_naming_the_deletes_until_allowed() {
 #[test]
 fn an_unknown_distro_fails_before_anything_is_read_from_obs() {
     let world = World::demo();
-    let config = std::fs::read_to_string(&world.config).unwrap();
-    std::fs::write(&world.config, config.replace("ubuntu/jammy", "ubuntu/jamy")).unwrap();
+    world.edit_config("ubuntu/jammy", "ubuntu/jamy");
     let run = world
         .pkgsync(&["plan", "--config", world.config()])
         .expect(1);
@@ -238,12 +232,7 @@ fn an_unknown_distro_fails_before_anything_is_read_from_obs() {
 #[test]
 fn a_version_number_mapping_matches_the_index_name_on_packagecloud() {
     let world = World::demo();
-    let config = std::fs::read_to_string(&world.config).unwrap();
-    std::fs::write(
-        &world.config,
-        config.replace("ubuntu/jammy", "ubuntu/22.04"),
-    )
-    .unwrap();
+    world.edit_config("ubuntu/jammy", "ubuntu/22.04");
     let run = world
         .pkgsync(&["plan", "--config", world.config()])
         .expect(0);
@@ -259,16 +248,7 @@ fn a_version_number_mapping_matches_the_index_name_on_packagecloud() {
 #[test]
 fn show_and_diff_refuse_an_edited_plan_and_diff_names_changes() {
     let world = World::demo();
-    let first = world.path("first.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            first.to_str().unwrap(),
-        ])
-        .expect(0);
+    let first = world.plan_out("first.json");
     let applied = world.path("applied.json");
     std::fs::copy(&first, &applied).unwrap();
     world
@@ -279,16 +259,7 @@ fn show_and_diff_refuse_an_edited_plan_and_diff_names_changes() {
             world.config(),
         ])
         .expect(0);
-    let second = world.path("second.json");
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            world.config(),
-            "--out",
-            second.to_str().unwrap(),
-        ])
-        .expect(0);
+    let second = world.plan_out("second.json");
     let run = world
         .pkgsync(&["diff", first.to_str().unwrap(), second.to_str().unwrap()])
         .expect(1);

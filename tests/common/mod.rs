@@ -64,6 +64,27 @@ impl World {
         Run::from(output)
     }
 
+    /// `pkgsync plan --out <dir>/<name>`, which must succeed; returns the path.
+    pub fn plan_out(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        self.pkgsync(&[
+            "plan",
+            "--config",
+            self.config(),
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .expect(0);
+        path
+    }
+
+    /// Replaces `from` (which must be there) by `to` in the config file.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        assert!(text.contains(from), "`{from}` in the config");
+        std::fs::write(&self.config, text.replace(from, to)).unwrap();
+    }
+
     /// Stored packages of the demo repository, as (distro/version/filename, sha256).
     pub fn stored(&self) -> Vec<(String, String)> {
         let mut stored: Vec<(String, String)> = self
