@@ -24,7 +24,6 @@ use journal::{Journal, Outcome, Record};
 use preconditions::{SourceObservation, Verdict};
 use progress::Progress;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 #[derive(Debug, Clone)]
@@ -218,12 +217,12 @@ pub async fn apply(
         .copied()
         .filter(|a| a.action != ActionKind::Delete)
         .collect();
-    let download_slots = Arc::new(Semaphore::new(options.downloads.max(1)));
-    let upload_slots = Arc::new(Semaphore::new(options.uploads.max(1)));
+    let download_slots = Semaphore::new(options.downloads.max(1));
+    let upload_slots = Semaphore::new(options.uploads.max(1));
     let results: Vec<Result<(), ApplyError>> = futures::stream::iter(uploads)
         .map(|action| {
-            let download_slots = download_slots.clone();
-            let upload_slots = upload_slots.clone();
+            let download_slots = &download_slots;
+            let upload_slots = &upload_slots;
             let distro_ids = &distro_ids;
             let progress = &progress;
             async move {
@@ -231,8 +230,8 @@ pub async fn apply(
                     ctx,
                     action,
                     distro_ids,
-                    &download_slots,
-                    &upload_slots,
+                    download_slots,
+                    upload_slots,
                     progress,
                 )
                 .await;
