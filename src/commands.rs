@@ -9,9 +9,10 @@ use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
 use crate::http::{HttpClient, RetryPolicy};
 use crate::obs::{self, client::ObsClient};
-use crate::packagecloud::PackagecloudClient;
+use crate::packagecloud::{PackagecloudClient, PackagecloudError};
 use crate::plan::{self, Plan, planner::PlanContext, render};
 use anyhow::Context as _;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 
 /// Colour only on a terminal, and never with `NO_COLOR`.
@@ -42,7 +43,7 @@ pub async fn make_plan(
     list_skips: bool,
 ) -> Result<Plan, Failure> {
     let (obs_client, pc_client) = clients(config);
-    let (index, target) =
+    let (index, mut target) =
         tokio::try_join!(pc_client.distributions(), pc_client.list()).map_err(Failure::error)?;
     let canonical = index.canonical_config(config).map_err(Failure::error)?;
     let mut source = obs::observe(&obs_client, &canonical)
@@ -63,16 +64,42 @@ pub async fn make_plan(
         )));
     }
 
-    // md5 only for what will be uploaded: one binary list per package involved.
-    let uploads: BTreeSet<_> = source
+    // md5 for what will be uploaded (one binary list per package involved) and,
+    // with `sync.verify_unchanged`, for what both sides hold, read on both sides.
+    let verify = config.policy_settings.verify_unchanged;
+    let wanted: BTreeSet<_> = source
         .artifacts
         .keys()
-        .filter(|k| !target.packages.contains_key(*k))
+        .filter(|k| verify || !target.packages.contains_key(*k))
         .cloned()
         .collect();
-    obs::fill_md5(&obs_client, &canonical, &mut source, &uploads)
+    obs::fill_md5(&obs_client, &canonical, &mut source, &wanted)
         .await
         .map_err(Failure::error)?;
+    if verify {
+        let both: Vec<_> = wanted
+            .iter()
+            .filter(|k| target.packages.contains_key(*k))
+            .collect();
+        let md5s: Vec<_> =
+            futures::stream::iter(both)
+                .map(|key| {
+                    let stored = &target.packages[key];
+                    let client = &pc_client;
+                    async move {
+                        Ok::<_, PackagecloudError>((key.clone(), client.read_md5(stored).await?))
+                    }
+                })
+                .buffered(8)
+                .try_collect()
+                .await
+                .map_err(Failure::error)?;
+        for (key, md5) in md5s {
+            if let Some(package) = target.packages.get_mut(&key) {
+                package.md5 = md5;
+            }
+        }
+    }
 
     let context = PlanContext {
         config: config.effective(),

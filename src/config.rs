@@ -152,6 +152,8 @@ struct RawSync {
     max_delete_percent: Option<u32>,
     #[serde(default)]
     replace: bool,
+    #[serde(default)]
+    verify_unchanged: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -307,6 +309,11 @@ pub struct PolicySettings {
     pub max_deletes: usize,
     pub max_delete_percent: u32,
     pub replace: bool,
+    /// Compare the md5 of files present on both sides (one extra request per
+    /// stored package), so a changed file under an unchanged name is found.
+    /// Defaults to off when a plan written before this setting existed is read.
+    #[serde(default)]
+    pub verify_unchanged: bool,
 }
 
 pub const DEFAULT_MAX_DELETES: usize = 25;
@@ -483,6 +490,7 @@ impl Config {
             max_deletes: raw.sync.max_deletes.unwrap_or(DEFAULT_MAX_DELETES),
             max_delete_percent,
             replace: raw.sync.replace,
+            verify_unchanged: raw.sync.verify_unchanged,
         };
 
         let positive = |value: Option<usize>, default: usize, key: &str| match value {

@@ -142,6 +142,11 @@ pub struct TargetPackage {
     pub package_type: String,
     /// sha256 of the stored file, when the listing gives it.
     pub sha256: Option<String>,
+    /// md5 of the stored file: listings do not give it, so it is only read (from
+    /// the package's details) when the config sets `sync.verify_unchanged`.
+    pub md5: Option<String>,
+    /// Site-relative path of the package's details (`package_url` in listings).
+    pub details_path: Option<String>,
 }
 
 /// Everything the target holds, keyed by Packagecloud identity.

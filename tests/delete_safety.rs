@@ -166,3 +166,53 @@ fn a_plan_rewritten_to_delete_outside_the_rules_is_refused() {
     );
     assert_eq!(world.stored(), stored, "nothing changed");
 }
+
+#[test]
+fn verify_unchanged_finds_other_content_under_a_built_name_and_replace_fixes_it() {
+    let world = World::demo();
+    converge(&world);
+    // Someone swapped the stored file for another build with the same name.
+    let name = "qemu-kata-8.0.2-1.1.x86_64.rpm";
+    let pc = world.sandbox().packagecloud();
+    assert!(pc.remove_package(DEMO_PC_REPO, "fedora/39", name));
+    let other =
+        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+    pc.insert_package(DEMO_PC_REPO, "fedora/39", other).unwrap();
+
+    // Names alone cannot tell.
+    let run = world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
+
+    world.edit_config("sync:\n", "sync:\n  verify_unchanged: true\n");
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(6);
+    assert!(
+        run.stderr
+            .contains(&format!("`fedora/39/{name}` (md5 on OBS")),
+        "{}",
+        run.stderr
+    );
+
+    world.edit_config("sync:\n", "sync:\n  replace: true\n");
+    let plan = world.plan_out("replace.json");
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    assert_eq!(
+        (
+            written.summary.replace,
+            written.summary.upload,
+            written.summary.delete
+        ),
+        (1, 0, 0)
+    );
+    let run = world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+    assert!(run.stdout.contains("1 replaced"), "{}", run.stdout);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
+}

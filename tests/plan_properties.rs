@@ -387,6 +387,8 @@ fn simulate_apply(
                     key: key.clone(),
                     package_type: action.package_type.clone(),
                     sha256: artifact.sha256.clone(),
+                    md5: artifact.md5.clone(),
+                    details_path: None,
                 };
                 target.packages.insert(key, uploaded);
             }

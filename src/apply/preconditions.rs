@@ -128,6 +128,8 @@ mod tests {
                 key,
                 package_type: "rpm".into(),
                 sha256: Some(sha.into()),
+                md5: None,
+                details_path: None,
             },
         );
         t

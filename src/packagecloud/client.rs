@@ -404,6 +404,19 @@ impl PackagecloudClient {
         }
     }
 
+    /// The md5 of a stored package, from its details (listings do not carry it).
+    pub async fn read_md5(
+        &self,
+        package: &TargetPackage,
+    ) -> Result<Option<String>, PackagecloudError> {
+        let Some(path) = &package.details_path else {
+            return Ok(None);
+        };
+        let url = format!("{}{path}", self.base);
+        let (_, details): (_, PackageDetails) = self.get_json(&url).await?;
+        Ok(details.md5sum.map(|m| m.to_ascii_lowercase()))
+    }
+
     /// Sends one upload request, streaming the file. Not retried here.
     async fn post_package(
         &self,
@@ -682,6 +695,8 @@ fn target_package(key: ArtifactKey, fragment: PackageFragment) -> TargetPackage 
         key,
         package_type: fragment.package_type.unwrap_or_default(),
         sha256: fragment.sha256sum.map(|s| s.to_ascii_lowercase()),
+        md5: None,
+        details_path: fragment.package_url,
     }
 }
 

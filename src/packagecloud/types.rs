@@ -13,6 +13,8 @@ pub struct PackageFragment {
     pub package_type: Option<String>,
     #[serde(default)]
     pub sha256sum: Option<String>,
+    #[serde(default)]
+    pub package_url: Option<String>,
 }
 
 /// The 201 body of an upload.
@@ -21,6 +23,8 @@ pub struct PackageDetails {
     pub filename: String,
     #[serde(default)]
     pub distro_version: Option<String>,
+    #[serde(default)]
+    pub md5sum: Option<String>,
     #[serde(default)]
     pub sha256sum: Option<String>,
 }

@@ -205,15 +205,20 @@ fn upload(artifact: &SourceArtifact, kind: ActionKind, target: TargetExpectation
 }
 
 /// `Some(explanation)` when both sides know a checksum of the same kind and the
-/// checksums differ. OBS build areas give md5, Packagecloud listings sha256, so
-/// this only fires when one side learned the other's kind.
+/// checksums differ. OBS build areas give md5 and Packagecloud listings sha256,
+/// so this fires when `sync.verify_unchanged` had the md5 of both sides read.
 fn content_difference(artifact: &SourceArtifact, stored: &TargetPackage) -> Option<String> {
-    match (&artifact.sha256, &stored.sha256) {
-        (Some(ours), Some(theirs)) if !ours.eq_ignore_ascii_case(theirs) => Some(format!(
-            "sha256 on OBS `{ours}`, on Packagecloud `{theirs}`"
-        )),
+    let differ = |ours: &Option<String>, theirs: &Option<String>| match (ours, theirs) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => Some((a.clone(), b.clone())),
         _ => None,
+    };
+    if let Some((ours, theirs)) = differ(&artifact.sha256, &stored.sha256) {
+        return Some(format!(
+            "sha256 on OBS `{ours}`, on Packagecloud `{theirs}`"
+        ));
     }
+    differ(&artifact.md5, &stored.md5)
+        .map(|(ours, theirs)| format!("md5 on OBS `{ours}`, on Packagecloud `{theirs}`"))
 }
 
 /// What to do with a stored file the source does not have.

@@ -286,6 +286,8 @@ pub fn target_package(
         key: ArtifactKey::new(distro_version, filename),
         package_type: kind.target_type().into(),
         sha256,
+        md5: None,
+        details_path: None,
     }
 }
 
