@@ -8,6 +8,7 @@ use crate::cli::{ApplyArgs, DiffArgs, Format, PlanArgs, ShowArgs};
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
 use crate::http::{HttpClient, RetryPolicy};
+use crate::model::{ARCH_INDEPENDENT, file_arch};
 use crate::obs::{self, client::ObsClient};
 use crate::packagecloud::{PackagecloudClient, PackagecloudError};
 use crate::plan::{self, Plan, planner::PlanContext, render};
@@ -77,9 +78,12 @@ pub async fn make_plan(
         .await
         .map_err(Failure::error)?;
     if verify {
+        // Arch-independent files are built once per arch with different bytes, so
+        // another arch's copy is no conflict: those are not compared.
         let both: Vec<_> = wanted
             .iter()
             .filter(|k| target.packages.contains_key(*k))
+            .filter(|k| !file_arch(&k.filename).is_some_and(|a| ARCH_INDEPENDENT.contains(&a)))
             .collect();
         let md5s: Vec<_> =
             futures::stream::iter(both)
@@ -95,8 +99,13 @@ pub async fn make_plan(
                 .await
                 .map_err(Failure::error)?;
         for (key, md5) in md5s {
+            let Some(md5) = md5 else {
+                return Err(Failure::error(anyhow::anyhow!(
+                    "`sync.verify_unchanged`: Packagecloud gives no md5 for `{key}`, so it cannot be compared"
+                )));
+            };
             if let Some(package) = target.packages.get_mut(&key) {
-                package.md5 = md5;
+                package.md5 = Some(md5);
             }
         }
     }

@@ -117,6 +117,9 @@ pub struct Coverage {
     pub incomplete: Vec<String>,
 }
 
+/// File arches built on every scheduler arch, with bytes that differ per arch.
+pub const ARCH_INDEPENDENT: [&str; 4] = ["noarch", "all", "src", "nosrc"];
+
 /// The arch a package filename names: `N-V-R.<arch>.rpm` (`src`, `nosrc` for
 /// source rpms), `name_version_<arch>.deb` (also `.ddeb`).
 pub fn file_arch(filename: &str) -> Option<&str> {
@@ -166,6 +169,26 @@ pub enum FileClass {
     Debug(PackageType),
     /// Build metadata, logs, reports and anything else that is not a package.
     Other,
+}
+
+/// The package type pkgsync syncs a file as, given whether source and debug
+/// packages are wanted; `None` for anything it never uploads (so never deletes).
+/// Packagecloud stores a file under the name its metadata gives, so only files
+/// whose metadata gives back their own name qualify: not `.nosrc.rpm` (stored as
+/// `.src.rpm`), not `.ddeb` (stored as `.deb`), not `.dsc` (needs its tarballs).
+pub fn synced_as(
+    filename: &str,
+    source_packages: bool,
+    debug_packages: bool,
+) -> Option<PackageType> {
+    match classify_filename(filename) {
+        FileClass::Binary(t) => Some(t),
+        FileClass::Debug(t) if debug_packages && !filename.ends_with(".ddeb") => Some(t),
+        FileClass::Source if source_packages && filename.ends_with(".src.rpm") => {
+            Some(PackageType::Rpm)
+        }
+        _ => None,
+    }
 }
 
 /// Classifies by suffix, allow-list style: only names that end like a package are
@@ -239,6 +262,27 @@ mod tests {
         for (name, class) in cases {
             assert_eq!(classify_filename(name), class, "{name}");
         }
+    }
+
+    #[test]
+    fn only_files_stored_under_their_own_name_are_synced() {
+        assert_eq!(
+            synced_as("a-1-1.x86_64.rpm", false, false),
+            Some(PackageType::Rpm)
+        );
+        assert_eq!(synced_as("a-1-1.src.rpm", false, false), None);
+        assert_eq!(
+            synced_as("a-1-1.src.rpm", true, false),
+            Some(PackageType::Rpm)
+        );
+        assert_eq!(synced_as("a-1-1.nosrc.rpm", true, true), None);
+        assert_eq!(
+            synced_as("a-dbgsym_1-1_amd64.deb", false, true),
+            Some(PackageType::Deb)
+        );
+        assert_eq!(synced_as("a-dbgsym_1-1_amd64.ddeb", true, true), None);
+        assert_eq!(synced_as("a_1-1.dsc", true, true), None);
+        assert_eq!(synced_as("a-udeb_1-1_amd64.udeb", true, true), None);
     }
 
     #[test]

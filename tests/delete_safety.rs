@@ -216,3 +216,36 @@ fn verify_unchanged_finds_other_content_under_a_built_name_and_replace_fixes_it(
         .expect(0);
     assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
 }
+
+#[test]
+fn a_plan_rewritten_to_upload_outside_the_mapping_is_refused() {
+    let world = World::demo();
+    let plan_path = world.plan_out("plan.json");
+    let mut plan = pkgsync::plan::file::read(&plan_path).unwrap();
+    // An upload of an OBS file into a distro/version its repository is not mapped to.
+    let upload = plan
+        .actions
+        .iter_mut()
+        .find(|a| a.action == pkgsync::plan::ActionKind::Upload && a.distro_version == "fedora/39")
+        .unwrap();
+    upload.distro_version = "el/7".into();
+    plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
+    pkgsync::plan::file::write(&plan, &plan_path).unwrap();
+    let before = world.stored();
+    let run = world
+        .pkgsync(&[
+            "apply",
+            plan_path.to_str().unwrap(),
+            "--config",
+            world.config(),
+        ])
+        .expect(4);
+    assert!(
+        run.stderr
+            .contains("the config does not map `Fedora_39` to `el/7`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(world.stored(), before, "nothing changed");
+    assert_eq!(world.sandbox().packagecloud().upload_attempts(), 0);
+}

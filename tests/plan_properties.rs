@@ -541,7 +541,10 @@ fn other_package_types_are_never_deleted_even_when_source_packages_sync() {
         assert!(!deleted.contains(never), "{never} was deleted");
     }
     assert!(deleted.contains("hello-1.0-1.src.rpm"));
-    assert!(deleted.contains("hello-dbgsym_1.0-1_amd64.ddeb"));
+    assert!(deleted.contains("hello-dbgsym_1.0-1_amd64.deb"));
+    // Never synced, as Packagecloud would store them under other names.
+    assert!(!deleted.contains("hello-1.0-1.nosrc.rpm"));
+    assert!(!deleted.contains("hello-dbgsym_1.0-1_amd64.ddeb"));
 
     // Without source and debug packages in the filters, only binaries go.
     let (policy, context) = setup(&Settings {

@@ -16,7 +16,7 @@ use crate::config::{Config, ObsProject};
 use crate::model::{ArtifactKey, PackageType, TargetInventory};
 use crate::obs::client::{ObsClient, ObsError};
 use crate::packagecloud::{DeleteOutcome, PackagecloudClient, PackagecloudError, UploadOutcome};
-use crate::plan::planner::{Orphan, PlanError, check_guards, orphan_rule};
+use crate::plan::planner::{Orphan, PlanError, check_guards, is_protected, orphan_rule};
 use crate::plan::{Action, ActionKind, Plan};
 use cache::{Cache, CacheError, CachedFile};
 use futures::{StreamExt, TryStreamExt};
@@ -150,14 +150,15 @@ pub async fn apply(
                 .map_err(PackagecloudError::from)?;
             distro_ids.insert(action.key(), id);
         }
-        if !deletes.is_empty() {
-            let config = index
-                .canonical_config(ctx.config)
-                .map_err(PackagecloudError::from)?;
-            let stale = recheck_deletes(plan, &deletes, &config, &target, ctx).await?;
-            if !stale.is_empty() {
-                return Err(ApplyError::Stale(stale));
-            }
+        let config = index
+            .canonical_config(ctx.config)
+            .map_err(PackagecloudError::from)?;
+        let mut stale = recheck_uploads(plan, &needs_upload, &config)?;
+        if stale.is_empty() && !deletes.is_empty() {
+            stale = recheck_deletes(plan, &deletes, &config, &target, ctx).await?;
+        }
+        if !stale.is_empty() {
+            return Err(ApplyError::Stale(stale));
         }
     }
 
@@ -335,6 +336,54 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     text
+}
+
+/// Uploads and replaces are judged against the config's own rules: the origin is
+/// a configured project whose repository maps to the action's `distro/version`,
+/// and a replace needs `sync.replace` and an unprotected name. A plan edited by
+/// hand (its `plan_id` recomputed) cannot get past this.
+fn recheck_uploads(
+    plan: &Plan,
+    uploads: &[&Action],
+    config: &Config,
+) -> Result<Vec<String>, ApplyError> {
+    let policy = config.policy(plan.guards.allow_deletes);
+    let protect = policy
+        .protect_set()
+        .map_err(|e| ApplyError::Guard(PlanError::Pattern(e)))?;
+    let mut stale = Vec::new();
+    for action in uploads {
+        let key = action.key();
+        let Some(source) = &action.source else {
+            stale.push(format!(
+                "{} `{key}`: the plan names no source",
+                action.action.as_str()
+            ));
+            continue;
+        };
+        let configured = config.obs.projects.iter().any(|p| p.name == source.project);
+        let mapped = config
+            .distro_mapping
+            .get(&source.repository)
+            .and_then(Option::as_ref)
+            == Some(&key.distro_version);
+        let why = if !configured {
+            format!("`{}` is not a configured OBS project", source.project)
+        } else if !mapped {
+            format!(
+                "the config does not map `{}` to `{}`",
+                source.repository, key.distro_version
+            )
+        } else if action.action == ActionKind::Replace
+            && (!policy.replace || is_protected(&key, &protect))
+        {
+            "the config's rules do not allow this replace".to_string()
+        } else {
+            continue;
+        };
+        stale.push(format!("{} `{key}`: {why}", action.action.as_str()));
+    }
+    Ok(stale)
 }
 
 /// Deletes are judged again against OBS as it is now and against the rules of

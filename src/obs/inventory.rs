@@ -18,8 +18,8 @@
 use super::xml::{ProjectMeta, ResultList};
 use crate::config::{Filters, PatternFilter};
 use crate::model::{
-    ArtifactKey, Coverage, FileClass, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
-    classify_filename,
+    ARCH_INDEPENDENT, ArtifactKey, Coverage, ObsOrigin, PackageType, SourceArtifact,
+    SourceInventory, synced_as,
 };
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,6 +83,7 @@ pub fn debian_arch(obs_arch: &str) -> &str {
         "ppc" => "powerpc",
         "ppc64le" => "ppc64el",
         "noarch" => "all",
+        "loongarch64" => "loong64",
         other => other,
     }
 }
@@ -128,14 +129,7 @@ impl Selection {
     /// packages only source rpms are synced: a `.dsc` needs its tarballs uploaded
     /// with it, which pkgsync does not do.
     fn wanted(&self, filename: &str) -> Option<PackageType> {
-        match classify_filename(filename) {
-            FileClass::Binary(t) => Some(t),
-            FileClass::Debug(t) if self.debug_packages => Some(t),
-            FileClass::Source if self.source_packages && filename.ends_with(".rpm") => {
-                Some(PackageType::Rpm)
-            }
-            _ => None,
-        }
+        synced_as(filename, self.source_packages, self.debug_packages)
     }
 }
 
@@ -186,7 +180,19 @@ pub fn is_safe_filename(name: &str) -> bool {
 /// Package codes whose build area is a complete, intended picture: built, or not
 /// meant to be built here. Any other code (failed, broken, unresolvable, building
 /// after a failure, ...) may hide binaries that still belong on Packagecloud.
-const SETTLED_CODES: [&str; 3] = ["succeeded", "disabled", "excluded"];
+/// `locked` is a frozen project: its binaries stay as they are.
+const SETTLED_CODES: [&str; 4] = ["succeeded", "disabled", "excluded", "locked"];
+
+/// Repository states whose results list what was built. Any other (`broken`,
+/// `unknown`, `scheduling`) may come without a single package status.
+const BUILT_REPOSITORY_STATES: [&str; 6] = [
+    "published",
+    "publishing",
+    "finished",
+    "unpublished",
+    "building",
+    "blocked",
+];
 
 /// File arches an OBS scheduler arch produces, by rpm and by Debian naming.
 fn file_arches(obs_arch: &str) -> Vec<String> {
@@ -194,9 +200,9 @@ fn file_arches(obs_arch: &str) -> Vec<String> {
     match obs_arch {
         "i586" | "i686" => arches.extend(["i386", "i486", "i586", "i686"].map(String::from)),
         "armv7l" => arches.push("armv7hl".into()),
+        "armv6l" => arches.push("armv6hl".into()),
         _ => {}
     }
-    arches.extend(["noarch", "all", "src", "nosrc"].map(String::from));
     arches
 }
 
@@ -208,6 +214,9 @@ fn coverage(
     selection: &Selection,
 ) -> BTreeMap<String, Coverage> {
     let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
+    // distro/versions with an arch the filters leave out: their arch-independent
+    // files may come from that arch alone.
+    let mut partial: BTreeSet<String> = BTreeSet::new();
     for listing in listings {
         for repository in &listing.meta.repositories {
             let Some(Some(distro_version)) = mapping.get(&repository.name) else {
@@ -217,39 +226,69 @@ fn coverage(
                 continue;
             }
             let entry = coverage.entry(distro_version.clone()).or_default();
-            for arch in repository.archs.iter().filter(|a| selection.arch(a)) {
+            for arch in &repository.archs {
+                if !selection.arch(arch) {
+                    partial.insert(distro_version.clone());
+                    continue;
+                }
                 entry.archs.extend(file_arches(arch));
                 let place = format!("{}/{}/{arch}", listing.project, repository.name);
-                let result = listing
-                    .results
-                    .results
-                    .iter()
-                    .find(|r| r.repository == repository.name && &r.arch == arch);
-                let Some(result) = result else {
-                    entry
-                        .incomplete
-                        .push(format!("OBS gave no build result for `{place}`"));
-                    continue;
-                };
-                if result.dirty.as_deref() == Some("true") {
-                    entry
-                        .incomplete
-                        .push(format!("the build result of `{place}` is outdated (dirty)"));
-                }
-                for status in &result.statuses {
-                    if selection.package(&status.package)
-                        && !SETTLED_CODES.contains(&status.code.as_str())
-                    {
-                        entry.incomplete.push(format!(
-                            "`{}` is `{}` in `{place}`",
-                            status.package, status.code
-                        ));
-                    }
-                }
+                entry.incomplete.extend(unsettled(
+                    listing,
+                    &repository.name,
+                    arch,
+                    &place,
+                    selection,
+                ));
             }
         }
     }
+    // Arch-independent files are claimed only when every arch is selected.
+    for (distro_version, entry) in &mut coverage {
+        if !partial.contains(distro_version) {
+            entry.archs.extend(ARCH_INDEPENDENT.map(String::from));
+        }
+    }
     coverage
+}
+
+/// Why the build result of one repository × arch is not a complete picture.
+fn unsettled(
+    listing: &ProjectListing,
+    repository: &str,
+    arch: &str,
+    place: &str,
+    selection: &Selection,
+) -> Vec<String> {
+    let result = listing
+        .results
+        .results
+        .iter()
+        .find(|r| r.repository == repository && r.arch == arch);
+    let Some(result) = result else {
+        return vec![format!("OBS gave no build result for `{place}`")];
+    };
+    let mut reasons = Vec::new();
+    let state = result
+        .state
+        .as_deref()
+        .or(result.code.as_deref())
+        .unwrap_or("unknown");
+    if !BUILT_REPOSITORY_STATES.contains(&state) {
+        reasons.push(format!("`{place}` is `{state}`"));
+    }
+    if result.dirty.as_deref() == Some("true") {
+        reasons.push(format!("the build result of `{place}` is outdated (dirty)"));
+    }
+    for status in &result.statuses {
+        if selection.package(&status.package) && !SETTLED_CODES.contains(&status.code.as_str()) {
+            reasons.push(format!(
+                "`{}` is `{}` in `{place}`",
+                status.package, status.code
+            ));
+        }
+    }
+    reasons
 }
 
 /// Builds the inventory from every project's listing.
@@ -592,5 +631,78 @@ mod tests {
                 xml::parse(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap()).unwrap();
             assert_eq!(status.summary.as_deref(), Some(summary), "{name}");
         }
+    }
+
+    fn one_repo_listing(result_attrs: &str, statuses: &str) -> ProjectListing {
+        ProjectListing {
+            project: "p".into(),
+            meta: xml::parse(
+                "<project name=\"p\"><repository name=\"Fedora_39\"><arch>x86_64</arch><arch>aarch64</arch></repository></project>",
+            )
+            .unwrap(),
+            results: xml::parse(&format!(
+                "<resultlist>\
+                 <result project=\"p\" repository=\"Fedora_39\" arch=\"x86_64\" {result_attrs}>{statuses}</result>\
+                 <result project=\"p\" repository=\"Fedora_39\" arch=\"aarch64\" code=\"published\" state=\"published\"/>\
+                 </resultlist>"
+            ))
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_broken_repository_without_statuses_is_incomplete() {
+        let listing = one_repo_listing("code=\"broken\" state=\"broken\"", "");
+        let inv = build(
+            &[listing],
+            &mapping(&[("Fedora_39", Some("fedora/39"))]),
+            &Filters::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            inv.coverage["fedora/39"].incomplete,
+            ["`p/Fedora_39/x86_64` is `broken`"]
+        );
+    }
+
+    #[test]
+    fn locked_packages_are_settled_and_failed_ones_are_not() {
+        let statuses =
+            "<status package=\"a\" code=\"locked\"/><status package=\"b\" code=\"failed\"/>";
+        let listing = one_repo_listing("code=\"published\" state=\"published\"", statuses);
+        let inv = build(
+            &[listing],
+            &mapping(&[("Fedora_39", Some("fedora/39"))]),
+            &Filters::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            inv.coverage["fedora/39"].incomplete,
+            ["`b` is `failed` in `p/Fedora_39/x86_64`"]
+        );
+    }
+
+    #[test]
+    fn arch_independent_files_are_claimed_only_with_every_arch_selected() {
+        let listing = || one_repo_listing("code=\"published\" state=\"published\"", "");
+        let map = mapping(&[("Fedora_39", Some("fedora/39"))]);
+        let all = build(&[listing()], &map, &Filters::default()).unwrap();
+        assert!(all.coverage["fedora/39"].archs.contains("noarch"));
+        assert!(all.coverage["fedora/39"].archs.contains("aarch64"));
+
+        let text = "obsprojects:\n  p: {}\npackagecloud:\n  repo: a/b\ndistro-mapping:\n  Fedora_39: fedora/39\nfilters:\n  architectures:\n    include: [x86_64]\n";
+        let config = crate::config::Config::parse(
+            text,
+            std::path::Path::new("c.yaml"),
+            &crate::config::Environment::default(),
+        )
+        .unwrap();
+        let some = build(&[listing()], &map, &config.filters).unwrap();
+        let archs = &some.coverage["fedora/39"].archs;
+        assert!(archs.contains("x86_64") && !archs.contains("aarch64"));
+        assert!(
+            !archs.contains("noarch"),
+            "a noarch file may come from aarch64 alone"
+        );
     }
 }

@@ -145,7 +145,7 @@ fn result_query(config: &Config, selection: &Selection, meta: &ProjectMeta) -> O
 
 /// The binaries OBS lists now for the given origins, with md5: one per-package
 /// binary list per (project, repository, arch, package), fetched concurrently.
-/// An origin missing from the answer is no longer built.
+/// An origin missing from the answer is no longer built (or not configured).
 pub async fn current_binaries<'a>(
     client: &ObsClient,
     config: &Config,
@@ -172,10 +172,27 @@ pub async fn current_binaries<'a>(
         .map(|(project, repository, arch, package)| {
             let configured = projects.get(project).copied();
             async move {
-                let configured = configured.expect("origins come from configured projects");
-                let list = client
+                let none = xml::BinaryList {
+                    package: None,
+                    binaries: Vec::new(),
+                };
+                // An origin outside the configured projects is not ours to read
+                // (the caller sees it as not built); a package OBS no longer knows
+                // (404) builds nothing.
+                let Some(configured) = configured else {
+                    return Ok(((project, repository, arch, package), none));
+                };
+                let list = match client
                     .binaries_with_md5(configured, repository, arch, package)
-                    .await?;
+                    .await
+                {
+                    Err(ObsError::Api { status, .. })
+                        if status == reqwest::StatusCode::NOT_FOUND =>
+                    {
+                        none
+                    }
+                    other => other?,
+                };
                 Ok::<_, ObsError>(((project, repository, arch, package), list))
             }
         })

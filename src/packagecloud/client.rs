@@ -412,6 +412,16 @@ impl PackagecloudClient {
         let Some(path) = &package.details_path else {
             return Ok(None);
         };
+        // A site-relative path only, so the token never goes to another host.
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(PackagecloudError::Malformed {
+                url: mask_url(&self.base),
+                message: format!(
+                    "`package_url` of `{}` is not a path on this host",
+                    package.key
+                ),
+            });
+        }
         let url = format!("{}{path}", self.base);
         let (_, details): (_, PackageDetails) = self.get_json(&url).await?;
         Ok(details.md5sum.map(|m| m.to_ascii_lowercase()))
@@ -533,7 +543,10 @@ impl PackagecloudClient {
             let delay = self.http.retry.delay(attempt, failure.1);
             let spent = attempt >= self.http.retry.max_attempts
                 || started.elapsed() + delay > self.http.retry.max_elapsed;
-            tokio::time::sleep(delay).await;
+            // With the budget spent, look once more at once instead of waiting past it.
+            if !spent {
+                tokio::time::sleep(delay).await;
+            }
             if let Some(stored) = self.find(key).await? {
                 return self.compare_stored(key, sha256, stored);
             }

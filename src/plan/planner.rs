@@ -18,8 +18,8 @@ use super::{
 };
 use crate::config::EffectiveConfig;
 use crate::model::{
-    ArtifactKey, FileClass, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
-    classify_filename, file_arch,
+    ArtifactKey, SourceArtifact, SourceInventory, TargetInventory, TargetPackage, file_arch,
+    synced_as,
 };
 use globset::GlobSet;
 use std::collections::BTreeMap;
@@ -80,6 +80,11 @@ pub fn plan(
             )),
             Some(stored) => match content_difference(artifact, stored) {
                 None => unchanged
+                    .entry(key.distro_version.clone())
+                    .or_default()
+                    .push(stored),
+                // A protected file is never deleted, so never replaced either.
+                Some(_) if is_protected(key, &protect) => unchanged
                     .entry(key.distro_version.clone())
                     .or_default()
                     .push(stored),
@@ -244,8 +249,7 @@ pub fn orphan_rule(
         && !source.artifacts.contains_key(key)
         && policy.scope.contains(&key.distro_version)
         && could_have_produced(&key.filename, policy)
-        && !protect.is_match(&key.filename)
-        && !protect.is_match(key.to_string());
+        && !is_protected(key, protect);
     let coverage = source.coverage.get(&key.distro_version);
     let built_here = coverage
         .zip(file_arch(&key.filename))
@@ -257,17 +261,16 @@ pub fn orphan_rule(
     }
 }
 
-/// A delete may only hit a kind of file this config could have uploaded: never
-/// another package type, nor source or debug packages it does not sync. Of the
-/// source packages only source rpms are ever synced (`obs::inventory::wanted`):
-/// a `.dsc` and its tarballs on the target were put there by something else.
+/// `sync.protect` matches the filename or `distro/version/filename`.
+pub fn is_protected(key: &ArtifactKey, protect: &GlobSet) -> bool {
+    protect.is_match(&key.filename) || protect.is_match(key.to_string())
+}
+
+/// A delete may only hit a kind of file this config could have uploaded
+/// (`model::synced_as`, the same rule that decides uploads).
 fn could_have_produced(filename: &str, policy: &Policy) -> bool {
-    match classify_filename(filename) {
-        FileClass::Binary(_) => true,
-        FileClass::Source => policy.deletable.source_packages && filename.ends_with(".rpm"),
-        FileClass::Debug(_) => policy.deletable.debug_packages,
-        FileClass::Other => false,
-    }
+    let d = policy.deletable;
+    synced_as(filename, d.source_packages, d.debug_packages).is_some()
 }
 
 /// The deletion guards, shared by plan and apply: `deletes` out of `in_scope`

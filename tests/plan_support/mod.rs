@@ -178,12 +178,13 @@ impl Kind {
     pub fn syncs(self) -> Syncs {
         match self {
             Kind::Rpm | Kind::NoarchRpm | Kind::Deb => Syncs::Always,
-            Kind::SrcRpm | Kind::NosrcRpm => Syncs::WithSourcePackages,
-            Kind::Debuginfo | Kind::Debugsource | Kind::Dbgsym | Kind::Ddeb => {
-                Syncs::WithDebugPackages
-            }
-            // `.udeb` is not synced either: Packagecloud stores debs.
+            Kind::SrcRpm => Syncs::WithSourcePackages,
+            Kind::Debuginfo | Kind::Debugsource | Kind::Dbgsym => Syncs::WithDebugPackages,
+            // Not synced: Packagecloud would store a `.udeb` as a deb, a `.nosrc.rpm`
+            // as `.src.rpm` and a `.ddeb` as `.deb`, under other names.
             Kind::Udeb
+            | Kind::NosrcRpm
+            | Kind::Ddeb
             | Kind::Dsc
             | Kind::OrigTar
             | Kind::DebianTar
