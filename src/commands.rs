@@ -8,7 +8,7 @@ use crate::cli::{ApplyArgs, DiffArgs, Format, PlanArgs, ShowArgs};
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
 use crate::http::{HttpClient, RetryPolicy};
-use crate::model::{ARCH_INDEPENDENT, file_arch};
+use crate::model::{ARCH_INDEPENDENT, ArtifactKey, TargetInventory, file_arch};
 use crate::obs::{self, client::ObsClient};
 use crate::packagecloud::{PackagecloudClient, PackagecloudError};
 use crate::plan::{self, Plan, planner::PlanContext, render};
@@ -78,36 +78,7 @@ pub async fn make_plan(
         .await
         .map_err(Failure::error)?;
     if verify {
-        // Arch-independent files are built once per arch with different bytes, so
-        // another arch's copy is no conflict: those are not compared.
-        let both: Vec<_> = wanted
-            .iter()
-            .filter(|k| target.packages.contains_key(*k))
-            .filter(|k| !file_arch(&k.filename).is_some_and(|a| ARCH_INDEPENDENT.contains(&a)))
-            .collect();
-        let md5s: Vec<_> =
-            futures::stream::iter(both)
-                .map(|key| {
-                    let stored = &target.packages[key];
-                    let client = &pc_client;
-                    async move {
-                        Ok::<_, PackagecloudError>((key.clone(), client.read_md5(stored).await?))
-                    }
-                })
-                .buffered(8)
-                .try_collect()
-                .await
-                .map_err(Failure::error)?;
-        for (key, md5) in md5s {
-            let Some(md5) = md5 else {
-                return Err(Failure::error(anyhow::anyhow!(
-                    "`sync.verify_unchanged`: Packagecloud gives no md5 for `{key}`, so it cannot be compared"
-                )));
-            };
-            if let Some(package) = target.packages.get_mut(&key) {
-                package.md5 = Some(md5);
-            }
-        }
+        read_stored_md5s(&pc_client, &mut target, &wanted).await?;
     }
 
     let context = PlanContext {
@@ -115,6 +86,41 @@ pub async fn make_plan(
         list_skips,
     };
     plan::plan(&source, &target, &canonical.policy(allow_deletes), &context).map_err(Failure::plan)
+}
+
+/// `sync.verify_unchanged`: the md5 of every file both sides hold, from its
+/// Packagecloud details. Arch-independent files are built once per arch with
+/// different bytes, so another arch's copy is no conflict: those are skipped.
+async fn read_stored_md5s(
+    client: &PackagecloudClient,
+    target: &mut TargetInventory,
+    keys: &BTreeSet<ArtifactKey>,
+) -> Result<(), Failure> {
+    let both: Vec<&ArtifactKey> = keys
+        .iter()
+        .filter(|k| target.packages.contains_key(*k))
+        .filter(|k| !file_arch(&k.filename).is_some_and(|a| ARCH_INDEPENDENT.contains(&a)))
+        .collect();
+    let md5s: Vec<(ArtifactKey, Option<String>)> = futures::stream::iter(both)
+        .map(|key| {
+            let stored = &target.packages[key];
+            async move { Ok::<_, PackagecloudError>((key.clone(), client.read_md5(stored).await?)) }
+        })
+        .buffered(8)
+        .try_collect()
+        .await
+        .map_err(Failure::error)?;
+    for (key, md5) in md5s {
+        let Some(md5) = md5 else {
+            return Err(Failure::error(anyhow::anyhow!(
+                "`sync.verify_unchanged`: Packagecloud gives no md5 for `{key}`, so it cannot be compared"
+            )));
+        };
+        if let Some(package) = target.packages.get_mut(&key) {
+            package.md5 = Some(md5);
+        }
+    }
+    Ok(())
 }
 
 pub fn render(plan: &Plan, format: Format) -> String {
