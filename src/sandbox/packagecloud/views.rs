@@ -121,6 +121,16 @@ pub(crate) fn fragment(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     m.insert("sha256sum", json!(p.sha256));
     m.insert("repository_html_url", json!(format!("/{}", ctx.repo)));
     m.insert("package_url", json!(u.package_url));
+    insert_download_stats(&mut m, &u);
+    m.insert("package_html_url", json!(u.package_html_url));
+    m.insert("download_url", json!(u.download_url));
+    m.insert("promote_url", json!(u.promote_url));
+    m.insert("destroy_url", json!(u.destroy_url));
+    m
+}
+
+/// The three download-statistics links, which both objects carry in this order.
+fn insert_download_stats(m: &mut Object, u: &Urls) {
     m.insert(
         "downloads_detail_url",
         json!(format!("{}/detail.json", u.stats_base)),
@@ -133,11 +143,6 @@ pub(crate) fn fragment(p: &StoredPackage, ctx: &Context<'_>) -> Object {
         "downloads_count_url",
         json!(format!("{}/count.json", u.stats_base)),
     );
-    m.insert("package_html_url", json!(u.package_html_url));
-    m.insert("download_url", json!(u.download_url));
-    m.insert("promote_url", json!(u.promote_url));
-    m.insert("destroy_url", json!(u.destroy_url));
-    m
 }
 
 /// The upload's 201 body and `GET .../package/...json`.
@@ -178,18 +183,7 @@ pub(crate) fn details(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     m.insert("total_downloads_count", json!(0));
     m.insert("download_url", json!(u.download_url));
     m.insert("package_html_url", json!(u.package_html_url));
-    m.insert(
-        "downloads_detail_url",
-        json!(format!("{}/detail.json", u.stats_base)),
-    );
-    m.insert(
-        "downloads_series_url",
-        json!(format!("{}/series/daily.json", u.stats_base)),
-    );
-    m.insert(
-        "downloads_count_url",
-        json!(format!("{}/count.json", u.stats_base)),
-    );
+    insert_download_stats(&mut m, &u);
     m.insert("destroy_url", json!(u.destroy_url));
     m.insert("self_url", json!(u.package_url));
     m
