@@ -30,7 +30,7 @@ pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, 
 }
 
 fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
-    let http = HttpClient::new(RetryPolicy::from_env());
+    let http = HttpClient::new(RetryPolicy::from_env()).with_limits(config.limits);
     (
         ObsClient::new(http.clone(), &config.obs.url),
         PackagecloudClient::new(http, &config.packagecloud),

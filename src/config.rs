@@ -5,12 +5,17 @@
 //! Secrets live only in [`Secret`] values, whose `Debug` is redacted and which are
 //! never serialised into the effective config.
 
+pub use crate::secret::Secret;
+
+use crate::display::ShownUrl;
+use crate::http::Limits;
 use crate::plan::policy::{Policy, SyncMode};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_OBS_URL: &str = "https://api.opensuse.org";
 pub const DEFAULT_PACKAGECLOUD_URL: &str = "https://packagecloud.io";
@@ -27,29 +32,6 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("invalid config file `{path}`: {message}")]
     Invalid { path: PathBuf, message: String },
-}
-
-/// A credential. `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
 }
 
 // ---------------------------------------------------------------- file model
@@ -73,6 +55,8 @@ struct RawConfig {
     sync: RawSync,
     #[serde(default)]
     apply: RawApply,
+    #[serde(default)]
+    limits: RawLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,6 +138,16 @@ struct RawSync {
     replace: bool,
     #[serde(default)]
     verify_unchanged: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_metadata_mib: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    min_bytes_per_second: Option<u64>,
+    slow_seconds: Option<u64>,
+    max_listed_packages: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -298,6 +292,9 @@ pub struct Config {
     pub filters: Filters,
     pub policy_settings: PolicySettings,
     pub apply: ApplySettings,
+    /// Bounds on every read (`limits:`); not part of the plan: they change how
+    /// long pkgsync waits, not what it does.
+    pub limits: Limits,
     pub warnings: Vec<String>,
 }
 
@@ -502,6 +499,7 @@ impl Config {
             downloads: positive(raw.apply.downloads, 4, "apply.downloads")?,
             uploads: positive(raw.apply.uploads, 2, "apply.uploads")?,
         };
+        let limits = limits(&raw.limits).map_err(invalid)?;
         let obs = ObsSource {
             url: normalise_url(raw.obs.url.as_deref().unwrap_or(DEFAULT_OBS_URL), "obs.url")
                 .map_err(invalid)?,
@@ -530,6 +528,7 @@ impl Config {
             filters,
             policy_settings,
             apply,
+            limits,
             warnings,
         })
     }
@@ -711,15 +710,39 @@ fn credentials_from(
     }
 }
 
+/// The `limits:` section over the defaults; zero is refused where it would mean
+/// "no bound" or a busy loop.
+fn limits(raw: &RawLimits) -> Result<Limits, String> {
+    let defaults = Limits::default();
+    let at_least_one = |value: Option<u64>, key: &str| match value {
+        Some(0) => Err(format!("`limits.{key}` must be at least 1")),
+        other => Ok(other),
+    };
+    let mib = at_least_one(raw.max_metadata_mib, "max_metadata_mib")?;
+    let deadline = at_least_one(raw.request_timeout_secs, "request_timeout_secs")?;
+    let window = at_least_one(raw.slow_seconds, "slow_seconds")?;
+    let listed = at_least_one(raw.max_listed_packages.map(|n| n as u64), "max_listed_packages")?;
+    Ok(Limits {
+        max_metadata_bytes: mib.map_or(defaults.max_metadata_bytes, |m| m.saturating_mul(1 << 20)),
+        metadata_deadline: deadline.map_or(defaults.metadata_deadline, Duration::from_secs),
+        min_rate: raw.min_bytes_per_second.unwrap_or(defaults.min_rate),
+        rate_window: window.map_or(defaults.rate_window, Duration::from_secs),
+        max_listed_packages: listed.map_or(defaults.max_listed_packages, |n| n as usize),
+    })
+}
+
+/// An http(s) URL without credentials. Messages show it masked: a URL that
+/// carries a password must not print it, even when it does not parse.
 fn normalise_url(url: &str, key: &str) -> Result<String, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("`{key}`: `{url}` is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("`{key}`: `{url}` must be an http or https URL"));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
+    let shown = ShownUrl::new(url);
+    if shown.has_credentials() {
         return Err(format!(
-            "`{key}` must not carry credentials; use the `auth` keys or the environment"
+            "`{key}`: `{shown}` must not carry credentials; use the `auth` keys or the environment"
         ));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{key}`: `{shown}` is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("`{key}`: `{shown}` must be an http or https URL"));
     }
     Ok(url.trim_end_matches('/').to_string())
 }

@@ -4,11 +4,49 @@
 //!
 //! Only idempotent requests are retried here. A POST is sent once; its caller
 //! decides how to find out whether it took effect before sending it again.
+//!
+//! No read is unbounded: a metadata body has a size limit and a deadline, every
+//! body a minimum transfer rate ([`Limits`]); error bodies are read only in part.
 
-use crate::config::Secret;
+use crate::secret::Secret;
+use crate::display::ShownUrl;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::time::{Duration, Instant};
+
+/// How much of an error body is kept for the message: its start says enough.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Bounds on every read, so that no server can hold pkgsync forever or fill its
+/// memory (the `limits:` section of the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest metadata body (a `_result`, a listing page, a document) read
+    /// into memory.
+    pub max_metadata_bytes: u64,
+    /// One metadata request, from connecting to its last byte.
+    pub metadata_deadline: Duration,
+    /// A body that brings fewer than `min_rate` bytes per second, averaged over
+    /// `rate_window`, is given up (curl's `--speed-limit`/`--speed-time`).
+    pub min_rate: u64,
+    pub rate_window: Duration,
+    /// The most packages one listing (all its pages) may hold.
+    pub max_listed_packages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_metadata_bytes: 128 * 1024 * 1024,
+            metadata_deadline: Duration::from_secs(600),
+            min_rate: 1024,
+            rate_window: Duration::from_secs(60),
+            max_listed_packages: 200_000,
+        }
+    }
+}
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy)]
@@ -90,23 +128,46 @@ pub enum HttpError {
     #[error("`{method} {url}` failed: {reason}")]
     Transport {
         method: Method,
-        url: String,
+        url: ShownUrl,
         reason: String,
     },
     #[error("`{method} {url}` answered {status}{}", body_excerpt(.body))]
     Status {
         method: Method,
-        url: String,
+        url: ShownUrl,
         status: StatusCode,
         body: String,
     },
 }
 
 impl HttpError {
+    pub fn transport(method: Method, url: &str, reason: impl Into<String>) -> Self {
+        Self::Transport {
+            method,
+            url: ShownUrl::new(url),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn with_status(method: Method, url: &str, status: StatusCode, body: String) -> Self {
+        Self::Status {
+            method,
+            url: ShownUrl::new(url),
+            status,
+            body,
+        }
+    }
+
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } => Some(*status),
             Self::Transport { .. } => None,
+        }
+    }
+
+    pub fn url(&self) -> &ShownUrl {
+        match self {
+            Self::Status { url, .. } | Self::Transport { url, .. } => url,
         }
     }
 }
@@ -120,25 +181,11 @@ fn body_excerpt(body: &str) -> String {
     if excerpt.len() < body.len() {
         excerpt.push('…');
     }
-    format!(": {excerpt}")
-}
-
-/// Hides user info in a URL before it goes into a message.
-pub fn mask_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if !parsed.username().is_empty() || parsed.password().is_some() {
-                let _ = parsed.set_username("***");
-                let _ = parsed.set_password(None);
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(unparsable URL)".to_string(),
-    }
+    format!(": {}", crate::display::text(&excerpt))
 }
 
 /// Describes a transport error without its URL (that is shown separately, masked).
-fn transport_reason(error: &reqwest::Error) -> String {
+pub fn transport_reason(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -179,9 +226,15 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
 pub struct HttpClient {
     client: reqwest::Client,
     pub retry: RetryPolicy,
+    pub limits: Limits,
 }
 
 impl HttpClient {
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     pub fn new(retry: RetryPolicy) -> Self {
         let read_timeout = std::env::var("PKGSYNC_READ_TIMEOUT_MS")
             .ok()
@@ -194,7 +247,11 @@ impl HttpClient {
             .read_timeout(read_timeout)
             .build()
             .expect("the TLS backend initialises");
-        Self { client, retry }
+        Self {
+            client,
+            retry,
+            limits: Limits::default(),
+        }
     }
 
     pub fn request(&self, method: Method, url: &str, auth: &Auth) -> RequestBuilder {
@@ -247,21 +304,12 @@ impl HttpClient {
             Ok(response) => {
                 let wait = retry_after(&response);
                 let status = response.status();
-                let body = response.text().await.unwrap_or_default();
-                let error = HttpError::Status {
-                    method,
-                    url: mask_url(url),
-                    status,
-                    body,
-                };
+                let body = error_body(response).await;
+                let error = HttpError::with_status(method, url, status, body);
                 Err(AttemptError::Retry(error, wait))
             }
             Err(e) => Err(AttemptError::Retry(
-                HttpError::Transport {
-                    method,
-                    url: mask_url(url),
-                    reason: transport_reason(&e),
-                },
+                HttpError::transport(method, url, transport_reason(&e)),
                 None,
             )),
         }
@@ -280,36 +328,228 @@ impl HttpClient {
             .await
     }
 
-    /// GET a whole body as text, retrying also when the body is cut short.
-    /// Non-success statuses become [`HttpError::Status`].
+    /// GET a whole metadata body as text, retrying also when the body is cut
+    /// short or too slow. Non-success statuses become [`HttpError::Status`]; a
+    /// body over [`Limits::max_metadata_bytes`] or past
+    /// [`Limits::metadata_deadline`] is an error that names the limit.
     pub async fn get_text(
         &self,
         url: &str,
         auth: &Auth,
     ) -> Result<(reqwest::header::HeaderMap, String), HttpError> {
         self.with_retries(|| async {
-            let response = self.send_once(Method::GET, url, auth, |r| r).await?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            match response.text().await {
-                Ok(body) if status.is_success() => Ok((headers, body)),
-                Ok(body) => Err(AttemptError::Final(HttpError::Status {
-                    method: Method::GET,
-                    url: mask_url(url),
-                    status,
-                    body,
-                })),
-                Err(e) => Err(AttemptError::Retry(
-                    HttpError::Transport {
-                        method: Method::GET,
-                        url: mask_url(url),
-                        reason: transport_reason(&e),
-                    },
-                    None,
-                )),
+            let deadline = self.limits.metadata_deadline;
+            match tokio::time::timeout(deadline, self.get_text_once(url, auth)).await {
+                Ok(result) => result,
+                Err(_) => Err(AttemptError::Final(HttpError::transport(
+                    Method::GET,
+                    url,
+                    format!(
+                        "no complete answer within the {} s deadline for metadata (`limits.request_timeout_secs`)",
+                        deadline.as_secs_f64()
+                    ),
+                ))),
             }
         })
         .await
+    }
+
+    async fn get_text_once(
+        &self,
+        url: &str,
+        auth: &Auth,
+    ) -> Result<(reqwest::header::HeaderMap, String), AttemptError> {
+        let response = self.send_once(Method::GET, url, auth, |r| r).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if !status.is_success() {
+            let body = error_body(response).await;
+            return Err(AttemptError::Final(HttpError::with_status(
+                Method::GET,
+                url,
+                status,
+                body,
+            )));
+        }
+        let text = self.metadata_body(response, &Method::GET, url).await?;
+        Ok((headers, text))
+    }
+
+    /// A metadata answer's body as text, under [`Limits::max_metadata_bytes`] and
+    /// the minimum transfer rate.
+    pub async fn metadata_body(
+        &self,
+        response: Response,
+        method: &Method,
+        url: &str,
+    ) -> Result<String, AttemptError> {
+        let limit = self.limits.max_metadata_bytes;
+        let too_large = |seen: u64| {
+            AttemptError::Final(HttpError::transport(
+                method.clone(),
+                url,
+                format!(
+                    "the body is larger than the {} MiB limit for metadata (at least {seen} bytes; `limits.max_metadata_mib`)",
+                    limit / (1024 * 1024)
+                ),
+            ))
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > limit {
+            return Err(too_large(announced));
+        }
+        let mut body = Vec::with_capacity(announced as usize);
+        let mut reader = BodyReader::new(response.bytes_stream(), &self.limits);
+        while let Some(chunk) = reader
+            .next_chunk()
+            .await
+            .map_err(|e| e.attempt(method, url))?
+        {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_large(body.len() as u64 + chunk.len() as u64));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| {
+            AttemptError::Final(HttpError::transport(
+                method.clone(),
+                url,
+                "the body is not UTF-8 text",
+            ))
+        })
+    }
+}
+
+/// The start of an error answer's body, for the message; never the whole of it.
+pub async fn error_body(response: Response) -> String {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            let room = ERROR_BODY_LIMIT - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= ERROR_BODY_LIMIT {
+                break;
+            }
+        }
+    };
+    // An error page that trickles is not worth waiting for.
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// Why reading a body stopped early.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection failed or closed early (after `received` bytes).
+    Cut { received: u64, reason: String },
+    /// No data came within the read timeout.
+    Stalled { received: u64 },
+    /// Fewer than the minimum rate arrived over the window.
+    TooSlow {
+        received: u64,
+        window_bytes: u64,
+        limits: Limits,
+    },
+}
+
+impl BodyError {
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Cut { received, reason } => {
+                format!("the body was cut short after {received} bytes ({reason})")
+            }
+            Self::Stalled { received } => format!(
+                "the transfer stalled after {received} bytes: no data within the read timeout"
+            ),
+            Self::TooSlow {
+                received,
+                window_bytes,
+                limits,
+            } => format!(
+                "the transfer was too slow: {window_bytes} bytes in the last {} s, below the minimum of {} bytes/s (`limits.min_bytes_per_second` over `limits.slow_seconds`), after {received} bytes",
+                limits.rate_window.as_secs_f64(),
+                limits.min_rate
+            ),
+        }
+    }
+
+    /// Either way, another attempt may do better.
+    pub fn attempt(self, method: &Method, url: &str) -> AttemptError {
+        AttemptError::Retry(
+            HttpError::transport(method.clone(), url, self.reason()),
+            None,
+        )
+    }
+}
+
+/// Reads a response body chunk by chunk under the minimum transfer rate: at the
+/// end of every window, at least `min_rate × window` bytes must have arrived.
+pub struct BodyReader<S> {
+    stream: S,
+    limits: Limits,
+    received: u64,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl<S> BodyReader<S>
+where
+    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+{
+    pub fn new(stream: S, limits: &Limits) -> Self {
+        Self {
+            stream,
+            limits: *limits,
+            received: 0,
+            window_start: Instant::now(),
+            window_bytes: 0,
+        }
+    }
+
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        loop {
+            let window_end = self.window_start + self.limits.rate_window;
+            let wait = window_end.saturating_duration_since(Instant::now());
+            let next = tokio::time::timeout(wait, self.stream.next()).await;
+            if Instant::now() >= window_end {
+                self.check_rate()?;
+            }
+            match next {
+                Err(_) => continue,
+                Ok(None) => return Ok(None),
+                Ok(Some(Err(e))) if e.is_timeout() => {
+                    return Err(BodyError::Stalled {
+                        received: self.received,
+                    });
+                }
+                Ok(Some(Err(e))) => {
+                    return Err(BodyError::Cut {
+                        received: self.received,
+                        reason: transport_reason(&e),
+                    });
+                }
+                Ok(Some(Ok(chunk))) => {
+                    self.received += chunk.len() as u64;
+                    self.window_bytes += chunk.len() as u64;
+                    return Ok(Some(chunk));
+                }
+            }
+        }
+    }
+
+    fn check_rate(&mut self) -> Result<(), BodyError> {
+        let needed = self.limits.min_rate as f64 * self.limits.rate_window.as_secs_f64();
+        if (self.window_bytes as f64) < needed {
+            return Err(BodyError::TooSlow {
+                received: self.received,
+                window_bytes: self.window_bytes,
+                limits: self.limits,
+            });
+        }
+        self.window_start = Instant::now();
+        self.window_bytes = 0;
+        Ok(())
     }
 }
 
@@ -319,6 +559,14 @@ impl HttpClient {
 pub enum AttemptError {
     Retry(HttpError, Option<Duration>),
     Final(HttpError),
+}
+
+impl AttemptError {
+    pub fn into_error(self) -> HttpError {
+        match self {
+            Self::Retry(error, _) | Self::Final(error) => error,
+        }
+    }
 }
 
 /// Retries are worth a line in verbose logs; `PKGSYNC_LOG_RETRIES=1` shows them.
@@ -331,13 +579,6 @@ fn log_retry(error: &HttpError, attempt: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_credentials_in_urls() {
-        let masked = mask_url("https://user:pw@example.com/a?b=c");
-        assert!(!masked.contains("pw"), "{masked}");
-        assert!(!masked.contains("user:"), "{masked}");
-    }
 
     #[test]
     fn backoff_grows_and_stays_bounded() {

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod display;
 pub mod exit;
 pub mod http;
 pub mod model;
@@ -28,6 +29,7 @@ pub mod packagecloud;
 pub mod pkgmeta;
 pub mod plan;
 pub mod sandbox;
+pub mod secret;
 
 use cli::{Cli, Command};
 use config::Environment;

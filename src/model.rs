@@ -120,6 +120,17 @@ pub struct Coverage {
 /// File arches built on every scheduler arch, with bytes that differ per arch.
 pub const ARCH_INDEPENDENT: [&str; 4] = ["noarch", "all", "src", "nosrc"];
 
+/// A name that is safe as a path component and shows as itself: no separator,
+/// no `..`, no control or bidi characters.
+pub fn is_safe_filename(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && !name.contains("..")
+        && !name.contains('/')
+        && !name.contains('\\')
+        && !name.chars().any(crate::display::is_invisible_control)
+}
+
 /// The arch a package filename names: `N-V-R.<arch>.rpm` (`src`, `nosrc` for
 /// source rpms), `name_version_<arch>.deb` (also `.ddeb`).
 pub fn file_arch(filename: &str) -> Option<&str> {

@@ -147,6 +147,7 @@ fn a_plan_rewritten_to_delete_outside_the_rules_is_refused() {
             present: true,
             sha256: Some(sha.clone()),
         },
+        unsafe_name: false,
     });
     plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
     pkgsync::plan::file::write(&plan, &plan_path).unwrap();

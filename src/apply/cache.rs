@@ -5,9 +5,8 @@
 //! verified, so a crash never leaves a file that looks valid. A lock file stops
 //! two applies on one machine from sharing a cache at once.
 
-use crate::http::{AttemptError, Auth, HttpClient, HttpError};
+use crate::http::{AttemptError, Auth, BodyReader, HttpClient, HttpError, error_body};
 use crate::plan::SourceExpectation;
-use futures::StreamExt;
 use md5::{Digest, Md5};
 use sha2::Sha256;
 use std::fs::File;
@@ -129,7 +128,7 @@ impl Cache {
         }
         let part = path.with_extension(format!("part-{}", std::process::id()));
         let result = http
-            .with_retries(|| download(http, url, auth, &part, on_bytes))
+            .with_retries(|| download(http, url, auth, &part, expect.size, on_bytes))
             .await;
         let (size, md5, sha256) = match result {
             Ok(v) => v,
@@ -162,56 +161,75 @@ fn verify(expect: &SourceExpectation, size: u64, md5: &str) -> Result<(), String
     }
 }
 
-/// One attempt: streams the body to `part`, hashing as it goes. Returns (size,
-/// md5, sha256). A body cut short is worth another attempt; a local write error
-/// or a refusal (404, 403) is not.
+/// One attempt: streams the body to `part`, hashing as it goes, and never past
+/// the listed size. Returns (size, md5, sha256). A body cut short or too slow is
+/// worth another attempt; a local write error, a body longer than listed or a
+/// refusal (404, 403) is not.
 async fn download(
     http: &HttpClient,
     url: &str,
     auth: &Auth,
     part: &Path,
+    listed_size: u64,
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<(u64, String, String), AttemptError> {
     let response = http
         .send_once(reqwest::Method::GET, url, auth, |r| r)
         .await?;
     let status = response.status();
-    let error = |reason: String| HttpError::Transport {
-        method: reqwest::Method::GET,
-        url: crate::http::mask_url(url),
-        reason,
+    let fail = |reason: String| {
+        AttemptError::Final(HttpError::transport(reqwest::Method::GET, url, reason))
     };
     if !status.is_success() {
-        let body = response.text().await.unwrap_or_default();
-        return Err(AttemptError::Final(HttpError::Status {
-            method: reqwest::Method::GET,
-            url: crate::http::mask_url(url),
+        let body = error_body(response).await;
+        return Err(AttemptError::Final(HttpError::with_status(
+            reqwest::Method::GET,
+            url,
             status,
             body,
-        }));
+        )));
     }
-    let local = |e: std::io::Error| {
-        AttemptError::Final(error(format!("cannot write `{}`: {e}", part.display())))
-    };
+    if let Some(length) = response.content_length()
+        && length > listed_size
+    {
+        return Err(fail(format!(
+            "the server announces {length} bytes, but {listed_size} are listed"
+        )));
+    }
+    let local =
+        |e: std::io::Error| fail(format!("cannot write the download to `{}`: {e}", part.display()));
     let mut file = tokio::fs::File::create(part).await.map_err(local)?;
     let mut md5 = Md5::new();
     let mut sha = Sha256::new();
     let mut size = 0u64;
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            AttemptError::Retry(
-                error(format!("the body was cut short after {size} bytes ({e})")),
-                None,
-            )
-        })?;
+    let mut body = BodyReader::new(response.bytes_stream(), &http.limits);
+    while let Some(chunk) = body
+        .next_chunk()
+        .await
+        .map_err(|e| e.attempt(&reqwest::Method::GET, url))? {
+        if size + chunk.len() as u64 > listed_size {
+            return Err(fail(format!(
+                "the body goes on past the {listed_size} bytes listed; stopped reading"
+            )));
+        }
         md5.update(&chunk);
         sha.update(&chunk);
         size += chunk.len() as u64;
         on_bytes(chunk.len() as u64);
         file.write_all(&chunk).await.map_err(local)?;
     }
+    // tokio's `File` hands each write to a blocking thread and reports its error
+    // on the next operation; `flush` waits for the last one, `sync_all` would not
+    // say that it failed (a full disk on the final chunk).
+    file.flush().await.map_err(local)?;
     file.sync_all().await.map_err(local)?;
+    let on_disk = file.metadata().await.map_err(local)?.len();
+    if on_disk != size {
+        return Err(fail(format!(
+            "`{}` holds {on_disk} bytes after {size} were written",
+            part.display()
+        )));
+    }
     Ok((
         size,
         hex::encode(md5.finalize()),

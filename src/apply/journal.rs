@@ -3,7 +3,8 @@
 
 use crate::plan::{Action, ActionKind};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -18,6 +19,10 @@ pub enum Outcome {
     Failed,
     /// Not attempted: deletes wait until every upload succeeded.
     NotRun,
+    /// An upload that Packagecloud stored other than it was sent (another sha256
+    /// or name): pkgsync's own damage, deleted next and uploaded again. Not an
+    /// outcome of the action; the record lets a rerun repair it after a crash.
+    Damaged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +34,17 @@ pub struct Record {
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// `damaged`: what Packagecloud reported it stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredCopy>,
+}
+
+/// A file as Packagecloud stored it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StoredCopy {
+    pub distro_version: String,
+    pub filename: String,
+    pub sha256: String,
 }
 
 impl Record {
@@ -40,6 +56,7 @@ impl Record {
             filename: action.filename.clone(),
             outcome,
             detail,
+            stored: None,
         }
     }
 }
@@ -50,6 +67,8 @@ pub struct Journal {
     path: PathBuf,
     file: Mutex<std::fs::File>,
     records: Mutex<Vec<Record>>,
+    /// Damaged uploads of earlier runs (from the file), and of this one.
+    damaged: Mutex<BTreeSet<StoredCopy>>,
 }
 
 impl Journal {
@@ -60,12 +79,29 @@ impl Journal {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(path)?;
+        // Lines that do not parse (another version's, a torn last line) say
+        // nothing about damage; they are skipped.
+        let damaged = std::io::BufReader::new(&file)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|line| serde_json::from_str::<Record>(&line).ok())
+            .filter(|r| r.outcome == Outcome::Damaged)
+            .filter_map(|r| r.stored)
+            .collect();
         Ok(Self {
             path: path.to_path_buf(),
             file: Mutex::new(file),
             records: Mutex::new(Vec::new()),
+            damaged: Mutex::new(damaged),
         })
+    }
+
+    /// Whether pkgsync itself once uploaded this copy damaged: then it is its own
+    /// to replace, not someone else's content.
+    pub fn is_own_damage(&self, copy: &StoredCopy) -> bool {
+        self.damaged.lock().expect("journal lock").contains(copy)
     }
 
     pub fn path(&self) -> &Path {
@@ -80,6 +116,9 @@ impl Journal {
             writeln!(file, "{line}")?;
             file.flush()?;
         }
+        if let Some(stored) = record.stored.clone().filter(|_| record.outcome == Outcome::Damaged) {
+            self.damaged.lock().expect("journal lock").insert(stored);
+        }
         self.records.lock().expect("journal lock").push(record);
         Ok(())
     }
@@ -92,9 +131,14 @@ impl Journal {
 /// `Apply complete: 3 uploaded, 1 deleted, 2 already done.` or, on failures,
 /// `3 of 40 uploads failed: ...`.
 pub fn summarise(records: &[Record]) -> (String, bool) {
+    let records: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.outcome != Outcome::Damaged)
+        .collect();
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
     let failed: Vec<&Record> = records
         .iter()
+        .copied()
         .filter(|r| r.outcome == Outcome::Failed)
         .collect();
     if failed.is_empty() && count(Outcome::NotRun) == 0 {

@@ -20,7 +20,7 @@ use crate::plan::planner::{Orphan, PlanError, check_guards, is_protected, orphan
 use crate::plan::{Action, ActionKind, Plan};
 use cache::{Cache, CacheError, CachedFile};
 use futures::{StreamExt, TryStreamExt};
-use journal::{Journal, Outcome, Record};
+use journal::{Journal, Outcome, Record, StoredCopy};
 use preconditions::{SourceObservation, Verdict};
 use progress::Progress;
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,6 +186,7 @@ pub async fn apply(
         .try_collect()
         .await?;
     let mut conflicts = Vec::new();
+    let mut repairs = Vec::new();
     for (action, stored_sha256, file) in compared {
         if stored_sha256.as_deref() == Some(file.sha256.as_str()) {
             record(
@@ -196,6 +197,8 @@ pub async fn apply(
                 Some("already on Packagecloud".into()),
             )?;
             progress.action_done(&format!("already there: {}", action.key()));
+        } else if is_own_damage(ctx, action, stored_sha256.as_deref()) {
+            repairs.push(action);
         } else {
             conflicts.push(format!(
                 "`{}`: sha256 {} there, {} from OBS",
@@ -212,30 +215,31 @@ pub async fn apply(
     }
 
     // Uploads: each one downloads under one bound and uploads under another, so a
-    // file goes up as soon as it is down and verified.
-    let uploads: Vec<&Action> = pending
+    // file goes up as soon as it is down and verified. A replace, and the repair
+    // of a copy an earlier run left damaged, delete the stored file first.
+    let uploads: Vec<(&Action, bool)> = pending
         .iter()
         .copied()
         .filter(|a| a.action != ActionKind::Delete)
+        .map(|a| (a, a.action == ActionKind::Replace))
+        .chain(repairs.into_iter().map(|a| (a, true)))
         .collect();
     let download_slots = Semaphore::new(options.downloads.max(1));
     let upload_slots = Semaphore::new(options.uploads.max(1));
     let results: Vec<Result<(), ApplyError>> = futures::stream::iter(uploads)
-        .map(|action| {
+        .map(|(action, delete_first)| {
             let download_slots = &download_slots;
             let upload_slots = &upload_slots;
             let distro_ids = &distro_ids;
             let progress = &progress;
             async move {
-                let outcome = upload_one(
-                    ctx,
-                    action,
-                    distro_ids,
-                    download_slots,
-                    upload_slots,
-                    progress,
-                )
-                .await;
+                let slots = Slots {
+                    download: download_slots,
+                    upload: upload_slots,
+                };
+                let outcome =
+                    upload_one(ctx, plan, action, delete_first, distro_ids, &slots, progress)
+                        .await;
                 let (outcome, detail) = match outcome {
                     Ok(outcome) => (outcome, None),
                     Err(e) => (Outcome::Failed, Some(error_chain(&e))),
@@ -308,6 +312,7 @@ fn outcome_word(outcome: Outcome) -> &'static str {
         Outcome::AlreadyDone => "already done",
         Outcome::Failed => "FAILED",
         Outcome::NotRun => "not run",
+        Outcome::Damaged => "damaged",
     }
 }
 
@@ -318,8 +323,12 @@ fn record(
     outcome: Outcome,
     detail: Option<String>,
 ) -> Result<(), ApplyError> {
+    write_record(ctx, Record::new(&plan.plan_id, action, outcome, detail))
+}
+
+fn write_record(ctx: &Context<'_>, record: Record) -> Result<(), ApplyError> {
     ctx.journal
-        .record(Record::new(&plan.plan_id, action, outcome, detail))
+        .record(record)
         .map_err(|source| ApplyError::Journal {
             path: ctx.journal.path().display().to_string(),
             source,
@@ -488,19 +497,35 @@ enum UploadError {
     WrongPackage(String),
 }
 
+/// Whether the file stored under a planned name is a damaged copy an earlier
+/// run of pkgsync uploaded (the journal says so), and so its own to replace.
+fn is_own_damage(ctx: &Context<'_>, action: &Action, stored_sha256: Option<&str>) -> bool {
+    stored_sha256.is_some_and(|sha256| {
+        ctx.journal.is_own_damage(&StoredCopy {
+            distro_version: action.distro_version.clone(),
+            filename: action.filename.clone(),
+            sha256: sha256.to_string(),
+        })
+    })
+}
+
+/// The bounds downloads and uploads run under.
+struct Slots<'a> {
+    download: &'a Semaphore,
+    upload: &'a Semaphore,
+}
+
 async fn upload_one(
     ctx: &Context<'_>,
+    plan: &Plan,
     action: &Action,
+    delete_first: bool,
     distro_ids: &BTreeMap<ArtifactKey, u64>,
-    download_slots: &Semaphore,
-    upload_slots: &Semaphore,
+    slots: &Slots<'_>,
     progress: &Progress,
 ) -> Result<Outcome, UploadError> {
     let file = {
-        let _slot = download_slots
-            .acquire()
-            .await
-            .expect("semaphore stays open");
+        let _slot = slots.download.acquire().await.expect("semaphore stays open");
         fetch(ctx, action, progress).await?
     };
     // Packagecloud stores a file under the name its metadata gives; make sure that
@@ -514,19 +539,76 @@ async fn upload_one(
             identity.canonical_filename()
         )));
     }
-    let _slot = upload_slots.acquire().await.expect("semaphore stays open");
+    let _slot = slots.upload.acquire().await.expect("semaphore stays open");
     let key = action.key();
-    if action.action == ActionKind::Replace {
+    if delete_first {
         ctx.packagecloud.delete(&key).await?;
     }
-    let id = distro_ids[&key];
-    let outcome = ctx
-        .packagecloud
-        .upload(&file.path, id, &key, &file.sha256)
-        .await?;
+    let outcome = upload_verified(ctx, plan, action, &file, distro_ids[&key]).await?;
     Ok(match (action.action, outcome) {
         (_, UploadOutcome::AlreadyPresent) => Outcome::AlreadyDone,
         (ActionKind::Replace, UploadOutcome::Created) => Outcome::Replaced,
+        (_, UploadOutcome::Created) if delete_first => Outcome::Replaced,
         (_, UploadOutcome::Created) => Outcome::Uploaded,
     })
+}
+
+/// Uploads the file; a copy Packagecloud stored other than it was sent (bytes
+/// damaged on the way) is pkgsync's own damage: recorded in the journal first (so
+/// a crash cannot orphan it), deleted, and uploaded again, as often as the retry
+/// policy allows.
+async fn upload_verified(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    action: &Action,
+    file: &CachedFile,
+    distro_id: u64,
+) -> Result<UploadOutcome, UploadError> {
+    let key = action.key();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match ctx
+            .packagecloud
+            .upload(&file.path, distro_id, &key, &file.sha256)
+            .await
+        {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) => error,
+        };
+        let Some(stored) = damaged_copy(&error) else {
+            return Err(error.into());
+        };
+        let mut damaged = Record::new(
+            &plan.plan_id,
+            action,
+            Outcome::Damaged,
+            Some(format!("{error}; deleting it")),
+        );
+        damaged.stored = Some(stored.clone());
+        write_record(ctx, damaged)?;
+        ctx.packagecloud
+            .delete(&ArtifactKey::new(&stored.distro_version, &stored.filename))
+            .await?;
+        if attempt >= ctx.packagecloud.retry_policy().max_attempts {
+            return Err(error.into());
+        }
+    }
+}
+
+/// The copy a 201 described, when it is not what was sent.
+fn damaged_copy(error: &PackagecloudError) -> Option<StoredCopy> {
+    match error {
+        PackagecloudError::VerifyFailed {
+            key,
+            stored_filename,
+            stored_sha256,
+            ..
+        } if !stored_filename.is_empty() => Some(StoredCopy {
+            distro_version: key.distro_version.clone(),
+            filename: stored_filename.clone(),
+            sha256: stored_sha256.clone(),
+        }),
+        _ => None,
+    }
 }

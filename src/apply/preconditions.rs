@@ -103,6 +103,7 @@ mod tests {
                 md5: Some("0".repeat(32)),
             }),
             target: TargetExpectation::absent(),
+            unsafe_name: false,
         }
     }
 

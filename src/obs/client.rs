@@ -4,7 +4,8 @@
 
 use super::xml::{self, BinaryList, ProjectMeta, ResultList, Status};
 use crate::config::ObsProject;
-use crate::http::{Auth, HttpClient, HttpError, mask_url};
+use crate::display::ShownUrl;
+use crate::http::{Auth, HttpClient, HttpError};
 use crate::model::ObsOrigin;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::StatusCode;
@@ -57,7 +58,7 @@ pub enum ObsError {
     Malformed {
         project: String,
         what: String,
-        url: String,
+        url: ShownUrl,
         message: String,
     },
 }
@@ -143,7 +144,7 @@ impl ObsClient {
         xml::parse(&body).map_err(|e| ObsError::Malformed {
             project: project.name.clone(),
             what: what.to_string(),
-            url: mask_url(&url),
+            url: ShownUrl::new(&url),
             message: e.to_string(),
         })
     }
@@ -155,7 +156,7 @@ impl ObsClient {
             return Err(ObsError::Malformed {
                 project: project.name.clone(),
                 what: "the meta".into(),
-                url: mask_url(&self.url(project, &path).0),
+                url: ShownUrl::new(&self.url(project, &path).0),
                 message: format!("it describes project `{}`", meta.name),
             });
         }

@@ -34,7 +34,7 @@ pub enum InventoryError {
     )]
     Unmapped(Vec<String>),
     #[error(
-        "OBS lists an unsafe file name {name:?} in `{place}`: a name must not hold a path separator, `..`, NUL or control characters"
+        "OBS lists an unsafe file name {name:?} in `{place}`: a name must not hold a path separator, `..`, NUL, control or bidi characters"
     )]
     UnsafeFilename { name: String, place: String },
     #[error(
@@ -168,14 +168,6 @@ fn base_package(package: &str) -> &str {
     package.split(':').next().unwrap_or(package)
 }
 
-pub fn is_safe_filename(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && !name.contains("..")
-        && !name.contains('/')
-        && !name.contains('\\')
-        && !name.chars().any(char::is_control)
-}
 
 /// Package codes whose build area is a complete, intended picture: built, or not
 /// meant to be built here. Any other code (failed, broken, unresolvable, building
@@ -332,7 +324,7 @@ pub fn build(
                         "{}/{}/{}/{package}",
                         listing.project, result.repository, result.arch
                     );
-                    if !is_safe_filename(&binary.filename) {
+                    if !crate::model::is_safe_filename(&binary.filename) {
                         return Err(InventoryError::UnsafeFilename {
                             name: binary.filename.clone(),
                             place,
@@ -509,7 +501,7 @@ mod tests {
             "{err}"
         );
         for bad in ["a/b.rpm", "..", "a\0.rpm", "a\n.rpm", "", "x\\y.rpm"] {
-            assert!(!is_safe_filename(bad), "{bad:?}");
+            assert!(!crate::model::is_safe_filename(bad), "{bad:?}");
         }
     }
 

@@ -7,7 +7,8 @@
 use super::distributions::{DistroError, DistroIndex};
 use super::types::{Distributions, PackageDetails, PackageFragment, ValidationErrors};
 use crate::config::{PackagecloudTarget, Secret, TokenSource};
-use crate::http::{Auth, HttpClient, HttpError, mask_url};
+use crate::display::ShownUrl;
+use crate::http::{Auth, HttpClient, HttpError};
 use crate::model::{ArtifactKey, TargetInventory, TargetPackage};
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -41,7 +42,7 @@ pub enum PackagecloudError {
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("Packagecloud answered `{url}` with a document pkgsync cannot read: {message}")]
-    Malformed { url: String, message: String },
+    Malformed { url: ShownUrl, message: String },
     #[error(
         "the package listing of `{repo}` is incomplete: {detail}; refusing to go on with partial knowledge"
     )]
@@ -120,6 +121,10 @@ impl PackagecloudClient {
         &self.repo
     }
 
+    pub fn retry_policy(&self) -> &crate::http::RetryPolicy {
+        &self.http.retry
+    }
+
     fn auth(&self) -> Result<Auth, PackagecloudError> {
         self.token
             .clone()
@@ -160,10 +165,10 @@ impl PackagecloudClient {
     /// Whether a failed request went to this repository's API (not, say, to
     /// `distributions.json`, where a 404 says nothing about the repository).
     fn is_repo_url(&self, error: &HttpError) -> bool {
-        let url = match error {
-            HttpError::Status { url, .. } | HttpError::Transport { url, .. } => url,
-        };
-        url.starts_with(&mask_url(&self.repo_url("/")))
+        error
+            .url()
+            .as_request_url()
+            .starts_with(&self.repo_url("/"))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -176,7 +181,7 @@ impl PackagecloudClient {
             .await
             .map_err(|e| self.classify(e))?;
         let value = serde_json::from_str(&body).map_err(|e| PackagecloudError::Malformed {
-            url: mask_url(url),
+            url: ShownUrl::new(url),
             message: e.to_string(),
         })?;
         Ok((headers, value))
@@ -202,6 +207,9 @@ impl PackagecloudClient {
         let (headers, first): (_, Vec<PackageFragment>) = self.get_json(&first_url).await?;
         let links = parse_link_header(&headers);
         let total = header_number(&headers, "Total");
+        if let Some(total) = total {
+            self.check_listing_size(total)?;
+        }
         let fragments = match (total, header_number(&headers, "Per-Page")) {
             (Some(total), Some(per_page)) if per_page > 0 => {
                 self.counted_pages(&first_url, first, &links, total, per_page)
@@ -287,6 +295,34 @@ impl PackagecloudClient {
         }
     }
 
+    /// A listing larger than [`crate::http::Limits::max_listed_packages`] is not
+    /// read on: a server that pages forever must not fill the memory.
+    fn check_listing_size(&self, count: usize) -> Result<(), PackagecloudError> {
+        let limit = self.http.limits.max_listed_packages;
+        if count > limit {
+            return Err(self.incomplete(format!(
+                "it holds more than the {limit} packages pkgsync reads from one listing (`limits.max_listed_packages`)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A full page (or more) that neither counts the listing nor links to a next
+    /// page may not be the end of it.
+    fn check_unpaginated(
+        &self,
+        page: usize,
+        len: usize,
+        links: &[(String, String)],
+    ) -> Result<(), PackagecloudError> {
+        if len >= MAX_PER_PAGE && next_link(links).is_none() {
+            return Err(self.incomplete(format!(
+                "page {page} is full ({len} packages) but carries no pagination headers (neither `Total` nor a `Link` to a next page)"
+            )));
+        }
+        Ok(())
+    }
+
     /// A page that could not be fetched makes the whole listing incomplete; errors
     /// that are not about this page (401, say) pass through.
     fn page_failed(&self, page: usize, error: PackagecloudError) -> PackagecloudError {
@@ -308,10 +344,13 @@ impl PackagecloudClient {
     ) -> Result<Vec<PackageFragment>, PackagecloudError> {
         let mut seen = BTreeSet::new();
         let mut page = 1;
+        if total.is_none() {
+            self.check_unpaginated(page, all.len(), &links)?;
+        }
         while let Some(next) = next_link(&links) {
             if !seen.insert(next.clone()) {
                 return Err(
-                    self.incomplete(format!("the `next` link `{}` repeats", mask_url(&next)))
+                    self.incomplete(format!("the `next` link `{}` repeats", ShownUrl::new(&next)))
                 );
             }
             let url = self.same_origin(&next)?;
@@ -335,7 +374,11 @@ impl PackagecloudClient {
                     self.incomplete(format!("page {page} is empty but links to a next page"))
                 );
             }
+            if total.is_none() {
+                self.check_unpaginated(page, items.len(), &links)?;
+            }
             all.extend(items);
+            self.check_listing_size(all.len())?;
         }
         if let Some(total) = total
             && all.len() != total
@@ -357,7 +400,7 @@ impl PackagecloudClient {
             (Some(a), Some(b)) if a.origin() == b.origin() => Ok(link.to_string()),
             _ => Err(self.incomplete(format!(
                 "a pagination link points to another host: `{}`",
-                mask_url(link)
+                ShownUrl::new(link)
             ))),
         }
     }
@@ -397,7 +440,7 @@ impl PackagecloudClient {
             if !seen.insert(next.clone()) {
                 return Err(self.incomplete(format!(
                     "the search `next` link `{}` repeats",
-                    mask_url(&next)
+                    ShownUrl::new(&next)
                 )));
             }
             url = self.same_origin(&next)?;
@@ -415,7 +458,7 @@ impl PackagecloudClient {
         // A site-relative path only, so the token never goes to another host.
         if !path.starts_with('/') || path.starts_with("//") {
             return Err(PackagecloudError::Malformed {
-                url: mask_url(&self.base),
+                url: ShownUrl::new(&self.base),
                 message: format!(
                     "`package_url` of `{}` is not a path on this host",
                     package.key
@@ -463,11 +506,11 @@ impl PackagecloudClient {
             .send()
             .await
             .map_err(|e| {
-                PackagecloudError::Http(HttpError::Transport {
-                    method: Method::POST,
-                    url: mask_url(&url),
-                    reason: e.without_url().to_string(),
-                })
+                PackagecloudError::Http(HttpError::transport(
+                    Method::POST,
+                    &url,
+                    crate::http::transport_reason(&e),
+                ))
             })
     }
 
@@ -501,37 +544,36 @@ impl PackagecloudClient {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = crate::http::retry_after(&response);
-                    let body = response.text().await.unwrap_or_default();
-                    match status {
-                        StatusCode::CREATED | StatusCode::OK => {
-                            return self.verify_created(key, sha256, &body);
-                        }
-                        StatusCode::UNPROCESSABLE_ENTITY => {
-                            return self.after_rejection(key, sha256, &body).await;
-                        }
-                        StatusCode::UNAUTHORIZED => return Err(self.unauthorized()),
-                        StatusCode::NOT_FOUND => {
-                            return Err(PackagecloudError::NoRepository {
-                                repo: self.repo.clone(),
-                            });
-                        }
-                        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => (
-                            HttpError::Status {
-                                method: Method::POST,
-                                url: mask_url(&self.repo_url("/packages.json")),
-                                status,
-                                body,
-                            },
-                            retry_after,
-                        ),
-                        _ => {
-                            return Err(PackagecloudError::Http(HttpError::Status {
-                                method: Method::POST,
-                                url: mask_url(&self.repo_url("/packages.json")),
-                                status,
-                                body,
-                            }));
-                        }
+                    let url = self.repo_url("/packages.json");
+                    match self.http.metadata_body(response, &Method::POST, &url).await {
+                        // The answer was lost on its way: the upload may be stored.
+                        Err(lost) => (lost.into_error(), None),
+                        Ok(body) => match status {
+                            StatusCode::CREATED | StatusCode::OK => {
+                                return self.verify_created(key, sha256, &body);
+                            }
+                            StatusCode::UNPROCESSABLE_ENTITY => {
+                                return self.after_rejection(key, sha256, &body).await;
+                            }
+                            StatusCode::UNAUTHORIZED => return Err(self.unauthorized()),
+                            StatusCode::NOT_FOUND => {
+                                return Err(PackagecloudError::NoRepository {
+                                    repo: self.repo.clone(),
+                                });
+                            }
+                            s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => (
+                                HttpError::with_status(Method::POST, &url, status, body),
+                                retry_after,
+                            ),
+                            _ => {
+                                return Err(PackagecloudError::Http(HttpError::with_status(
+                                    Method::POST,
+                                    &url,
+                                    status,
+                                    body,
+                                )));
+                            }
+                        },
                     }
                 }
                 Err(PackagecloudError::Http(e)) => (e, None),
@@ -593,7 +635,7 @@ impl PackagecloudClient {
     ) -> Result<UploadOutcome, PackagecloudError> {
         let details: PackageDetails =
             serde_json::from_str(body).map_err(|e| PackagecloudError::Malformed {
-                url: mask_url(&self.repo_url("/packages.json")),
+                url: ShownUrl::new(&self.repo_url("/packages.json")),
                 message: e.to_string(),
             })?;
         let stored_sha = details
@@ -679,7 +721,7 @@ impl PackagecloudClient {
             .await
             .map_err(|e| self.classify(e))?;
         let status = response.status();
-        let body = response.text().await.unwrap_or_default();
+        let body = crate::http::error_body(response).await;
         match status {
             s if s.is_success() => Ok(DeleteOutcome::Deleted),
             // `{"filename":["not found"]}`; a missing repository says `not_found`.
@@ -688,12 +730,12 @@ impl PackagecloudClient {
                 repo: self.repo.clone(),
             }),
             StatusCode::UNAUTHORIZED => Err(self.unauthorized()),
-            _ => Err(PackagecloudError::Http(HttpError::Status {
-                method: Method::DELETE,
-                url: mask_url(&url),
+            _ => Err(PackagecloudError::Http(HttpError::with_status(
+                Method::DELETE,
+                &url,
                 status,
                 body,
-            })),
+            ))),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! unified diff of their text renderings.
 
 use super::{Action, Plan, render};
+use crate::display;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -87,18 +88,18 @@ pub fn render(diff: &PlanDiff) -> String {
     }
     let groups: BTreeSet<&String> = diff.added.keys().chain(diff.removed.keys()).collect();
     for dv in groups {
-        let _ = writeln!(out, "{dv}:");
+        let _ = writeln!(out, "{}:", display::text(dv));
         for line in diff.removed.get(dv).into_iter().flatten() {
-            let _ = writeln!(out, "  - {line}");
+            let _ = writeln!(out, "  - {}", display::text(line));
         }
         for line in diff.added.get(dv).into_iter().flatten() {
-            let _ = writeln!(out, "  + {line}");
+            let _ = writeln!(out, "  + {}", display::text(line));
         }
     }
     if !diff.settings.is_empty() {
         let _ = writeln!(out, "settings:");
         for line in &diff.settings {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", display::text(line));
         }
     }
     if !diff.text_diff.is_empty() {

@@ -17,7 +17,7 @@ pub use planner::{PlanError, plan};
 
 /// Major.minor of the plan file format. Readers refuse an unknown major and
 /// ignore unknown fields of a known major (minor additions).
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 pub const FORMAT_MAJOR: u64 = 1;
 
 /// A plan file. Field order here is irrelevant: the file is written with sorted keys.
@@ -128,6 +128,10 @@ pub struct Action {
     pub source: Option<SourceExpectation>,
     /// What the target must hold for this action to go ahead.
     pub target: TargetExpectation,
+    /// The stored name is unsafe as a path or to show (a separator, `..`,
+    /// control or bidi characters): the reviewer is warned. Format 1.1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsafe_name: bool,
 }
 
 impl Action {

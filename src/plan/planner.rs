@@ -130,6 +130,7 @@ pub fn plan(
                         present: true,
                         sha256: stored.sha256.clone(),
                     },
+                    unsafe_name: !crate::model::is_safe_filename(&key.filename),
                 });
             }
         }
@@ -206,6 +207,7 @@ fn upload(artifact: &SourceArtifact, kind: ActionKind, target: TargetExpectation
         package_type: artifact.package_type.as_str().to_string(),
         source: Some(SourceExpectation::from_artifact(artifact)),
         target,
+        unsafe_name: false,
     }
 }
 

@@ -1,7 +1,12 @@
 //! Renderings of a plan: terminal text in the style of terraform, markdown for a
 //! pull-request comment, and JSON for machines.
 
+//!
+//! Every name and reason comes from outside (OBS, Packagecloud, or a plan file
+//! edited by anyone): all of it is shown through [`crate::display`].
+
 use super::{Action, ActionKind, Plan, Summary};
+use crate::display;
 use console::Style;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -30,8 +35,9 @@ fn marker(kind: ActionKind) -> &'static str {
     }
 }
 
+/// Where an action's file comes from, unescaped: callers escape for their medium.
 fn detail(action: &Action) -> String {
-    match &action.source {
+    let origin = match &action.source {
         Some(s) => format!(
             "from {}/{}/{}/{} ({})",
             s.project,
@@ -41,6 +47,11 @@ fn detail(action: &Action) -> String {
             human_size(s.size)
         ),
         None => "orphan: no longer built on OBS".to_string(),
+    };
+    if action.unsafe_name {
+        format!("{origin}; UNSAFE NAME: it holds characters shown escaped")
+    } else {
+        origin
     }
 }
 
@@ -78,7 +89,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", bold.apply_to(summary_line(&plan.summary)));
     for (distro_version, actions) in grouped(plan) {
-        let _ = writeln!(out, "\n  {distro_version}:");
+        let _ = writeln!(out, "\n  {}:", display::text(distro_version));
         for action in actions {
             let styled = match action.action {
                 ActionKind::Delete => &red,
@@ -89,9 +100,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 "{:>3} {:<7} {}",
                 marker(action.action),
                 action.action.as_str(),
-                action.filename
+                display::text(&action.filename)
             );
-            let _ = writeln!(out, "  {}  {}", styled.apply_to(line), detail(action));
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                styled.apply_to(line),
+                display::text(&detail(action))
+            );
         }
     }
     if plan.summary.delete > 0 {
@@ -110,18 +126,19 @@ pub fn text(plan: &Plan, color: bool) -> String {
             "\n  {}",
             yellow.apply_to(format!(
                 "! {} delete(s) withheld in {}: OBS's build results are incomplete",
-                withheld.orphans, withheld.distro_version
+                withheld.orphans,
+                display::text(&withheld.distro_version)
             ))
         );
         for reason in &withheld.reasons {
-            let _ = writeln!(out, "      {reason}");
+            let _ = writeln!(out, "      {}", display::text(reason));
         }
     }
     if !plan.unchanged.is_empty() {
         let groups: Vec<String> = plan
             .unchanged
             .iter()
-            .map(|g| format!("{} in {}", g.count, g.distro_version))
+            .map(|g| format!("{} in {}", g.count, display::text(&g.distro_version)))
             .collect();
         let _ = writeln!(out, "\n  unchanged: {}", groups.join(", "));
     }
@@ -142,8 +159,13 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     let _ = writeln!(
         head,
         "Repository `{}` ← OBS `{}`",
-        plan.config.packagecloud_repo,
-        plan.config.obs_projects.join("`, `")
+        display::markdown(&plan.config.packagecloud_repo),
+        plan.config
+            .obs_projects
+            .iter()
+            .map(|p| display::markdown(p))
+            .collect::<Vec<_>>()
+            .join("`, `")
     );
     if plan.summary.delete > 0 {
         let _ = writeln!(
@@ -157,12 +179,12 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             head,
             "\n> [!NOTE]\n> {} delete(s) withheld in `{}`: OBS's build results are incomplete ({}).",
             withheld.orphans,
-            withheld.distro_version,
+            display::markdown(&withheld.distro_version),
             withheld
                 .reasons
                 .iter()
                 .take(5)
-                .map(|r| table_cell(r))
+                .map(|r| display::markdown(r))
                 .collect::<Vec<_>>()
                 .join("; ")
         );
@@ -181,9 +203,9 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             .map(|a| {
                 format!(
                     "| `{}` | `{}` | {} |",
-                    table_cell(&a.distro_version),
-                    table_cell(&a.filename),
-                    table_cell(&detail(a))
+                    display::markdown(&a.distro_version),
+                    display::markdown(&a.filename),
+                    display::markdown(&detail(a))
                 )
             })
             .collect();
@@ -201,7 +223,12 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         );
         let _ = writeln!(tail, "| distro/version | packages |\n|---|---|");
         for g in &plan.unchanged {
-            let _ = writeln!(tail, "| `{}` | {} |", g.distro_version, g.count);
+            let _ = writeln!(
+                tail,
+                "| `{}` | {} |",
+                display::markdown(&g.distro_version),
+                g.count
+            );
         }
         let _ = writeln!(tail, "\n</details>");
     }
@@ -258,12 +285,6 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         );
     }
     format!("{head}{body}{tail}")
-}
-
-/// Names come from the remote sides: keep them from breaking the table (`|`) or
-/// the code span (a backtick).
-fn table_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('`', "'")
 }
 
 pub fn json(plan: &Plan) -> String {

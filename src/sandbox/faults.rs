@@ -12,6 +12,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,7 +75,19 @@ pub enum Fault {
     Delay { millis: u64 },
     /// Handle the request (an upload is stored), then answer with this status.
     StoreThenStatus(u16),
+    /// Handle the request, then send its body without a length and never stop:
+    /// filler follows the real body until the client hangs up.
+    Endless,
+    /// Handle the request, then send its body (with its real length) at this rate.
+    Drip { bytes_per_sec: u64 },
+    /// Flip one byte of an uploaded package file before it is stored, as a proxy
+    /// that damages bytes in transit would: the 201 then reports another sha256.
+    CorruptUpload,
 }
+
+/// Set on a request whose uploaded file the upload route must damage.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CorruptUploadMark;
 
 /// Which server's error pages to imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,8 +165,15 @@ pub(crate) async fn apply(
     let decoded = percent_encoding::percent_decode_str(request.uri().path())
         .decode_utf8_lossy()
         .into_owned();
+    let mut request = request;
     match plan.next_fault(&method, &raw_target, &decoded) {
         None => next.run(request).await,
+        Some(Fault::CorruptUpload) => {
+            request.extensions_mut().insert(CorruptUploadMark);
+            next.run(request).await
+        }
+        Some(Fault::Endless) => endless(next.run(request).await),
+        Some(Fault::Drip { bytes_per_sec }) => drip(next.run(request).await, bytes_per_sec),
         Some(Fault::Delay { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             next.run(request).await
@@ -216,6 +236,36 @@ async fn truncate(response: Response, keep_bytes: usize) -> Response {
             }
         }
     });
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// The real body, then filler for ever, without a `Content-Length`.
+fn endless(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let filler = futures::stream::repeat_with(|| Ok::<Bytes, axum::Error>(Bytes::from(vec![b' '; 64 * 1024])));
+    let stream = body.into_data_stream().chain(filler);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// The real body, a few bytes at a time at `bytes_per_sec`.
+fn drip(response: Response, bytes_per_sec: u64) -> Response {
+    let (parts, body) = response.into_parts();
+    let step = (bytes_per_sec / 4).max(1) as usize;
+    let stream = futures::stream::unfold(
+        (body.into_data_stream(), Bytes::new()),
+        move |(mut body, mut pending)| async move {
+            while pending.is_empty() {
+                match body.next().await? {
+                    Ok(chunk) => pending = chunk,
+                    Err(e) => return Some((Err(e), (body, Bytes::new()))),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let piece = pending.split_to(step.min(pending.len()));
+            Some((Ok(piece), (body, pending)))
+        },
+    );
     Response::from_parts(parts, Body::from_stream(stream))
 }
 

@@ -104,6 +104,8 @@ pub(crate) struct PcState {
     pub uploads_stored: u64,
     /// `false` leaves `Total`, `Per-Page` and `Max-Per-Page` out of listings.
     pub count_headers: bool,
+    /// `false` leaves the `Link` header out of listings.
+    pub link_headers: bool,
     /// Changes to make when a listing page is requested (tests of paging races).
     pub listing_changes: Vec<ListingChange>,
 }
@@ -239,6 +241,7 @@ impl PackagecloudEmulator {
             upload_attempts: 0,
             uploads_stored: 0,
             count_headers: true,
+            link_headers: true,
             listing_changes: Vec::new(),
         };
         for (repo, distro_version, bytes) in seed.packages {
@@ -404,6 +407,12 @@ impl PackagecloudEmulator {
     /// of listings, so only the `Link` header tells a client about more pages.
     pub fn set_count_headers(&self, send: bool) {
         lock(&self.shared.state).count_headers = send;
+    }
+
+    /// `false` leaves the `Link` header out of listings; with
+    /// [`Self::set_count_headers`]`(false)` a listing carries no pagination at all.
+    pub fn set_link_headers(&self, send: bool) {
+        lock(&self.shared.state).link_headers = send;
     }
 
     /// Removes a package; true if it was there.

@@ -241,7 +241,7 @@ fn list(
 
     let mut response = json_reply(StatusCode::OK, &body);
     let headers = response.headers_mut();
-    if last_page > 1 {
+    if last_page > 1 && state.link_headers {
         let link_to = |target: usize, rel: &str| {
             let mut query: Vec<(String, String)> =
                 pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
@@ -274,6 +274,10 @@ fn list(
 }
 
 async fn upload(shared: &PcShared, repo: &str, request: Request) -> Response {
+    let corrupt = request
+        .extensions()
+        .get::<crate::sandbox::faults::CorruptUploadMark>()
+        .is_some();
     let mut multipart = match Multipart::from_request(request, &()).await {
         Ok(m) => m,
         Err(e) => return json_reply(StatusCode::BAD_REQUEST, &json!({"error": e.body_text()})),
@@ -298,6 +302,7 @@ async fn upload(shared: &PcShared, repo: &str, request: Request) -> Response {
                     "package[distro_version_id]" => {
                         distro_id = Some(String::from_utf8_lossy(&data).trim().to_string());
                     }
+                    "package[package_file]" if corrupt => file = Some(flip_last_byte(data)),
                     "package[package_file]" => file = Some(data),
                     _ => {}
                 }
@@ -347,6 +352,16 @@ async fn upload(shared: &PcShared, repo: &str, request: Request) -> Response {
             }
         },
     }
+}
+
+/// The file as a proxy that damaged it would pass it on: one bit of its last
+/// byte flipped (in the payload, so the package metadata still reads).
+fn flip_last_byte(data: Bytes) -> Bytes {
+    let mut bytes = data.to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 0x01;
+    }
+    Bytes::from(bytes)
 }
 
 /// `package/:type/:distro/:version/:name/:arch/:version/:release[.json]`, or for
