@@ -83,44 +83,6 @@ impl Read for IterReader {
     }
 }
 
-/// Runs the binary and returns (exit code, peak RSS in KiB).
-///
-/// The peak is the kernel's high-water mark of the process's own memory
-/// (`VmHWM`), read while it runs. `wait4`'s `ru_maxrss` cannot be used: a child
-/// spawned with vfork inherits the test process's (large) high-water mark.
-fn run_measured(home: &Path, args: &[&str]) -> (i32, u64) {
-    let mut child = common::pkgsync_command(home)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0;
-    let status = loop {
-        if let Some(hwm) = std::fs::read_to_string(&status_file)
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .map(str::to_string)
-            })
-            .and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<u64>().ok())
-            })
-        {
-            peak_kib = peak_kib.max(hwm);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    (status.code().unwrap_or(-1), peak_kib)
-}
-
 struct Measurement {
     size: u64,
     peak_kib: u64,
@@ -165,7 +127,7 @@ fn measure(size: u64) -> Measurement {
         .write_all(text.as_bytes())
         .unwrap();
     let plan = dir.path().join("plan.json");
-    let (code, _) = run_measured(
+    let (run, _) = common::run_measured(
         dir.path(),
         &[
             "plan",
@@ -174,11 +136,12 @@ fn measure(size: u64) -> Measurement {
             "--out",
             plan.to_str().unwrap(),
         ],
+        &[],
     );
-    assert_eq!(code, 0);
+    run.expect(0);
 
     let started = Instant::now();
-    let (code, peak_kib) = run_measured(
+    let (run, peak_kib) = common::run_measured(
         dir.path(),
         &[
             "apply",
@@ -187,9 +150,10 @@ fn measure(size: u64) -> Measurement {
             config.to_str().unwrap(),
             "-q",
         ],
+        &[],
     );
     let seconds = started.elapsed().as_secs_f64();
-    assert_eq!(code, 0);
+    run.expect(0);
     let stored = sandbox.packagecloud().packages(DEMO_PC_REPO);
     assert!(
         stored

@@ -148,3 +148,50 @@ impl Run {
         self
     }
 }
+
+/// Runs the binary as [`World::pkgsync`] does and returns its run and its peak
+/// resident memory in KiB.
+///
+/// The peak is the kernel's high-water mark of the process's own memory
+/// (`VmHWM`), read while it runs. `wait4`'s `ru_maxrss` cannot be used: a child
+/// spawned with vfork inherits the test process's (large) high-water mark.
+pub fn run_measured(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Run, u64) {
+    let mut child = pkgsync_command(home)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    let status = loop {
+        let hwm = std::fs::read_to_string(&status_file).ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        });
+        if let Some(hwm) = hwm {
+            peak_kib = peak_kib.max(hwm);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (run, peak_kib)
+}

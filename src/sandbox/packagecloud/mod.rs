@@ -415,6 +415,21 @@ impl PackagecloudEmulator {
         lock(&self.shared.state).link_headers = send;
     }
 
+    /// Gives a stored package another filename, as a name written by another
+    /// tool (or crafted to fool a reviewer) would look; true if it was there.
+    pub fn rename_package(&self, repo: &str, distro_version: &str, from: &str, to: &str) -> bool {
+        let mut state = lock(&self.shared.state);
+        let Some(package) = state.repos.get_mut(repo).and_then(|packages| {
+            packages
+                .iter_mut()
+                .find(|p| p.distro_version == distro_version && p.filename == from)
+        }) else {
+            return false;
+        };
+        package.filename = to.to_string();
+        true
+    }
+
     /// Removes a package; true if it was there.
     pub fn remove_package(&self, repo: &str, distro_version: &str, filename: &str) -> bool {
         let mut state = lock(&self.shared.state);
