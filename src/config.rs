@@ -721,7 +721,10 @@ fn limits(raw: &RawLimits) -> Result<Limits, String> {
     let mib = at_least_one(raw.max_metadata_mib, "max_metadata_mib")?;
     let deadline = at_least_one(raw.request_timeout_secs, "request_timeout_secs")?;
     let window = at_least_one(raw.slow_seconds, "slow_seconds")?;
-    let listed = at_least_one(raw.max_listed_packages.map(|n| n as u64), "max_listed_packages")?;
+    let listed = at_least_one(
+        raw.max_listed_packages.map(|n| n as u64),
+        "max_listed_packages",
+    )?;
     Ok(Limits {
         max_metadata_bytes: mib.map_or(defaults.max_metadata_bytes, |m| m.saturating_mul(1 << 20)),
         metadata_deadline: deadline.map_or(defaults.metadata_deadline, Duration::from_secs),
@@ -740,7 +743,8 @@ fn normalise_url(url: &str, key: &str) -> Result<String, String> {
             "`{key}`: `{shown}` must not carry credentials; use the `auth` keys or the environment"
         ));
     }
-    let parsed = url::Url::parse(url).map_err(|e| format!("`{key}`: `{shown}` is not a URL: {e}"))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("`{key}`: `{shown}` is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!("`{key}`: `{shown}` must be an http or https URL"));
     }

@@ -8,8 +8,8 @@
 //! No read is unbounded: a metadata body has a size limit and a deadline, every
 //! body a minimum transfer rate ([`Limits`]); error bodies are read only in part.
 
-use crate::secret::Secret;
 use crate::display::ShownUrl;
+use crate::secret::Secret;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use rand::Rng;
@@ -34,6 +34,15 @@ pub struct Limits {
     pub rate_window: Duration,
     /// The most packages one listing (all its pages) may hold.
     pub max_listed_packages: usize,
+}
+
+impl Limits {
+    /// An upload of `size` bytes must be answered within the metadata deadline
+    /// plus the time the file takes at the minimum rate: a server that takes the
+    /// body slower than that, or never answers, does not hold pkgsync forever.
+    pub fn upload_deadline(&self, size: u64) -> Duration {
+        self.metadata_deadline + Duration::from_secs(size / self.min_rate.max(1))
+    }
 }
 
 impl Default for Limits {

@@ -23,9 +23,18 @@ impl ArtifactKey {
     }
 }
 
+impl ArtifactKey {
+    /// `distro/version/filename` as stored, for matching; [`fmt::Display`] is
+    /// for people and escapes.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.distro_version, self.filename)
+    }
+}
+
+/// Shown escaped: the parts come from OBS, Packagecloud or a plan file.
 impl fmt::Display for ArtifactKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.distro_version, self.filename)
+        f.write_str(&crate::display::text(&self.path()))
     }
 }
 
@@ -73,13 +82,14 @@ pub struct ObsOrigin {
     pub filename: String,
 }
 
+/// Shown escaped, as names from outside always are.
 impl fmt::Display for ObsOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
+        let raw = format!(
             "{}/{}/{}/{}/{}",
             self.project, self.repository, self.arch, self.package, self.filename
-        )
+        );
+        f.write_str(&crate::display::text(&raw))
     }
 }
 

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-
 fn apply(world: &World, plan: &Path, extra: &[&str]) -> Run {
     let mut args = vec!["apply", plan.to_str().unwrap(), "--config", world.config()];
     args.extend_from_slice(extra);
@@ -186,7 +185,10 @@ fn a_full_cache_disk_never_uploads_a_short_file() {
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
-        assert!(cached.is_empty(), "no file is left in the cache: {cached:?}");
+        assert!(
+            cached.is_empty(),
+            "no file is left in the cache: {cached:?}"
+        );
     }
     // With room again, the same plan finishes with the whole file.
     std::fs::remove_file(disk.path().join("filler")).unwrap();
@@ -219,11 +221,18 @@ fn a_byte_flipped_in_transit_is_deleted_and_uploaded_again() {
             .method("POST")
             .times(1),
     ]);
-    apply(&world, &plan, &["--journal", journal_path.to_str().unwrap()]).expect(0);
+    apply(
+        &world,
+        &plan,
+        &["--journal", journal_path.to_str().unwrap()],
+    )
+    .expect(0);
 
     let records = journal(&journal_path);
-    let damaged: Vec<&serde_json::Value> =
-        records.iter().filter(|r| r["outcome"] == "damaged").collect();
+    let damaged: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["outcome"] == "damaged")
+        .collect();
     assert_eq!(damaged.len(), 1, "the damage is journaled: {records:#?}");
     let damaged_sha = damaged[0]["stored"]["sha256"].as_str().unwrap();
     let filename = damaged[0]["filename"].as_str().unwrap();
@@ -312,7 +321,9 @@ fn credentials_in_a_url_are_refused_and_never_shown() {
             "http://PASS@host",
         ] {
             std::fs::write(&world.config, original.replace(from.as_str(), bad)).unwrap();
-            let run = world.pkgsync(&["plan", "--config", world.config()]).expect(1);
+            let run = world
+                .pkgsync(&["plan", "--config", world.config()])
+                .expect(1);
             let all = format!("{}{}", run.stdout, run.stderr);
             assert!(!all.contains("PASS"), "{key} = {bad}:\n{all}");
             assert!(all.contains(key), "the key is named:\n{all}");
@@ -340,27 +351,37 @@ fn crafted_packagecloud_names_are_shown_escaped_and_still_deleted_by_the_rules()
             !text.contains(['\u{1b}', '\r', '\u{202e}']),
             "no raw control or bidi character reaches the terminal:\n{text}"
         );
-        assert!(!text.contains("\n    + upload  harmless"), "no forged line:\n{text}");
+        assert!(
+            !text.contains("\n    + upload  harmless"),
+            "no forged line:\n{text}"
+        );
         let line = text
             .lines()
             .find(|l| l.contains("evil"))
             .expect("the crafted name is listed");
         assert!(line.trim_start().starts_with("- delete"), "{line}");
-        assert!(line.contains("\\u{1b}") && line.contains("\\u{202e}"), "{line}");
-        assert!(line.contains("UNSAFE NAME"), "the reviewer is warned: {line}");
+        assert!(
+            line.contains("\\u{1b}") && line.contains("\\u{202e}"),
+            "{line}"
+        );
+        assert!(
+            line.contains("UNSAFE NAME"),
+            "the reviewer is warned: {line}"
+        );
     }
     let markdown = world
         .pkgsync(&["show", plan.to_str().unwrap(), "--format", "markdown"])
         .expect(0)
         .stdout;
-    assert!(!markdown.contains(['\u{1b}', '\r', '\u{202e}']), "{markdown}");
-    let rows: Vec<&str> = markdown
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .collect();
     assert!(
-        !rows.iter().any(|r| r.contains("forged")
-            && !r.contains("evil")),
+        !markdown.contains(['\u{1b}', '\r', '\u{202e}']),
+        "{markdown}"
+    );
+    let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| `")).collect();
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.contains("forged") && !r.contains("evil")),
         "no forged table row:\n{markdown}"
     );
     let plan_json: serde_json::Value =
@@ -412,18 +433,17 @@ fn a_download_that_goes_on_past_its_listed_size_is_stopped() {
 /// An endless metadata answer is cut at the limit, with bounded memory.
 fn endless_metadata(on_obs: bool, path: &str, what: &str) {
     let world = World::demo();
-    let rule = FaultRule::new(path, Fault::Endless).method("GET").times(1000);
+    let rule = FaultRule::new(path, Fault::Endless)
+        .method("GET")
+        .times(1000);
     if on_obs {
         world.sandbox().obs().set_faults(vec![rule]);
     } else {
         world.sandbox().packagecloud().set_faults(vec![rule]);
     }
     let started = Instant::now();
-    let (run, peak_kib) = common::run_measured(
-        world.dir.path(),
-        &["plan", "--config", world.config()],
-        &[],
-    );
+    let (run, peak_kib) =
+        common::run_measured(world.dir.path(), &["plan", "--config", world.config()], &[]);
     let run = run.expect(1);
     println!(
         "endless {what}: stopped after {:.1} s, peak RSS {:.1} MiB",
@@ -452,11 +472,13 @@ fn an_endless_listing_is_cut_at_the_metadata_limit() {
 fn a_drip_fed_download_ends_in_bounded_time_naming_the_limit() {
     let (world, filename, _) = one_big_deb(64 * 1024);
     let plan = world.plan_out("plan.json");
-    appended(&world, "limits:\n  min_bytes_per_second: 1024\n  slow_seconds: 1\n");
-    world
-        .sandbox()
-        .obs()
-        .set_faults(vec![FaultRule::new(&filename, Fault::Drip { bytes_per_sec: 16 }).times(1000)]);
+    appended(
+        &world,
+        "limits:\n  min_bytes_per_second: 1024\n  slow_seconds: 1\n",
+    );
+    world.sandbox().obs().set_faults(vec![
+        FaultRule::new(&filename, Fault::Drip { bytes_per_sec: 16 }).times(1000),
+    ]);
     let started = Instant::now();
     let run = apply(&world, &plan, &[]).expect(5);
     let took = started.elapsed();
@@ -473,8 +495,11 @@ fn a_stalled_download_is_reported_as_stalled() {
     let world = World::demo();
     let plan = world.plan_out("plan.json");
     world.sandbox().obs().set_faults(vec![
-        FaultRule::new("qemu-kata-8.0.2-1.1.x86_64.rpm", Fault::Drip { bytes_per_sec: 1 })
-            .times(1000),
+        FaultRule::new(
+            "qemu-kata-8.0.2-1.1.x86_64.rpm",
+            Fault::Drip { bytes_per_sec: 1 },
+        )
+        .times(1000),
     ]);
     let run = world
         .pkgsync_with(
@@ -494,7 +519,9 @@ fn a_slow_metadata_answer_ends_at_the_deadline() {
         FaultRule::new("/_result", Fault::Drip { bytes_per_sec: 64 }).times(1000),
     ]);
     let started = Instant::now();
-    let run = world.pkgsync(&["plan", "--config", world.config()]).expect(1);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
     assert!(
         run.stderr.contains("2 s deadline") && run.stderr.contains("limits.request_timeout_secs"),
         "{}",

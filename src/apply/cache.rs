@@ -196,8 +196,12 @@ async fn download(
             "the server announces {length} bytes, but {listed_size} are listed"
         )));
     }
-    let local =
-        |e: std::io::Error| fail(format!("cannot write the download to `{}`: {e}", part.display()));
+    let local = |e: std::io::Error| {
+        fail(format!(
+            "cannot write the download to `{}`: {e}",
+            part.display()
+        ))
+    };
     let mut file = tokio::fs::File::create(part).await.map_err(local)?;
     let mut md5 = Md5::new();
     let mut sha = Sha256::new();
@@ -206,7 +210,8 @@ async fn download(
     while let Some(chunk) = body
         .next_chunk()
         .await
-        .map_err(|e| e.attempt(&reqwest::Method::GET, url))? {
+        .map_err(|e| e.attempt(&reqwest::Method::GET, url))?
+    {
         if size + chunk.len() as u64 > listed_size {
             return Err(fail(format!(
                 "the body goes on past the {listed_size} bytes listed; stopped reading"

@@ -116,7 +116,11 @@ impl Journal {
             writeln!(file, "{line}")?;
             file.flush()?;
         }
-        if let Some(stored) = record.stored.clone().filter(|_| record.outcome == Outcome::Damaged) {
+        if let Some(stored) = record
+            .stored
+            .clone()
+            .filter(|_| record.outcome == Outcome::Damaged)
+        {
             self.damaged.lock().expect("journal lock").insert(stored);
         }
         self.records.lock().expect("journal lock").push(record);
@@ -163,9 +167,9 @@ pub fn summarise(records: &[Record]) -> (String, bool) {
                 .map(|r| {
                     format!(
                         "`{}/{}` ({})",
-                        r.distro_version,
-                        r.filename,
-                        r.detail.as_deref().unwrap_or("failed")
+                        crate::display::text(&r.distro_version),
+                        crate::display::text(&r.filename),
+                        crate::display::text(r.detail.as_deref().unwrap_or("failed"))
                     )
                 })
                 .collect();

@@ -237,9 +237,16 @@ pub async fn apply(
                     download: download_slots,
                     upload: upload_slots,
                 };
-                let outcome =
-                    upload_one(ctx, plan, action, delete_first, distro_ids, &slots, progress)
-                        .await;
+                let outcome = upload_one(
+                    ctx,
+                    plan,
+                    action,
+                    delete_first,
+                    distro_ids,
+                    &slots,
+                    progress,
+                )
+                .await;
                 let (outcome, detail) = match outcome {
                     Ok(outcome) => (outcome, None),
                     Err(e) => (Outcome::Failed, Some(error_chain(&e))),
@@ -525,7 +532,11 @@ async fn upload_one(
     progress: &Progress,
 ) -> Result<Outcome, UploadError> {
     let file = {
-        let _slot = slots.download.acquire().await.expect("semaphore stays open");
+        let _slot = slots
+            .download
+            .acquire()
+            .await
+            .expect("semaphore stays open");
         fetch(ctx, action, progress).await?
     };
     // Packagecloud stores a file under the name its metadata gives; make sure that

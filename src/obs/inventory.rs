@@ -168,7 +168,6 @@ fn base_package(package: &str) -> &str {
     package.split(':').next().unwrap_or(package)
 }
 
-
 /// Package codes whose build area is a complete, intended picture: built, or not
 /// meant to be built here. Any other code (failed, broken, unresolvable, building
 /// after a failure, ...) may hide binaries that still belong on Packagecloud.
@@ -500,7 +499,17 @@ mod tests {
             matches!(err, InventoryError::UnsafeFilename { .. }),
             "{err}"
         );
-        for bad in ["a/b.rpm", "..", "a\0.rpm", "a\n.rpm", "", "x\\y.rpm"] {
+        for bad in [
+            "a/b.rpm",
+            "..",
+            "a\0.rpm",
+            "a\n.rpm",
+            "",
+            "x\\y.rpm",
+            "a\u{1b}[2K.rpm",
+            "gpj\u{202e}.rpm",
+            "a\u{2066}b.rpm",
+        ] {
             assert!(!crate::model::is_safe_filename(bad), "{bad:?}");
         }
     }

@@ -349,9 +349,10 @@ impl PackagecloudClient {
         }
         while let Some(next) = next_link(&links) {
             if !seen.insert(next.clone()) {
-                return Err(
-                    self.incomplete(format!("the `next` link `{}` repeats", ShownUrl::new(&next)))
-                );
+                return Err(self.incomplete(format!(
+                    "the `next` link `{}` repeats",
+                    ShownUrl::new(&next)
+                )));
             }
             let url = self.same_origin(&next)?;
             page += 1;
@@ -500,17 +501,23 @@ impl PackagecloudClient {
             .text("package[distro_version_id]", distro_version_id.to_string())
             .part("package[package_file]", part);
         let url = self.repo_url("/packages.json");
+        let deadline = self.http.limits.upload_deadline(length);
         self.http
             .request(Method::POST, &url, &self.auth()?)
             .multipart(form)
+            .timeout(deadline)
             .send()
             .await
             .map_err(|e| {
-                PackagecloudError::Http(HttpError::transport(
-                    Method::POST,
-                    &url,
-                    crate::http::transport_reason(&e),
-                ))
+                let reason = if e.is_timeout() {
+                    format!(
+                        "no answer within the {:.0} s upload deadline (`limits.request_timeout_secs` plus the file at `limits.min_bytes_per_second`)",
+                        deadline.as_secs_f64()
+                    )
+                } else {
+                    crate::http::transport_reason(&e)
+                };
+                PackagecloudError::Http(HttpError::transport(Method::POST, &url, reason))
             })
     }
 
@@ -635,7 +642,7 @@ impl PackagecloudClient {
     ) -> Result<UploadOutcome, PackagecloudError> {
         let details: PackageDetails =
             serde_json::from_str(body).map_err(|e| PackagecloudError::Malformed {
-                url: ShownUrl::new(&self.repo_url("/packages.json")),
+                url: ShownUrl::new(self.repo_url("/packages.json")),
                 message: e.to_string(),
             })?;
         let stored_sha = details

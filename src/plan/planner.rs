@@ -265,7 +265,7 @@ pub fn orphan_rule(
 
 /// `sync.protect` matches the filename or `distro/version/filename`.
 pub fn is_protected(key: &ArtifactKey, protect: &GlobSet) -> bool {
-    protect.is_match(&key.filename) || protect.is_match(key.to_string())
+    protect.is_match(&key.filename) || protect.is_match(key.path())
 }
 
 /// A delete may only hit a kind of file this config could have uploaded

@@ -243,7 +243,9 @@ async fn truncate(response: Response, keep_bytes: usize) -> Response {
 fn endless(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    let filler = futures::stream::repeat_with(|| Ok::<Bytes, axum::Error>(Bytes::from(vec![b' '; 64 * 1024])));
+    let filler = futures::stream::repeat_with(|| {
+        Ok::<Bytes, axum::Error>(Bytes::from(vec![b' '; 64 * 1024]))
+    });
     let stream = body.into_data_stream().chain(filler);
     Response::from_parts(parts, Body::from_stream(stream))
 }
