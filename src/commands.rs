@@ -44,12 +44,18 @@ pub async fn make_plan(
     list_skips: bool,
 ) -> Result<Plan, Failure> {
     let (obs_client, pc_client) = clients(config);
-    let (index, mut target) =
-        tokio::try_join!(pc_client.distributions(), pc_client.list()).map_err(Failure::error)?;
+    // The three reads are independent: the round trips overlap.
+    let (index, mut target, listings) = tokio::try_join!(
+        async { pc_client.distributions().await.map_err(Failure::error) },
+        async { pc_client.list().await.map_err(Failure::error) },
+        async {
+            obs::fetch_listings(&obs_client, config)
+                .await
+                .map_err(Failure::error)
+        },
+    )?;
     let canonical = index.canonical_config(config).map_err(Failure::error)?;
-    let mut source = obs::observe(&obs_client, &canonical)
-        .await
-        .map_err(Failure::error)?;
+    let mut source = obs::build_inventory(&listings, &canonical).map_err(Failure::error)?;
 
     // Every file must be able to go where it is mapped (no rpm into a deb distro).
     let mut refused = BTreeSet::new();
@@ -65,20 +71,21 @@ pub async fn make_plan(
         )));
     }
 
-    // md5 for what will be uploaded (one binary list per package involved) and,
-    // with `sync.verify_unchanged`, for what both sides hold, read on both sides.
-    let verify = config.policy_settings.verify_unchanged;
-    let wanted: BTreeSet<_> = source
-        .artifacts
-        .keys()
-        .filter(|k| verify || !target.packages.contains_key(*k))
-        .cloned()
-        .collect();
-    obs::fill_md5(&obs_client, &canonical, &mut source, &wanted)
-        .await
-        .map_err(Failure::error)?;
-    if verify {
-        read_stored_md5s(&pc_client, &mut target, &wanted).await?;
+    // The build API gives md5s only per package. A plan does not need them for
+    // uploads (apply reads them when it lists those packages again, and verifies
+    // every download against them), so planning costs a constant number of
+    // requests. Only `sync.verify_unchanged` reads them, for what both sides hold.
+    if config.policy_settings.verify_unchanged {
+        let both: BTreeSet<_> = source
+            .artifacts
+            .keys()
+            .filter(|k| target.packages.contains_key(*k))
+            .cloned()
+            .collect();
+        obs::fill_md5(&obs_client, &canonical, &mut source, &both)
+            .await
+            .map_err(Failure::error)?;
+        read_stored_md5s(&pc_client, &mut target, &both).await?;
     }
 
     let context = PlanContext {

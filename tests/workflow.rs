@@ -206,7 +206,7 @@ fn a_tripped_deletion_guard_exits_3_naming_the_deletes_until_allowed() {
 }
 
 #[test]
-fn an_unknown_distro_fails_before_anything_is_read_from_obs() {
+fn an_unknown_distro_fails_the_plan_naming_the_closest() {
     let world = World::demo();
     world.edit_config("ubuntu/jammy", "ubuntu/jamy");
     let run = world
@@ -223,10 +223,16 @@ fn an_unknown_distro_fails_before_anything_is_read_from_obs() {
         "{}",
         run.stderr
     );
-    assert!(
-        world.sandbox().obs().requests().is_empty(),
-        "OBS was not asked anything"
-    );
+    // OBS is read at the same time as the distributions (they are independent),
+    // but nothing beyond the one `_result` of the project.
+    let binary_lists = world
+        .sandbox()
+        .obs()
+        .requests()
+        .into_iter()
+        .filter(|r| r.query.as_deref().is_some_and(|q| q.contains("withmd5")))
+        .count();
+    assert_eq!(binary_lists, 0, "no per-package reads");
 }
 
 #[test]
@@ -317,4 +323,119 @@ fn the_sandbox_command_serves_until_interrupted() {
         .unwrap();
     assert!(status.success());
     assert!(child.wait().unwrap().success(), "stops cleanly on Ctrl-C");
+}
+
+/// The OBS requests of one `plan` run, as `path?query`.
+fn obs_requests_of_plan(world: &World) -> Vec<String> {
+    world.sandbox().obs().clear_requests();
+    world.plan_out("plan.json");
+    world
+        .sandbox()
+        .obs()
+        .requests()
+        .into_iter()
+        .map(|r| format!("{}?{}", r.path, r.query.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn a_plan_of_a_thousand_new_packages_asks_obs_twice() {
+    use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_RPM_REPOSITORY};
+    let mut seed = pkgsync::sandbox::Seed::demo();
+    let project = seed.obs.project(DEMO_OBS_PROJECT);
+    for i in 0..1000 {
+        let name = format!("many-{i}");
+        let rpm = pkgsync::sandbox::packages::simple_rpm(&name, "1.0", "1", "x86_64").unwrap();
+        project.set_binary(
+            DEMO_RPM_REPOSITORY,
+            "x86_64",
+            &name,
+            &format!("{name}-1.0-1.x86_64.rpm"),
+            rpm,
+            1_800_000_000,
+        );
+    }
+    let world = World::with_seed(seed);
+    let requests = obs_requests_of_plan(&world);
+    assert_eq!(
+        requests.len(),
+        2,
+        "one `_meta` and one `_result` for the project, whatever its size: {requests:#?}"
+    );
+    let plan = pkgsync::plan::file::read(&world.path("plan.json")).unwrap();
+    assert!(plan.summary.upload > 1000, "{:?}", plan.summary);
+    assert!(
+        plan.actions
+            .iter()
+            .filter_map(|a| a.source.as_ref())
+            .all(|s| s.md5.is_none()),
+        "uploads are identified by size and mtime; apply reads the md5"
+    );
+}
+
+#[test]
+fn apply_verifies_every_download_against_the_md5_obs_lists_at_apply() {
+    use pkgsync::sandbox::{Fault, FaultRule};
+    let world = World::demo();
+    let plan = world.plan_out("plan.json");
+    let damaged = "qemu-kata-8.0.2-1.1.x86_64.rpm";
+    world
+        .sandbox()
+        .obs()
+        .set_faults(vec![FaultRule::new(damaged, Fault::CorruptBody).times(1000)]);
+    let run = world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(5);
+    assert!(
+        run.stderr.contains("md5") && run.stderr.contains(damaged),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !world
+            .stored()
+            .iter()
+            .any(|(k, _)| k.ends_with(&format!("/{damaged}"))),
+        "the damaged download was not uploaded"
+    );
+    world.sandbox().obs().clear_faults();
+    world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+}
+
+#[test]
+fn a_plan_in_format_1_0_with_md5s_still_applies() {
+    use md5::Digest;
+    let world = World::demo();
+    let path = world.plan_out("plan.json");
+    let mut plan = pkgsync::plan::file::read(&path).unwrap();
+    plan.format_version = "1.0".into();
+    // Plans of 1.0 carried the md5 of every upload, read at plan time.
+    let obs = world.sandbox().obs();
+    for action in &mut plan.actions {
+        let Some(source) = action.source.as_mut() else {
+            continue;
+        };
+        let bytes = obs.with_state(|state| {
+            let project = &state.projects[&source.project];
+            project.builds[&pkgsync::sandbox::obs::BuildKey::new(
+                &source.repository,
+                &source.arch,
+                &source.package,
+            )]
+                .binaries[&source.filename]
+                .bytes
+                .clone()
+        });
+        source.md5 = Some(hex::encode(md5::Md5::digest(&bytes)));
+    }
+    plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
+    pkgsync::plan::file::write(&plan, &path).unwrap();
+    world
+        .pkgsync(&["apply", path.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+    world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
 }

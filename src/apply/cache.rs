@@ -157,7 +157,9 @@ fn verify(expect: &SourceExpectation, size: u64, md5: &str) -> Result<(), String
         Some(listed) if !listed.eq_ignore_ascii_case(md5) => {
             Err(format!("md5 `{md5}`, listed `{listed}`"))
         }
-        _ => Ok(()),
+        Some(_) => Ok(()),
+        // Every byte is verified: a file without a listed md5 is never taken.
+        None => Err("OBS listed no md5 to verify it against".to_string()),
     }
 }
 

@@ -178,8 +178,10 @@ pub async fn apply(
     let compared: Vec<(&Action, Option<String>, CachedFile)> = futures::stream::iter(compare)
         .map(|(action, stored_sha256)| {
             let progress = &progress;
+            let source = &source;
             async move {
-                Ok::<_, ApplyError>((action, stored_sha256, fetch(ctx, action, progress).await?))
+                let file = fetch(ctx, action, source, progress).await?;
+                Ok::<_, ApplyError>((action, stored_sha256, file))
             }
         })
         .buffer_unordered(options.downloads.max(1))
@@ -224,29 +226,18 @@ pub async fn apply(
         .map(|a| (a, a.action == ActionKind::Replace))
         .chain(repairs.into_iter().map(|a| (a, true)))
         .collect();
-    let download_slots = Semaphore::new(options.downloads.max(1));
-    let upload_slots = Semaphore::new(options.uploads.max(1));
+    let run = UploadRun {
+        download_slots: Semaphore::new(options.downloads.max(1)),
+        upload_slots: Semaphore::new(options.uploads.max(1)),
+        distro_ids: &distro_ids,
+        source: &source,
+    };
     let results: Vec<Result<(), ApplyError>> = futures::stream::iter(uploads)
         .map(|(action, delete_first)| {
-            let download_slots = &download_slots;
-            let upload_slots = &upload_slots;
-            let distro_ids = &distro_ids;
+            let run = &run;
             let progress = &progress;
             async move {
-                let slots = Slots {
-                    download: download_slots,
-                    upload: upload_slots,
-                };
-                let outcome = upload_one(
-                    ctx,
-                    plan,
-                    action,
-                    delete_first,
-                    distro_ids,
-                    &slots,
-                    progress,
-                )
-                .await;
+                let outcome = upload_one(ctx, plan, run, action, delete_first, progress).await;
                 let (outcome, detail) = match outcome {
                     Ok(outcome) => (outcome, None),
                     Err(e) => (Outcome::Failed, Some(error_chain(&e))),
@@ -481,15 +472,16 @@ async fn observe_sources(plan: &Plan, ctx: &Context<'_>) -> Result<SourceObserva
 async fn fetch(
     ctx: &Context<'_>,
     action: &Action,
+    source: &SourceObservation,
     progress: &Progress,
 ) -> Result<CachedFile, ApplyError> {
-    let expect = action.source.as_ref().expect("uploads carry their source");
+    let expect = preconditions::download_expectation(action, source);
     let (url, auth) = ctx
         .obs
         .download_request(project(ctx.config, &expect.project), &expect.origin());
     let file = ctx
         .cache
-        .fetch(ctx.obs.http(), &url, &auth, expect, &|n| progress.bytes(n))
+        .fetch(ctx.obs.http(), &url, &auth, &expect, &|n| progress.bytes(n))
         .await?;
     Ok(file)
 }
@@ -516,28 +508,26 @@ fn is_own_damage(ctx: &Context<'_>, action: &Action, stored_sha256: Option<&str>
     })
 }
 
-/// The bounds downloads and uploads run under.
-struct Slots<'a> {
-    download: &'a Semaphore,
-    upload: &'a Semaphore,
+/// What the uploads of one run share: the bounds downloads and uploads run
+/// under, the distro ids, and the source as observed at the start of the run.
+struct UploadRun<'a> {
+    download_slots: Semaphore,
+    upload_slots: Semaphore,
+    distro_ids: &'a BTreeMap<ArtifactKey, u64>,
+    source: &'a SourceObservation,
 }
 
 async fn upload_one(
     ctx: &Context<'_>,
     plan: &Plan,
+    run: &UploadRun<'_>,
     action: &Action,
     delete_first: bool,
-    distro_ids: &BTreeMap<ArtifactKey, u64>,
-    slots: &Slots<'_>,
     progress: &Progress,
 ) -> Result<Outcome, UploadError> {
     let file = {
-        let _slot = slots
-            .download
-            .acquire()
-            .await
-            .expect("semaphore stays open");
-        fetch(ctx, action, progress).await?
+        let _slot = run.download_slots.acquire().await.expect("semaphore stays open");
+        fetch(ctx, action, run.source, progress).await?
     };
     // Packagecloud stores a file under the name its metadata gives; make sure that
     // is the planned name before anything changes, a replace's delete included
@@ -550,12 +540,12 @@ async fn upload_one(
             identity.canonical_filename()
         )));
     }
-    let _slot = slots.upload.acquire().await.expect("semaphore stays open");
+    let _slot = run.upload_slots.acquire().await.expect("semaphore stays open");
     let key = action.key();
     if delete_first {
         ctx.packagecloud.delete(&key).await?;
     }
-    let outcome = upload_verified(ctx, plan, action, &file, distro_ids[&key]).await?;
+    let outcome = upload_verified(ctx, plan, action, &file, run.distro_ids[&key]).await?;
     Ok(match (action.action, outcome) {
         (_, UploadOutcome::AlreadyPresent) => Outcome::AlreadyDone,
         (ActionKind::Replace, UploadOutcome::Created) => Outcome::Replaced,

@@ -5,7 +5,7 @@
 
 use crate::model::{ObsOrigin, TargetInventory};
 use crate::obs::xml::Binary;
-use crate::plan::{Action, ActionKind};
+use crate::plan::{Action, ActionKind, SourceExpectation};
 use std::collections::BTreeMap;
 
 /// What the source holds now, for the origins of the plan's uploads. An origin
@@ -77,7 +77,36 @@ fn source_change(action: &Action, source: &SourceObservation) -> Option<String> 
             now.mtime
         ));
     }
+    if expect.md5.is_none() && valid_md5(now.md5.as_deref()).is_none() {
+        return Some(format!(
+            "OBS lists no valid md5 for `{}` (got {:?}), so its download cannot be verified",
+            expect.origin(),
+            now.md5
+        ));
+    }
     None
+}
+
+fn valid_md5(md5: Option<&str>) -> Option<String> {
+    md5.filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+}
+
+/// What a download for `action` must match: the plan's size and mtime, and the
+/// md5 the plan recorded or, since plans of uploads do not carry one (the build
+/// API lists md5s only per package), the one OBS lists now. [`check`] made sure
+/// there is one.
+pub fn download_expectation(action: &Action, source: &SourceObservation) -> SourceExpectation {
+    let mut expect = action
+        .source
+        .clone()
+        .expect("uploads and replaces carry their source");
+    if expect.md5.is_none() {
+        expect.md5 = source
+            .get(&expect.origin())
+            .and_then(|now| valid_md5(now.md5.as_deref()));
+    }
+    expect
 }
 
 #[cfg(test)]

@@ -42,6 +42,30 @@ pub enum SourceError {
 
 /// Lists the source side completely, or fails.
 pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
+    let listings = fetch_listings(client, config).await?;
+    build_inventory(&listings, config)
+}
+
+/// The inventory of fetched listings under the config's mapping. Pure; apart from
+/// [`fetch_listings`] so that the listings can be fetched while the Packagecloud
+/// distributions that canonicalise the mapping are still on their way (which
+/// repositories are mapped does not depend on how their targets are spelt).
+pub fn build_inventory(
+    listings: &[ProjectListing],
+    config: &Config,
+) -> Result<SourceInventory, SourceError> {
+    Ok(inventory::build(
+        listings,
+        &config.distro_mapping,
+        &config.filters,
+    )?)
+}
+
+/// Each project's meta and `_result`, or the first error.
+pub async fn fetch_listings(
+    client: &ObsClient,
+    config: &Config,
+) -> Result<Vec<ProjectListing>, SourceError> {
     let selection = &Selection::new(&config.filters);
     let metas: Vec<ProjectMeta> = futures::stream::iter(&config.obs.projects)
         .map(|project| client.project_meta(project))
@@ -81,12 +105,7 @@ pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInvent
             .buffered(config.obs.concurrency)
             .try_collect()
             .await?;
-
-    Ok(inventory::build(
-        &listings,
-        &config.distro_mapping,
-        &config.filters,
-    )?)
+    Ok(listings)
 }
 
 /// One project's `_result`; see the module doc for the second request.

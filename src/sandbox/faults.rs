@@ -80,6 +80,9 @@ pub enum Fault {
     Endless,
     /// Handle the request, then send its body (with its real length) at this rate.
     Drip { bytes_per_sec: u64 },
+    /// Handle the request, then answer with the last byte of the body flipped
+    /// (same length), as a proxy that damages bytes in transit would.
+    CorruptBody,
     /// Flip one byte of an uploaded package file before it is stored, as a proxy
     /// that damages bytes in transit would: the 201 then reports another sha256.
     CorruptUpload,
@@ -173,6 +176,7 @@ pub(crate) async fn apply(
             next.run(request).await
         }
         Some(Fault::Endless) => endless(next.run(request).await),
+        Some(Fault::CorruptBody) => corrupt(next.run(request).await).await,
         Some(Fault::Drip { bytes_per_sec }) => drip(next.run(request).await, bytes_per_sec),
         Some(Fault::Delay { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
@@ -237,6 +241,19 @@ async fn truncate(response: Response, keep_bytes: usize) -> Response {
         }
     });
     Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// The real answer with one bit of its last byte flipped.
+async fn corrupt(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(full) = axum::body::to_bytes(body, usize::MAX).await else {
+        return reset();
+    };
+    let mut bytes = full.to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 0x01;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The real body, then filler for ever, without a `Content-Length`.
