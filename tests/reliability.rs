@@ -153,22 +153,18 @@ fn a_full_cache_disk_never_uploads_a_short_file() {
     let cache = disk.path().join("cache");
     std::fs::create_dir_all(cache.join("files")).unwrap();
     let journal_path = world.path("journal.jsonl");
+    let places = [
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--journal",
+        journal_path.to_str().unwrap(),
+    ];
     let last_page = (size - 1) / PAGE * PAGE;
     // Space for all but the final bytes (the last write fails), for one page
     // less, for half the file, and for nothing at all.
     for free in [last_page, last_page - PAGE, size / 2 / PAGE * PAGE, 0] {
         disk.leave_free(free);
-        let run = apply(
-            &world,
-            &plan,
-            &[
-                "--cache-dir",
-                cache.to_str().unwrap(),
-                "--journal",
-                journal_path.to_str().unwrap(),
-            ],
-        )
-        .expect(5);
+        let run = apply(&world, &plan, &places).expect(5);
         assert!(
             run.stderr.contains("No space left on device"),
             "the cause is named ({free} bytes free):\n{}",
@@ -192,17 +188,7 @@ fn a_full_cache_disk_never_uploads_a_short_file() {
     }
     // With room again, the same plan finishes with the whole file.
     std::fs::remove_file(disk.path().join("filler")).unwrap();
-    apply(
-        &world,
-        &plan,
-        &[
-            "--cache-dir",
-            cache.to_str().unwrap(),
-            "--journal",
-            journal_path.to_str().unwrap(),
-        ],
-    )
-    .expect(0);
+    apply(&world, &plan, &places).expect(0);
     let stored = world.stored();
     let (_, stored_sha) = stored
         .iter()

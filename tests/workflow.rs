@@ -379,10 +379,9 @@ fn apply_verifies_every_download_against_the_md5_obs_lists_at_apply() {
     let world = World::demo();
     let plan = world.plan_out("plan.json");
     let damaged = "qemu-kata-8.0.2-1.1.x86_64.rpm";
-    world
-        .sandbox()
-        .obs()
-        .set_faults(vec![FaultRule::new(damaged, Fault::CorruptBody).times(1000)]);
+    world.sandbox().obs().set_faults(vec![
+        FaultRule::new(damaged, Fault::CorruptBody).times(1000),
+    ]);
     let run = world
         .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
         .expect(5);

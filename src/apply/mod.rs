@@ -217,8 +217,10 @@ pub async fn apply(
     }
 
     // Uploads: each one downloads under one bound and uploads under another, so a
-    // file goes up as soon as it is down and verified. A replace, and the repair
-    // of a copy an earlier run left damaged, delete the stored file first.
+    // file goes up as soon as it is down and verified. Every action is in flight
+    // at once (waiting on the bounds), so a download never waits for an unrelated
+    // upload; what is downloaded ahead waits on disk, in the cache. A replace, and
+    // the repair of a copy an earlier run left damaged, delete the stored file first.
     let uploads: Vec<(&Action, bool)> = pending
         .iter()
         .copied()
@@ -232,6 +234,7 @@ pub async fn apply(
         distro_ids: &distro_ids,
         source: &source,
     };
+    let in_flight = uploads.len().max(1);
     let results: Vec<Result<(), ApplyError>> = futures::stream::iter(uploads)
         .map(|(action, delete_first)| {
             let run = &run;
@@ -246,7 +249,7 @@ pub async fn apply(
                 record(ctx, plan, action, outcome, detail)
             }
         })
-        .buffer_unordered(options.downloads + options.uploads)
+        .buffer_unordered(in_flight)
         .collect()
         .await;
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
@@ -526,7 +529,11 @@ async fn upload_one(
     progress: &Progress,
 ) -> Result<Outcome, UploadError> {
     let file = {
-        let _slot = run.download_slots.acquire().await.expect("semaphore stays open");
+        let _slot = run
+            .download_slots
+            .acquire()
+            .await
+            .expect("semaphore stays open");
         fetch(ctx, action, run.source, progress).await?
     };
     // Packagecloud stores a file under the name its metadata gives; make sure that
@@ -540,7 +547,11 @@ async fn upload_one(
             identity.canonical_filename()
         )));
     }
-    let _slot = run.upload_slots.acquire().await.expect("semaphore stays open");
+    let _slot = run
+        .upload_slots
+        .acquire()
+        .await
+        .expect("semaphore stays open");
     let key = action.key();
     if delete_first {
         ctx.packagecloud.delete(&key).await?;

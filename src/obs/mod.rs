@@ -1,6 +1,9 @@
 //! The OBS source: discovers every built binary of the configured projects with one
-//! `_result` request per project (run concurrently, bounded), and fetches md5
-//! checksums only for the binaries a plan will upload.
+//! `_result` request per project (run concurrently, bounded). The build API lists
+//! md5s only per package (`withmd5=1`), so they are read only where needed: by
+//! apply, for the packages it uploads from ([`current_binaries`]), and by plan for
+//! `sync.verify_unchanged` ([`fill_md5`]). A plan thus costs two requests per
+//! project (`_meta`, `_result`), whatever the number of packages.
 //!
 //! The `_result` request carries `repository=`/`arch=` when the filters narrow them,
 //! and `package=` (with `multibuild=1&locallink=1`) when the package includes are
