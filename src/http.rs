@@ -26,7 +26,8 @@ pub struct Limits {
     /// The largest metadata body (a `_result`, a listing page, a document) read
     /// into memory.
     pub max_metadata_bytes: u64,
-    /// One metadata request, from connecting to its last byte.
+    /// One metadata request, from connecting to its last byte; for any other
+    /// request, the wait for the answer's head.
     pub metadata_deadline: Duration,
     /// A body that brings fewer than `min_rate` bytes per second, averaged over
     /// `rate_window`, is given up (curl's `--speed-limit`/`--speed-time`).
@@ -305,10 +306,24 @@ impl HttpClient {
         auth: &Auth,
         customise: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, AttemptError> {
-        match customise(self.request(method.clone(), url, auth))
-            .send()
-            .await
-        {
+        // The wait for the answer's head is bounded for every request; bodies are
+        // bounded where they are read (deadline, rate, listed size).
+        let deadline = self.limits.metadata_deadline;
+        let sent = customise(self.request(method.clone(), url, auth)).send();
+        let Ok(answer) = tokio::time::timeout(deadline, sent).await else {
+            return Err(AttemptError::Retry(
+                HttpError::transport(
+                    method,
+                    url,
+                    format!(
+                        "no answer within the {} s deadline (`limits.request_timeout_secs`)",
+                        deadline.as_secs_f64()
+                    ),
+                ),
+                None,
+            ));
+        };
+        match answer {
             Ok(response) if !retryable_status(response.status()) => Ok(response),
             Ok(response) => {
                 let wait = retry_after(&response);

@@ -541,3 +541,25 @@ fn a_full_page_without_pagination_headers_is_not_the_whole_listing() {
         }
     }
 }
+
+#[test]
+fn a_server_that_never_answers_is_given_up_at_the_deadline() {
+    let world = World::demo();
+    let plan = world.plan_out("plan.json");
+    appended(&world, "limits:\n  request_timeout_secs: 1\n");
+    world.sandbox().obs().set_faults(vec![
+        FaultRule::new(
+            "qemu-kata-8.0.2-1.1.x86_64.rpm",
+            Fault::Delay { millis: 60_000 },
+        )
+        .times(1000),
+    ]);
+    let started = Instant::now();
+    let run = apply(&world, &plan, &[]).expect(5);
+    assert!(
+        run.stderr.contains("no answer within the 1 s deadline"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
