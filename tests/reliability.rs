@@ -563,3 +563,51 @@ fn a_server_that_never_answers_is_given_up_at_the_deadline() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn a_listing_larger_than_its_limit_is_not_read_on() {
+    let world = World::demo();
+    let stored = world.stored().len();
+    appended(
+        &world,
+        &format!("limits:\n  max_listed_packages: {}\n", stored - 1),
+    );
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr.contains("limits.max_listed_packages"),
+        "{}",
+        run.stderr
+    );
+    // Without the count headers, the pages are counted as they come.
+    world.sandbox().packagecloud().set_count_headers(false);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr.contains("limits.max_listed_packages"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_upload_that_is_never_answered_ends_at_its_deadline() {
+    let world = World::demo();
+    let plan = world.plan_out("plan.json");
+    appended(&world, "limits:\n  request_timeout_secs: 1\n");
+    world.sandbox().packagecloud().set_faults(vec![
+        FaultRule::new("/packages.json", Fault::Delay { millis: 60_000 })
+            .method("POST")
+            .times(1000),
+    ]);
+    let started = Instant::now();
+    let run = apply(&world, &plan, &["--uploads", "16"]).expect(5);
+    assert!(run.stderr.contains("upload deadline"), "{}", run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -34,7 +34,7 @@ pub struct Record {
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// `damaged`: what Packagecloud reported it stored.
+    /// Only on `damaged` records: what Packagecloud reported it stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stored: Option<StoredCopy>,
 }
@@ -116,11 +116,7 @@ impl Journal {
             writeln!(file, "{line}")?;
             file.flush()?;
         }
-        if let Some(stored) = record
-            .stored
-            .clone()
-            .filter(|_| record.outcome == Outcome::Damaged)
-        {
+        if let Some(stored) = record.stored.clone() {
             self.damaged.lock().expect("journal lock").insert(stored);
         }
         self.records.lock().expect("journal lock").push(record);

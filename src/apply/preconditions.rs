@@ -77,7 +77,7 @@ fn source_change(action: &Action, source: &SourceObservation) -> Option<String> 
             now.mtime
         ));
     }
-    if expect.md5.is_none() && valid_md5(now.md5.as_deref()).is_none() {
+    if expect.md5.is_none() && now.valid_md5().is_none() {
         return Some(format!(
             "OBS lists no valid md5 for `{}` (got {:?}), so its download cannot be verified",
             expect.origin(),
@@ -85,11 +85,6 @@ fn source_change(action: &Action, source: &SourceObservation) -> Option<String> 
         ));
     }
     None
-}
-
-fn valid_md5(md5: Option<&str>) -> Option<String> {
-    md5.filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_ascii_lowercase)
 }
 
 /// What a download for `action` must match: the plan's size and mtime, and the
@@ -102,9 +97,7 @@ pub fn download_expectation(action: &Action, source: &SourceObservation) -> Sour
         .clone()
         .expect("uploads and replaces carry their source");
     if expect.md5.is_none() {
-        expect.md5 = source
-            .get(&expect.origin())
-            .and_then(|now| valid_md5(now.md5.as_deref()));
+        expect.md5 = source.get(&expect.origin()).and_then(|now| now.valid_md5());
     }
     expect
 }

@@ -271,14 +271,13 @@ pub async fn fill_md5(
                 ),
             });
         }
-        let valid = |m: &&String| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit());
-        let Some(md5) = binary.md5.as_ref().filter(valid) else {
+        let Some(md5) = binary.valid_md5() else {
             return Err(SourceError::MissingMd5 {
                 origin,
                 found: binary.md5.clone(),
             });
         };
-        artifact.md5 = Some(md5.to_ascii_lowercase());
+        artifact.md5 = Some(md5);
     }
     Ok(())
 }

@@ -103,6 +103,16 @@ pub struct Binary {
     pub md5: Option<String>,
 }
 
+impl Binary {
+    /// The listed md5 in lower case, if it is one (32 hex digits).
+    pub fn valid_md5(&self) -> Option<String> {
+        self.md5
+            .as_deref()
+            .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_ascii_lowercase)
+    }
+}
+
 /// An error answer, from the Rails front end (string codes) or the backend
 /// (numeric codes).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -347,6 +347,7 @@ impl PackagecloudClient {
         if total.is_none() {
             self.check_unpaginated(page, all.len(), &links)?;
         }
+        self.check_listing_size(all.len())?;
         while let Some(next) = next_link(&links) {
             if !seen.insert(next.clone()) {
                 return Err(self.incomplete(format!(
