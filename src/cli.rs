@@ -83,7 +83,7 @@ pub struct ApplyArgs {
     /// Concurrent downloads [default: `apply.downloads` of the config, else 4]
     #[arg(long)]
     pub downloads: Option<usize>,
-    /// Concurrent uploads and deletes [default: `apply.uploads` of the config, else 2]
+    /// Concurrent uploads and deletes [default: `apply.uploads` of the config, else 4]
     #[arg(long)]
     pub uploads: Option<usize>,
     /// Append the record of each action (JSON lines) here [default: <cache-dir>/journal.jsonl]

@@ -56,6 +56,8 @@ pub async fn make_plan(
     )?;
     let canonical = index.canonical_config(config).map_err(Failure::error)?;
     let mut source = obs::build_inventory(&listings, &canonical).map_err(Failure::error)?;
+    // The listings are as large as the inventory; the plan needs only the latter.
+    drop(listings);
 
     // Every file must be able to go where it is mapped (no rpm into a deb distro).
     let mut refused = BTreeSet::new();

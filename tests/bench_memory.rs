@@ -127,7 +127,7 @@ fn measure(size: u64) -> Measurement {
         .write_all(text.as_bytes())
         .unwrap();
     let plan = dir.path().join("plan.json");
-    let (run, _) = common::run_measured(
+    let common::Measured { run, .. } = common::run_measured(
         dir.path(),
         &[
             "plan",
@@ -141,7 +141,7 @@ fn measure(size: u64) -> Measurement {
     run.expect(0);
 
     let started = Instant::now();
-    let (run, peak_kib) = common::run_measured(
+    let common::Measured { run, peak_kib, .. } = common::run_measured(
         dir.path(),
         &[
             "apply",

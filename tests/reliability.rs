@@ -395,7 +395,7 @@ fn a_download_that_goes_on_past_its_listed_size_is_stopped() {
     world.sandbox().obs().set_faults(vec![
         FaultRule::new("qemu-kata-8.0.2-1.1.x86_64.rpm", Fault::Endless).times(1000),
     ]);
-    let (run, peak_kib) = common::run_measured(
+    let common::Measured { run, peak_kib, .. } = common::run_measured(
         world.dir.path(),
         &["apply", plan.to_str().unwrap(), "--config", world.config()],
         &[],
@@ -428,7 +428,7 @@ fn endless_metadata(on_obs: bool, path: &str, what: &str) {
         world.sandbox().packagecloud().set_faults(vec![rule]);
     }
     let started = Instant::now();
-    let (run, peak_kib) =
+    let common::Measured { run, peak_kib, .. } =
         common::run_measured(world.dir.path(), &["plan", "--config", world.config()], &[]);
     let run = run.expect(1);
     println!(

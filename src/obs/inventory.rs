@@ -333,7 +333,12 @@ pub fn build(
                         continue;
                     };
                     let key = ArtifactKey::new(distro_version, &binary.filename);
-                    copies.entry(key.clone()).or_default().push(SourceArtifact {
+                    // Most files have one copy: a Vec's default first growth
+                    // (room for four) would triple the inventory's memory.
+                    let entry = copies
+                        .entry(key.clone())
+                        .or_insert_with(|| Vec::with_capacity(1));
+                    entry.push(SourceArtifact {
                         key,
                         package_type,
                         origin: ObsOrigin {

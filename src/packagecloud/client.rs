@@ -18,7 +18,8 @@ use std::path::Path;
 
 /// The largest page Packagecloud serves; larger requests are silently clamped.
 pub const MAX_PER_PAGE: usize = 250;
-const PAGE_CONCURRENCY: usize = 4;
+/// Listing pages fetched at once after the first.
+pub const PAGE_CONCURRENCY: usize = 4;
 
 /// Path segments keep only unreserved characters; `+` and `~` occur in versions.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

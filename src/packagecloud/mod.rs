@@ -4,5 +4,7 @@ pub mod client;
 pub mod distributions;
 pub mod types;
 
-pub use client::{DeleteOutcome, PackagecloudClient, PackagecloudError, UploadOutcome};
+pub use client::{
+    DeleteOutcome, PAGE_CONCURRENCY, PackagecloudClient, PackagecloudError, UploadOutcome,
+};
 pub use distributions::{DistroError, DistroIndex};

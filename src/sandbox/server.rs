@@ -8,6 +8,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use base64::Engine;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,10 +23,22 @@ pub struct RecordedRequest {
     pub query: Option<String>,
 }
 
-/// Every request an emulator received, in arrival order.
+/// Every request an emulator received, in arrival order, and how many were
+/// being handled at once (for benchmarks of a client's concurrency).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RequestLog {
     entries: Arc<Mutex<Vec<RecordedRequest>>>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl RequestLog {
@@ -35,6 +48,18 @@ impl RequestLog {
 
     pub(crate) fn clear(&self) {
         lock(&self.entries).clear();
+        self.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// The most requests handled at once since the last [`Self::clear`].
+    pub(crate) fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    fn enter(&self) -> InFlight {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self.in_flight.clone())
     }
 
     fn record(&self, request: &Request) {
@@ -63,7 +88,12 @@ pub(crate) fn instrument(
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| {
                 log.record(&request);
-                next.run(request)
+                let in_flight = log.enter();
+                async move {
+                    let response = next.run(request).await;
+                    drop(in_flight);
+                    response
+                }
             },
         ))
 }

@@ -107,8 +107,12 @@ impl Drop for World {
     }
 }
 
+/// The binary under test: the test build's, or `PKGSYNC_BIN` (say, a release
+/// build, for benchmark figures).
 pub fn pkgsync_command(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pkgsync"));
+    let binary =
+        std::env::var_os("PKGSYNC_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_pkgsync").into());
+    let mut command = Command::new(binary);
     command
         .env_remove("PACKAGECLOUD_TOKEN")
         .env_remove("OBS_USER")
@@ -149,13 +153,21 @@ impl Run {
     }
 }
 
-/// Runs the binary as [`World::pkgsync`] does and returns its run and its peak
-/// resident memory in KiB.
+/// What [`run_measured`] saw of a run.
+pub struct Measured {
+    pub run: Run,
+    /// Peak resident memory in KiB.
+    pub peak_kib: u64,
+    /// User + system CPU time, from the last reading before the process ended.
+    pub cpu_secs: f64,
+}
+
+/// Runs the binary as [`World::pkgsync`] does and measures it.
 ///
 /// The peak is the kernel's high-water mark of the process's own memory
 /// (`VmHWM`), read while it runs. `wait4`'s `ru_maxrss` cannot be used: a child
 /// spawned with vfork inherits the test process's (large) high-water mark.
-pub fn run_measured(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Run, u64) {
+pub fn run_measured(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> Measured {
     let mut child = pkgsync_command(home)
         .args(args)
         .envs(envs.iter().copied())
@@ -173,7 +185,9 @@ pub fn run_measured(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Run, 
     let stdout = drain(Box::new(child.stdout.take().unwrap()));
     let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let status_file = format!("/proc/{}/status", child.id());
+    let stat_file = format!("/proc/{}/stat", child.id());
     let mut peak_kib = 0;
+    let mut cpu_ticks = 0;
     let status = loop {
         let hwm = std::fs::read_to_string(&status_file).ok().and_then(|s| {
             s.lines()
@@ -182,6 +196,21 @@ pub fn run_measured(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Run, 
         });
         if let Some(hwm) = hwm {
             peak_kib = peak_kib.max(hwm);
+        }
+        // utime and stime: fields 14 and 15, i.e. 12 and 13 after "pid (comm)".
+        let ticks = std::fs::read_to_string(&stat_file).ok().and_then(|s| {
+            let fields: Vec<u64> = s
+                .rsplit_once(") ")?
+                .1
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .map(|f| f.parse().ok())
+                .collect::<Option<_>>()?;
+            Some(fields.iter().sum::<u64>())
+        });
+        if let Some(ticks) = ticks {
+            cpu_ticks = cpu_ticks.max(ticks);
         }
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -193,5 +222,10 @@ pub fn run_measured(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Run, 
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     };
-    (run, peak_kib)
+    Measured {
+        run,
+        peak_kib,
+        // Linux reports CPU time in USER_HZ, which is 100 on every architecture.
+        cpu_secs: cpu_ticks as f64 / 100.0,
+    }
 }

@@ -292,6 +292,11 @@ impl PackagecloudEmulator {
         self.log.clear();
     }
 
+    /// The most requests handled at once since the last `clear_requests`.
+    pub fn max_in_flight(&self) -> usize {
+        self.log.max_in_flight()
+    }
+
     pub fn set_faults(&self, rules: Vec<FaultRule>) {
         self.faults.set(rules);
     }
