@@ -31,6 +31,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the sandbox emulators until interrupted, for trying commands by hand
     Sandbox(SandboxArgs),
+    /// Print a shell completion script (e.g. `pkgsync completions bash > /etc/bash_completion.d/pkgsync`)
+    Completions(CompletionsArgs),
+    /// Write man pages: pkgsync(1) and one per command
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,4 +116,19 @@ pub struct SandboxArgs {
     /// Write a config file for the sandbox here
     #[arg(long)]
     pub write_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `pkgsync.1` and `pkgsync-<command>.1` into this directory
+    /// [default: print `pkgsync.1` on stdout]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }

@@ -9,7 +9,8 @@
 //! - [`plan`]: the pure planner, the plan file, its renderings and `diff`.
 //! - [`apply`]: re-observation, preconditions, download cache, execution, journal.
 //! - [`sandbox`]: emulators of both APIs, used by `demo` and the tests.
-//! - [`cli`], [`commands`], [`exit`]: the command line around it all.
+//! - [`cli`], [`commands`], [`exit`]: the command line around it all;
+//!   [`manuals`]: completions and man pages generated from [`cli`].
 
 // Errors carry names and places for the user; they are rare, so their size is
 // not worth boxing.
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod display;
 pub mod exit;
 pub mod http;
+pub mod manuals;
 pub mod model;
 pub mod obs;
 pub mod packagecloud;
@@ -50,6 +52,8 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
             Command::Diff(args) => commands::diff(args),
             Command::Demo(args) => demo::run(args).await,
             Command::Sandbox(args) => demo::serve(args).await,
+            Command::Completions(args) => manuals::completions(args),
+            Command::Man(args) => manuals::man(args),
         }
     })
 }

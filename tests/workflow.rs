@@ -438,3 +438,58 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
         .expect(0);
 }
+
+const COMMANDS: [&str; 8] = [
+    "plan",
+    "show",
+    "apply",
+    "diff",
+    "demo",
+    "sandbox",
+    "completions",
+    "man",
+];
+
+#[test]
+fn completions_cover_every_command_in_every_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = common::pkgsync_command(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        let run = common::Run::from(output).expect(0);
+        for command in COMMANDS {
+            assert!(
+                run.stdout.contains(command),
+                "{shell}: `{command}` completes"
+            );
+        }
+        assert!(
+            run.stdout.contains("detailed-exitcode"),
+            "{shell}: flags complete"
+        );
+    }
+}
+
+#[test]
+fn man_pages_are_written_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man");
+    let output = common::pkgsync_command(dir.path())
+        .args(["man", "--out-dir", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    common::Run::from(output).expect(0);
+    let pages = std::iter::once("pkgsync".to_string())
+        .chain(COMMANDS.iter().map(|c| format!("pkgsync-{c}")));
+    for page in pages {
+        let text = std::fs::read_to_string(out.join(format!("{page}.1"))).unwrap();
+        assert!(text.contains(&format!(".TH {page} 1")), "{page}: {text}");
+        assert!(text.contains(".SH SYNOPSIS"), "{page}");
+    }
+    let plan = std::fs::read_to_string(out.join("pkgsync-plan.1")).unwrap();
+    assert!(plan.contains("detailed\\-exitcode"), "{plan}");
+    let listed = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(listed, COMMANDS.len() + 1, "one page per command, no more");
+}
