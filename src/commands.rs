@@ -26,6 +26,9 @@ pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, 
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     Ok(config)
 }
 

@@ -296,6 +296,8 @@ pub struct Config {
     /// long pkgsync waits, not what it does.
     pub limits: Limits,
     pub warnings: Vec<String>,
+    /// Facts worth a line on stderr (where credentials came from).
+    pub notes: Vec<String>,
 }
 
 /// The sync rules of the `sync:` section.
@@ -325,6 +327,8 @@ pub struct Environment {
     pub packagecloud_token: Option<String>,
     /// The official CLI's `~/.packagecloud` file.
     pub packagecloud_file: Option<PathBuf>,
+    /// osc's config, the last source of OBS credentials ([`crate::oscrc::locate`]).
+    pub oscrc: Option<PathBuf>,
 }
 
 impl Environment {
@@ -335,6 +339,11 @@ impl Environment {
             obs_password: var("OBS_PASSWORD"),
             packagecloud_token: var("PACKAGECLOUD_TOKEN"),
             packagecloud_file: dirs::home_dir().map(|home| home.join(".packagecloud")),
+            oscrc: crate::oscrc::locate(
+                std::env::var_os("OSC_CONFIG").map(PathBuf::from),
+                dirs::config_dir(),
+                dirs::home_dir(),
+            ),
         }
     }
 }
@@ -358,6 +367,9 @@ impl Config {
             message,
         };
         let mut warnings = Vec::new();
+        let mut notes = Vec::new();
+        let obs_url = normalise_url(raw.obs.url.as_deref().unwrap_or(DEFAULT_OBS_URL), "obs.url")
+            .map_err(invalid)?;
 
         let env_obs_credentials = match (&env.obs_user, &env.obs_password) {
             (Some(user), Some(password)) => Some(ObsCredentials {
@@ -398,6 +410,15 @@ impl Config {
                     name,
                     credentials: credentials.clone(),
                 });
+            }
+        }
+        if projects.iter().any(|p| p.credentials.is_none())
+            && let Some(oscrc) = &env.oscrc
+        {
+            let found = osc_credentials(oscrc, &obs_url, &mut notes, &mut warnings)
+                .map_err(|e| invalid(e.to_string()))?;
+            for project in projects.iter_mut().filter(|p| p.credentials.is_none()) {
+                project.credentials = found.clone();
             }
         }
 
@@ -503,8 +524,7 @@ impl Config {
         };
         let limits = limits(&raw.limits).map_err(invalid)?;
         let obs = ObsSource {
-            url: normalise_url(raw.obs.url.as_deref().unwrap_or(DEFAULT_OBS_URL), "obs.url")
-                .map_err(invalid)?,
+            url: obs_url,
             projects,
             concurrency: positive(raw.obs.concurrency, 4, "obs.concurrency")?,
         };
@@ -532,6 +552,7 @@ impl Config {
             apply,
             limits,
             warnings,
+            notes,
         })
     }
 
@@ -696,6 +717,39 @@ pub fn expand_project_names(
         }
     }
     names
+}
+
+/// OBS credentials from osc's config for `obs_url`, saying where they came from
+/// (or why a section for it could not be used).
+fn osc_credentials(
+    oscrc: &Path,
+    obs_url: &str,
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<ObsCredentials>, crate::oscrc::OscrcError> {
+    use crate::oscrc::Lookup;
+    Ok(match crate::oscrc::lookup(oscrc, obs_url)? {
+        Lookup::Found(found) => {
+            notes.push(format!(
+                "OBS credentials of `{}` from osc's config `{}`, section `[{}]`",
+                found.user,
+                oscrc.display(),
+                found.section
+            ));
+            Some(ObsCredentials {
+                user: found.user,
+                password: found.password,
+            })
+        }
+        Lookup::Unreadable { section, reason } => {
+            warnings.push(format!(
+                "osc's config `{}` has a section `[{section}]` for OBS, but {reason}: going on without OBS credentials",
+                oscrc.display()
+            ));
+            None
+        }
+        Lookup::Nothing => None,
+    })
 }
 
 fn credentials_from(

@@ -27,6 +27,7 @@ pub mod http;
 pub mod manuals;
 pub mod model;
 pub mod obs;
+pub mod oscrc;
 pub mod packagecloud;
 pub mod pkgmeta;
 pub mod plan;

@@ -60,7 +60,7 @@ fn kata_ci_variant_without_auth_takes_credentials_from_the_environment() {
         obs_user: Some("ci".into()),
         obs_password: Some("pw".into()),
         packagecloud_token: Some("tok".into()),
-        packagecloud_file: None,
+        ..Environment::default()
     };
     let config = Config::load(&fixture("kata-pr660.yaml"), &env).unwrap();
     assert_eq!(config.packagecloud.repo, "katacontainers/testing");
@@ -81,7 +81,7 @@ fn environment_takes_precedence_over_the_file() {
         packagecloud_token: Some("from-env".into()),
         obs_user: Some("env-user".into()),
         obs_password: Some("env-pw".into()),
-        packagecloud_file: None,
+        ..Environment::default()
     };
     let config = Config::load(&fixture("kata-config-example.yaml"), &env).unwrap();
     assert_eq!(config.packagecloud.token.unwrap().expose(), "from-env");
@@ -209,4 +209,125 @@ fn secrets_never_show_in_debug_output() {
     assert!(!debug.contains("\"bar\""));
     let effective = serde_json::to_string(&config.effective()).unwrap();
     assert!(!effective.contains("abc1234") && !effective.contains("bar\""));
+}
+
+/// osc's obfuscation of a password: base64 of bzip2.
+fn passx(password: &str) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    encoder.write_all(password.as_bytes()).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(encoder.finish().unwrap())
+}
+
+/// kata-pr660.yaml (no OBS auth) against `obs.url` = https://api.opensuse.org,
+/// with the given oscrc.
+fn with_oscrc(
+    text: &str,
+) -> (
+    tempfile::TempDir,
+    Result<Config, pkgsync::config::ConfigError>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let oscrc = dir.path().join("oscrc");
+    std::fs::write(&oscrc, text).unwrap();
+    let env = Environment {
+        packagecloud_token: Some("tok".into()),
+        oscrc: Some(oscrc),
+        ..Environment::default()
+    };
+    let config = Config::load(&fixture("kata-pr660.yaml"), &env);
+    (dir, config)
+}
+
+#[test]
+fn osc_config_gives_obs_credentials_as_a_last_resort_in_both_password_forms() {
+    for (form, line) in [
+        ("pass", "pass = plain-secret".to_string()),
+        ("passx", format!("passx = {}", passx("plain-secret"))),
+    ] {
+        let (_dir, config) = with_oscrc(&format!(
+            "[general]\napiurl = https://api.opensuse.org\n\n[https://api.opensuse.org/]\nuser = oscuser\n{line}\n"
+        ));
+        let config = config.unwrap();
+        for project in &config.obs.projects {
+            let credentials = project.credentials.as_ref().expect(form);
+            assert_eq!(credentials.user, "oscuser", "{form}");
+            assert_eq!(credentials.password.expose(), "plain-secret", "{form}");
+        }
+        let note = config.notes.join("\n");
+        assert!(note.contains("oscrc") && note.contains("oscuser"), "{note}");
+        assert!(!note.contains("plain-secret"), "{note}");
+        assert!(!format!("{config:?}").contains("plain-secret"), "{form}");
+    }
+}
+
+#[test]
+fn osc_config_sections_for_other_servers_are_not_used() {
+    let (_dir, config) = with_oscrc("[https://api.suse.de]\nuser = other\npass = other-secret\n");
+    let config = config.unwrap();
+    assert!(config.obs.projects.iter().all(|p| p.credentials.is_none()));
+    assert!(config.notes.is_empty());
+}
+
+#[test]
+fn the_environment_and_the_config_come_before_osc_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let oscrc = dir.path().join("oscrc");
+    std::fs::write(
+        &oscrc,
+        "[https://api.opensuse.org]\nuser = oscuser\npass = x\n",
+    )
+    .unwrap();
+    let env = Environment {
+        obs_user: Some("env-user".into()),
+        obs_password: Some("env-pw".into()),
+        oscrc: Some(oscrc.clone()),
+        ..Environment::default()
+    };
+    let config = Config::load(&fixture("kata-pr660.yaml"), &env).unwrap();
+    assert_eq!(
+        config.obs.projects[0].credentials.as_ref().unwrap().user,
+        "env-user"
+    );
+    let env = Environment {
+        oscrc: Some(oscrc),
+        ..Environment::default()
+    };
+    let config = Config::load(&fixture("kata-config-example.yaml"), &env).unwrap();
+    assert_eq!(
+        config.obs.projects[0].credentials.as_ref().unwrap().user,
+        "foo"
+    );
+}
+
+#[test]
+fn an_unreadable_osc_password_is_named_with_its_file_and_never_shown() {
+    let (dir, config) =
+        with_oscrc("[https://api.opensuse.org]\nuser = oscuser\npassx = c2VjcmV0LXZhbHVl\n");
+    let message = config.unwrap_err().to_string();
+    assert!(
+        message.contains(&dir.path().join("oscrc").display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("passx"), "{message}");
+    assert!(
+        !message.contains("c2VjcmV0LXZhbHVl") && !message.contains("secret-value"),
+        "{message}"
+    );
+
+    // A keyring holds the password: a warning naming the file, no credentials.
+    let (_dir, config) = with_oscrc(
+        "[https://api.opensuse.org]\nuser = oscuser\ncredentials_mgr_class = osc.credentials.KeyringCredentialsManager:keyring.backends.SecretService.Keyring\n",
+    );
+    let config = config.unwrap();
+    assert!(config.obs.projects.iter().all(|p| p.credentials.is_none()));
+    assert!(
+        config
+            .warnings
+            .iter()
+            .any(|w| w.contains("oscrc") && w.contains("Keyring")),
+        "{:?}",
+        config.warnings
+    );
 }

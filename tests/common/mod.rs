@@ -117,6 +117,8 @@ pub fn pkgsync_command(home: &Path) -> Command {
         .env_remove("PACKAGECLOUD_TOKEN")
         .env_remove("OBS_USER")
         .env_remove("OBS_PASSWORD")
+        .env_remove("OSC_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("NO_COLOR", "1")
