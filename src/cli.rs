@@ -13,8 +13,19 @@ use std::path::PathBuf;
 6 content conflict between OBS and Packagecloud. diff: 0 same actions, 1 different."
 )]
 pub struct Cli {
+    /// Colour in terminal output: `auto` colours only on a terminal and without
+    /// `NO_COLOR`
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@
 use crate::apply::{
     self, ApplyError, ApplyOptions, cache::Cache, journal::Journal, progress::ProgressMode,
 };
-use crate::cli::{ApplyArgs, DiffArgs, Format, PlanArgs, ShowArgs};
+use crate::cli::{ApplyArgs, ColorChoice, DiffArgs, Format, PlanArgs, ShowArgs};
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
 use crate::http::{HttpClient, RetryPolicy};
@@ -16,9 +16,22 @@ use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 
-/// Colour only on a terminal, and never with `NO_COLOR`.
+/// Applies `--color` to both streams, once, before anything is printed:
+/// `auto` colours a stream only when it is a terminal and `NO_COLOR` is unset.
+pub fn set_color(choice: ColorChoice) {
+    let auto = |term: console::Term| std::env::var_os("NO_COLOR").is_none() && term.is_term();
+    let (stdout, stderr) = match choice {
+        ColorChoice::Always => (true, true),
+        ColorChoice::Never => (false, false),
+        ColorChoice::Auto => (auto(console::Term::stdout()), auto(console::Term::stderr())),
+    };
+    console::set_colors_enabled(stdout);
+    console::set_colors_enabled_stderr(stderr);
+}
+
+/// Whether stdout is coloured (see [`set_color`]).
 pub fn use_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && console::Term::stdout().is_term()
+    console::colors_enabled()
 }
 
 pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, Failure> {

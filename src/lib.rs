@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
         .build()
         .map_err(Failure::error)?;
     let env = Environment::from_process();
+    commands::set_color(cli.color);
     runtime.block_on(async {
         match &cli.command {
             Command::Plan(args) => commands::plan(args, &env).await,

@@ -493,3 +493,29 @@ fn man_pages_are_written_for_every_command() {
     let listed = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(listed, COMMANDS.len() + 1, "one page per command, no more");
 }
+
+#[test]
+fn color_is_chosen_by_the_flag_and_never_by_default_off_a_terminal() {
+    let world = World::demo();
+    let plan = world.plan_out("plan.json");
+    let show = |extra: &[&str], envs: &[(&str, &str)]| {
+        let mut args = vec!["show", plan.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        world.pkgsync_with(&args, envs).expect(0).stdout
+    };
+    // `pkgsync_with` sets NO_COLOR; an explicit `always` still colours.
+    assert!(show(&["--color", "always"], &[]).contains("\u{1b}["));
+    assert!(!show(&["--color", "never"], &[]).contains('\u{1b}'));
+    assert!(!show(&[], &[]).contains('\u{1b}'), "auto with NO_COLOR");
+    // Without NO_COLOR, auto still does not colour a pipe.
+    let output = common::pkgsync_command(world.dir.path())
+        .env_remove("NO_COLOR")
+        .args(["show", plan.to_str().unwrap(), "--color", "auto"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stdout).contains('\u{1b}'));
+    // Every command takes it.
+    world
+        .pkgsync(&["--color", "never", "plan", "--config", world.config()])
+        .expect(0);
+}

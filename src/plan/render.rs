@@ -71,8 +71,7 @@ fn grouped(plan: &Plan) -> BTreeMap<&str, Vec<&Action>> {
 }
 
 /// Terminal text. `color` alone decides styling (console's own terminal detection
-/// is overridden); callers pass `false` when stdout is not a terminal or
-/// `NO_COLOR` is set.
+/// is overridden); the command line passes what `--color` decided.
 pub fn text(plan: &Plan, color: bool) -> String {
     let style = |s: Style| {
         if color {
