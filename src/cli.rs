@@ -107,6 +107,17 @@ pub struct ApplyArgs {
     /// No progress output
     #[arg(long, short)]
     pub quiet: bool,
+    /// What to print on stdout: the summary (`text`), or one JSON line per action
+    /// as it finishes (the journal's record) and a last `{"type":"summary",...}`
+    /// line (`json`)
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

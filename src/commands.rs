@@ -4,7 +4,7 @@
 use crate::apply::{
     self, ApplyError, ApplyOptions, cache::Cache, journal::Journal, progress::ProgressMode,
 };
-use crate::cli::{ApplyArgs, ColorChoice, DiffArgs, Format, PlanArgs, ShowArgs};
+use crate::cli::{ApplyArgs, ApplyFormat, ColorChoice, DiffArgs, Format, PlanArgs, ShowArgs};
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
 use crate::http::{HttpClient, RetryPolicy};
@@ -207,8 +207,11 @@ pub async fn apply(args: &ApplyArgs, env: &Environment) -> Result<Exit, Failure>
         uploads: args.uploads.unwrap_or(config.apply.uploads).max(1),
         progress: ProgressMode::detect(args.quiet),
     };
-    let report = run_apply(&plan, &config, &cache_dir, &journal_path, &options).await?;
-    println!("{}", report.summary);
+    let json = args.format == ApplyFormat::Json;
+    let report = run_apply(&plan, &config, &cache_dir, &journal_path, &options, json).await?;
+    if !json {
+        println!("{}", report.summary);
+    }
     Ok(Exit::Success)
 }
 
@@ -218,11 +221,15 @@ pub async fn run_apply(
     cache_dir: &std::path::Path,
     journal_path: &std::path::Path,
     options: &ApplyOptions,
+    json: bool,
 ) -> Result<apply::ApplyReport, Failure> {
     let cache = Cache::open(cache_dir).map_err(Failure::error)?;
-    let journal = Journal::open(journal_path)
+    let mut journal = Journal::open(journal_path)
         .with_context(|| format!("cannot open the journal `{}`", journal_path.display()))
         .map_err(Failure::error)?;
+    if json {
+        journal = journal.echo_to_stdout();
+    }
     let (obs_client, pc_client) = clients(config);
     let ctx = apply::Context {
         config,
@@ -231,16 +238,22 @@ pub async fn run_apply(
         cache: &cache,
         journal: &journal,
     };
-    apply::apply(plan, &ctx, options)
-        .await
-        .map_err(|e| match e {
-            ApplyError::Stale(_) | ApplyError::ConfigChanged(_) => Failure::new(Exit::Refused, e),
-            ApplyError::Conflict(_) => Failure::new(Exit::Conflict, e),
-            ApplyError::Guard(_) => Failure::new(Exit::GuardTripped, e),
-            ApplyError::Partial(_) => Failure::new(Exit::PartialApply, e).with_hint(format!(
-                "the journal `{}` records every action",
-                journal_path.display()
-            )),
-            other => Failure::error(other),
-        })
+    let result = apply::apply(plan, &ctx, options).await;
+    if json {
+        // Also after a failure: the last line always says how far the run got.
+        println!(
+            "{}",
+            apply::journal::summary_json(&plan.plan_id, &journal.records())
+        );
+    }
+    result.map_err(|e| match e {
+        ApplyError::Stale(_) | ApplyError::ConfigChanged(_) => Failure::new(Exit::Refused, e),
+        ApplyError::Conflict(_) => Failure::new(Exit::Conflict, e),
+        ApplyError::Guard(_) => Failure::new(Exit::GuardTripped, e),
+        ApplyError::Partial(_) => Failure::new(Exit::PartialApply, e).with_hint(format!(
+            "the journal `{}` records every action",
+            journal_path.display()
+        )),
+        other => Failure::error(other),
+    })
 }

@@ -81,6 +81,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
         &dir.join("cache"),
         &dir.join("journal.jsonl"),
         &options,
+        false,
     )
     .await?;
     println!("{}", report.summary);

@@ -822,3 +822,32 @@ fn diff_names_changed_settings_without_calling_the_actions_different() {
     );
     assert!(diff::render(&d).contains("settings:\n"));
 }
+
+/// 10,000 actions: the markdown stays under GitHub's limit and says what it left
+/// out and how to see it; the text renders whole. Prints the render times.
+#[test]
+fn a_plan_of_ten_thousand_actions_fits_a_comment_and_renders_as_text() {
+    let plan = big_plan(9_500, 500);
+    let started = std::time::Instant::now();
+    let md = render::markdown(&plan);
+    let markdown_time = started.elapsed();
+    assert!(chars(&md) <= render::GITHUB_COMMENT_LIMIT, "{}", chars(&md));
+    assert!(md.contains("not listed"), "says what it cut");
+    assert!(md.contains("pkgsync show"), "and how to see it");
+    let started = std::time::Instant::now();
+    let text = render::text(&plan, false);
+    let text_time = started.elapsed();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("+ upload") || l.contains("- delete"))
+            .count(),
+        10_000,
+        "the text lists every action"
+    );
+    println!(
+        "render of 10,000 actions: markdown {:.0} ms ({} characters), text {:.0} ms",
+        markdown_time.as_secs_f64() * 1000.0,
+        chars(&md),
+        text_time.as_secs_f64() * 1000.0
+    );
+}

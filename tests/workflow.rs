@@ -519,3 +519,47 @@ fn color_is_chosen_by_the_flag_and_never_by_default_off_a_terminal() {
         .pkgsync(&["--color", "never", "plan", "--config", world.config()])
         .expect(0);
 }
+
+#[test]
+fn apply_as_json_lines_counts_what_its_summary_says() {
+    use pkgsync::sandbox::{Fault, FaultRule};
+    let world = World::demo();
+    let plan = world.plan_out("plan.json");
+    // One download fails for good, so the run is partial and its deletes wait.
+    world.sandbox().obs().set_faults(vec![
+        FaultRule::new("qemu-kata-8.0.2-1.1.x86_64.rpm", Fault::Status(404)).times(1000),
+    ]);
+    for expected_code in [5, 0] {
+        let run = world
+            .pkgsync(&[
+                "apply",
+                plan.to_str().unwrap(),
+                "--config",
+                world.config(),
+                "--format",
+                "json",
+            ])
+            .expect(expected_code);
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let (summary, actions) = lines.split_last().unwrap();
+        assert_eq!(summary["type"], "summary");
+        assert_eq!(summary["complete"], expected_code == 0);
+        let counts = summary["counts"].as_object().unwrap();
+        let total: u64 = counts.values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(total as usize, actions.len(), "one line per record");
+        for (outcome, n) in counts {
+            let seen = actions.iter().filter(|a| a["outcome"] == *outcome).count();
+            assert_eq!(seen as u64, n.as_u64().unwrap(), "{outcome}");
+        }
+        assert!(
+            actions
+                .iter()
+                .all(|a| a["filename"].is_string() && a["action"].is_string())
+        );
+        world.sandbox().obs().clear_faults();
+    }
+}

@@ -69,6 +69,8 @@ pub struct Journal {
     records: Mutex<Vec<Record>>,
     /// Damaged uploads of earlier runs (from the file), and of this one.
     damaged: Mutex<BTreeSet<StoredCopy>>,
+    /// Also print each record on stdout as it is written (`apply --format json`).
+    echo: bool,
 }
 
 impl Journal {
@@ -95,7 +97,14 @@ impl Journal {
             file: Mutex::new(file),
             records: Mutex::new(Vec::new()),
             damaged: Mutex::new(damaged),
+            echo: false,
         })
+    }
+
+    /// Each record is also printed on stdout, as one JSON line, when it is written.
+    pub fn echo_to_stdout(mut self) -> Self {
+        self.echo = true;
+        self
     }
 
     /// Whether pkgsync itself once uploaded this copy damaged: then it is its own
@@ -115,6 +124,9 @@ impl Journal {
             let mut file = self.file.lock().expect("journal lock");
             writeln!(file, "{line}")?;
             file.flush()?;
+            if self.echo {
+                println!("{line}");
+            }
         }
         if let Some(stored) = record.stored.clone() {
             self.damaged.lock().expect("journal lock").insert(stored);
@@ -126,6 +138,39 @@ impl Journal {
     pub fn records(&self) -> Vec<Record> {
         self.records.lock().expect("journal lock").clone()
     }
+}
+
+/// The last line of `apply --format json`: how many records of each outcome
+/// this run wrote for `plan_id`, whether the plan is done, and the text summary.
+pub fn summary_json(plan_id: &str, records: &[Record]) -> String {
+    let mine: Vec<Record> = records
+        .iter()
+        .filter(|r| r.plan_id == plan_id)
+        .cloned()
+        .collect();
+    let mut counts = serde_json::Map::new();
+    for outcome in [
+        Outcome::Uploaded,
+        Outcome::Replaced,
+        Outcome::Deleted,
+        Outcome::AlreadyDone,
+        Outcome::Failed,
+        Outcome::NotRun,
+        Outcome::Damaged,
+    ] {
+        let name = serde_json::to_value(outcome).expect("an outcome serialises");
+        let n = mine.iter().filter(|r| r.outcome == outcome).count();
+        counts.insert(name.as_str().unwrap_or_default().to_string(), n.into());
+    }
+    let (text, complete) = summarise(&mine);
+    serde_json::json!({
+        "type": "summary",
+        "plan_id": plan_id,
+        "counts": counts,
+        "complete": complete,
+        "summary": text,
+    })
+    .to_string()
 }
 
 /// `Apply complete: 3 uploaded, 1 deleted, 2 already done.` or, on failures,
