@@ -36,6 +36,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Execute exactly the actions of a reviewed plan file
     Apply(ApplyArgs),
+    /// Check a config before the first plan: OBS projects readable, token and
+    /// repository accepted, mapping complete (read-only; exit 0 only if all pass)
+    Check(CheckArgs),
     /// Show what two plan files disagree on
     Diff(DiffArgs),
     /// Try pkgsync end to end against a built-in sandbox (emulated OBS and Packagecloud)
@@ -118,6 +121,13 @@ pub struct ApplyArgs {
 pub enum ApplyFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The YAML config file
+    #[arg(long, short)]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Args)]

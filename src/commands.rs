@@ -45,7 +45,7 @@ pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, 
     Ok(config)
 }
 
-fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
+pub fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
     let http = HttpClient::new(RetryPolicy::from_env()).with_limits(config.limits);
     (
         ObsClient::new(http.clone(), &config.obs.url),

@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod apply;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
             Command::Plan(args) => commands::plan(args, &env).await,
             Command::Show(args) => commands::show(args),
             Command::Apply(args) => commands::apply(args, &env).await,
+            Command::Check(args) => check::check(args, &env).await,
             Command::Diff(args) => commands::diff(args),
             Command::Demo(args) => demo::run(args).await,
             Command::Sandbox(args) => demo::serve(args).await,

@@ -439,10 +439,11 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         .expect(0);
 }
 
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 9] = [
     "plan",
     "show",
     "apply",
+    "check",
     "diff",
     "demo",
     "sandbox",
@@ -561,5 +562,79 @@ fn apply_as_json_lines_counts_what_its_summary_says() {
                 .all(|a| a["filename"].is_string() && a["action"].is_string())
         );
         world.sandbox().obs().clear_faults();
+    }
+}
+
+#[test]
+fn check_passes_on_the_sandbox_and_names_each_failure() {
+    let world = World::demo();
+    let run = world
+        .pkgsync(&["check", "--config", world.config()])
+        .expect(0);
+    assert!(run.stdout.contains("All "), "{}", run.stdout);
+    assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("write access cannot be verified"),
+        "{}",
+        run.stdout
+    );
+    let requests = world.sandbox().packagecloud().requests();
+    assert!(
+        requests.iter().all(|r| r.method == "GET"),
+        "read-only: {requests:?}"
+    );
+
+    let original = std::fs::read_to_string(&world.config).unwrap();
+    let obs_url = world.sandbox().obs_url().to_string();
+    let cases = [
+        (
+            pkgsync::sandbox::demo::DEMO_PC_TOKEN.to_string(),
+            "0".repeat(48),
+            "rejected the API token",
+        ),
+        (
+            format!("repo: {}", pkgsync::sandbox::demo::DEMO_PC_REPO),
+            "repo: demo/nosuchrepo".to_string(),
+            "no repository `demo/nosuchrepo`",
+        ),
+        (
+            obs_url,
+            "http://127.0.0.1:1".to_string(),
+            "could not connect",
+        ),
+        (
+            "obsprojects:\n".to_string(),
+            "obsprojects:\n  home:nosuchproject: {}\n".to_string(),
+            "home:nosuchproject",
+        ),
+        (
+            "ubuntu/jammy".to_string(),
+            "ubuntu/jamy".to_string(),
+            "no distribution `ubuntu/jamy`",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert!(original.contains(&from), "{from}");
+        std::fs::write(&world.config, original.replace(&from, &to)).unwrap();
+        let run = world
+            .pkgsync(&["check", "--config", world.config()])
+            .expect(1);
+        let failed: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("FAIL"))
+            .collect();
+        assert_eq!(
+            failed.len(),
+            1,
+            "one failed line for `{to}`:\n{}",
+            run.stdout
+        );
+        assert!(
+            failed[0].contains(expected),
+            "`{expected}` in {}",
+            failed[0]
+        );
+        assert!(!run.stdout.contains("demo-password"), "{}", run.stdout);
     }
 }

@@ -243,7 +243,7 @@ pub async fn apply(
                 let outcome = upload_one(ctx, plan, run, action, delete_first, progress).await;
                 let (outcome, detail) = match outcome {
                     Ok(outcome) => (outcome, None),
-                    Err(e) => (Outcome::Failed, Some(error_chain(&e))),
+                    Err(e) => (Outcome::Failed, Some(crate::exit::chain(&e))),
                 };
                 progress.action_done(&format!("{}: {}", outcome_word(outcome), action.key()));
                 record(ctx, plan, action, outcome, detail)
@@ -279,7 +279,7 @@ pub async fn apply(
                         Ok(DeleteOutcome::AlreadyGone) => {
                             (Outcome::AlreadyDone, Some("already gone".into()))
                         }
-                        Err(e) => (Outcome::Failed, Some(error_chain(&e))),
+                        Err(e) => (Outcome::Failed, Some(crate::exit::chain(&e))),
                     };
                     progress.action_done(&format!("{}: {}", outcome_word(outcome), action.key()));
                     record(ctx, plan, action, outcome, detail)
@@ -334,18 +334,6 @@ fn write_record(ctx: &Context<'_>, record: Record) -> Result<(), ApplyError> {
             path: ctx.journal.path().display().to_string(),
             source,
         })
-}
-
-/// An error and its causes on one line, for the journal and the summary.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// Uploads and replaces are judged against the config's own rules: the origin is

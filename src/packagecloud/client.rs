@@ -166,10 +166,8 @@ impl PackagecloudClient {
     /// Whether a failed request went to this repository's API (not, say, to
     /// `distributions.json`, where a 404 says nothing about the repository).
     fn is_repo_url(&self, error: &HttpError) -> bool {
-        error
-            .url()
-            .as_request_url()
-            .starts_with(&self.repo_url("/"))
+        let url = error.url().as_request_url();
+        url.starts_with(&self.repo_url("/")) || url.starts_with(&self.repo_url(".json"))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -186,6 +184,19 @@ impl PackagecloudClient {
             message: e.to_string(),
         })?;
         Ok((headers, value))
+    }
+
+    /// Reads the repository's own record: the token is valid and sees the
+    /// repository. Returns whether it is private. (The API shows no permissions:
+    /// write access cannot be told without writing.)
+    pub async fn repository(&self) -> Result<bool, PackagecloudError> {
+        #[derive(serde::Deserialize)]
+        struct Repository {
+            #[serde(default)]
+            private: bool,
+        }
+        let (_, repository): (_, Repository) = self.get_json(&self.repo_url(".json")).await?;
+        Ok(repository.private)
     }
 
     pub async fn distributions(&self) -> Result<DistroIndex, PackagecloudError> {

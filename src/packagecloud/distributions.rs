@@ -165,17 +165,17 @@ impl DistroIndex {
     ) -> Result<crate::config::Config, DistroError> {
         let mut canonical = config.clone();
         for target in canonical.distro_mapping.values_mut().flatten() {
-            match self.canonical(target) {
-                Some(name) => *target = name.to_string(),
-                None => {
-                    return Err(DistroError::Unknown {
-                        name: target.clone(),
-                        closest: self.closest(target, None),
-                    });
-                }
-            }
+            *target = self.canonical_name(target)?.to_string();
         }
         Ok(canonical)
+    }
+
+    /// The `index_name` spelling of `name`, or an error naming the closest ones.
+    pub fn canonical_name(&self, name: &str) -> Result<&str, DistroError> {
+        self.canonical(name).ok_or_else(|| DistroError::Unknown {
+            name: name.to_string(),
+            closest: self.closest(name, None),
+        })
     }
 
     /// The `index_name` spelling of a known name (`ubuntu/22.04` → `ubuntu/jammy`).

@@ -1,0 +1,167 @@
+//! `pkgsync check`: a read-only pre-flight of a config, one line per check, for
+//! the first step of a CI job. Nothing is written anywhere.
+//!
+//! Checks: the config is valid; every OBS project is readable with the
+//! credentials it would use; every repository the filters admit is mapped; the
+//! Packagecloud token is accepted and sees the repository; every mapped
+//! `distro/version` exists. Write access cannot be verified without writing (the
+//! API shows no permissions), and the output says so.
+
+use crate::cli::CheckArgs;
+use crate::commands::{clients, load_config};
+use crate::config::{Config, Environment};
+use crate::display;
+use crate::exit::{Exit, Failure};
+use crate::obs::inventory::Selection;
+use crate::packagecloud::PackagecloudError;
+use std::collections::BTreeSet;
+
+/// The outcome of one check.
+struct Line {
+    ok: bool,
+    text: String,
+}
+
+impl Line {
+    fn ok(text: String) -> Self {
+        Self { ok: true, text }
+    }
+
+    fn fail(text: String) -> Self {
+        Self { ok: false, text }
+    }
+
+    fn print(&self) {
+        let mark = if self.ok { "ok  " } else { "FAIL" };
+        println!("{mark}  {}", self.text);
+    }
+}
+
+pub async fn check(args: &CheckArgs, env: &Environment) -> Result<Exit, Failure> {
+    let config = match load_config(&args.config, env) {
+        Ok(config) => config,
+        Err(failure) => {
+            Line::fail(format!("config: {:#}", failure.error)).print();
+            return Ok(Exit::Error);
+        }
+    };
+    let mut lines = vec![Line::ok(format!(
+        "config `{}` is valid",
+        args.config.display()
+    ))];
+    lines.extend(check_obs(&config).await);
+    lines.extend(check_packagecloud(&config).await);
+    for line in &lines {
+        line.print();
+    }
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    if failed == 0 {
+        println!("All {} checks passed.", lines.len());
+        Ok(Exit::Success)
+    } else {
+        println!("{failed} of {} checks failed.", lines.len());
+        Ok(Exit::Error)
+    }
+}
+
+/// Each project's meta, with its own credentials; then the mapping of every
+/// repository the filters admit.
+async fn check_obs(config: &Config) -> Vec<Line> {
+    let (obs, _) = clients(config);
+    let selection = Selection::new(&config.filters);
+    let mut lines = Vec::new();
+    let mut unmapped = BTreeSet::new();
+    for project in &config.obs.projects {
+        let who = match &project.credentials {
+            Some(c) => format!("as `{}`", display::text(&c.user)),
+            None => "anonymously".to_string(),
+        };
+        let name = display::text(&project.name);
+        match obs.project_meta(project).await {
+            Ok(meta) => {
+                unmapped.extend(
+                    meta.repositories
+                        .iter()
+                        .filter(|r| selection.repository(&r.name))
+                        .filter(|r| !config.distro_mapping.contains_key(&r.name))
+                        .map(|r| r.name.clone()),
+                );
+                lines.push(Line::ok(format!(
+                    "OBS project `{name}` is readable {who} ({} repositories)",
+                    meta.repositories.len()
+                )));
+            }
+            Err(e) => lines.push(Line::fail(format!(
+                "OBS project `{name}` {who}: {}",
+                crate::exit::chain(&e)
+            ))),
+        }
+    }
+    let all_read = lines.iter().all(|l| l.ok);
+    if unmapped.is_empty() && all_read {
+        lines.push(Line::ok(
+            "every OBS repository the filters admit is in `distro-mapping`".into(),
+        ));
+    } else if !unmapped.is_empty() {
+        let names: Vec<String> = unmapped.iter().map(|r| display::text(r).into()).collect();
+        lines.push(Line::fail(format!(
+            "OBS repositories missing from `distro-mapping` (map them, or map them to nothing to skip them): {}",
+            names.join(", ")
+        )));
+    }
+    lines
+}
+
+/// The token and the repository, then every mapped `distro/version`.
+async fn check_packagecloud(config: &Config) -> Vec<Line> {
+    let (_, packagecloud) = clients(config);
+    let repo = display::text(packagecloud.repo()).into_owned();
+    let mut lines = Vec::new();
+    match packagecloud.repository().await {
+        Ok(private) => lines.push(Line::ok(format!(
+            "Packagecloud accepts the token ({}) and it sees the {} repository `{repo}`; write access cannot be verified without writing",
+            config.packagecloud.token_source,
+            if private { "private" } else { "public" }
+        ))),
+        // Without a token that works, nothing else there can be read.
+        Err(e @ PackagecloudError::Unauthorized { .. }) => {
+            lines.push(Line::fail(format!(
+                "Packagecloud repository `{repo}`: {} (the distro mapping was not checked)",
+                crate::exit::chain(&e)
+            )));
+            return lines;
+        }
+        Err(e) => lines.push(Line::fail(format!(
+            "Packagecloud repository `{repo}`: {}",
+            crate::exit::chain(&e)
+        ))),
+    }
+    let index = match packagecloud.distributions().await {
+        Ok(index) => index,
+        Err(e) => {
+            lines.push(Line::fail(format!(
+                "Packagecloud distributions: {}",
+                crate::exit::chain(&e)
+            )));
+            return lines;
+        }
+    };
+    let mut unknown = Vec::new();
+    let mapped: BTreeSet<&String> = config.distro_mapping.values().flatten().collect();
+    for target in &mapped {
+        if let Err(e) = index.canonical_name(target) {
+            unknown.push(display::text(&e.to_string()).into_owned());
+        }
+    }
+    if unknown.is_empty() {
+        lines.push(Line::ok(format!(
+            "every mapped distro/version exists on Packagecloud ({})",
+            mapped.len()
+        )));
+    } else {
+        for e in unknown {
+            lines.push(Line::fail(format!("distro-mapping: {e}")));
+        }
+    }
+    lines
+}
