@@ -36,6 +36,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Execute exactly the actions of a reviewed plan file
     Apply(ApplyArgs),
+    /// Write a first config from OBS projects and a Packagecloud repository, with a
+    /// proposed distro mapping
+    Init(InitArgs),
     /// Check a config before the first plan: OBS projects readable, token and
     /// repository accepted, mapping complete (read-only; exit 0 only if all pass)
     Check(CheckArgs),
@@ -121,6 +124,28 @@ pub struct ApplyArgs {
 pub enum ApplyFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// An OBS project to sync (repeat for several)
+    #[arg(long = "obs-project", value_name = "PROJECT", required = true)]
+    pub obs_project: Vec<String>,
+    /// The Packagecloud repository, `<user>/<repo>`
+    #[arg(long, value_name = "USER/REPO")]
+    pub repo: String,
+    /// Where to write the config
+    #[arg(long, short, default_value = "pkgsync.yaml")]
+    pub out: PathBuf,
+    /// Overwrite `--out` if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// The OBS API
+    #[arg(long, default_value = crate::config::DEFAULT_OBS_URL)]
+    pub obs_url: String,
+    /// The Packagecloud API
+    #[arg(long, default_value = crate::config::DEFAULT_PACKAGECLOUD_URL)]
+    pub packagecloud_url: String,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub mod demo;
 pub mod display;
 pub mod exit;
 pub mod http;
+pub mod init;
 pub mod manuals;
 pub mod model;
 pub mod obs;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
             Command::Show(args) => commands::show(args),
             Command::Apply(args) => commands::apply(args, &env).await,
             Command::Check(args) => check::check(args, &env).await,
+            Command::Init(args) => init::init(args, &env).await,
             Command::Diff(args) => commands::diff(args),
             Command::Demo(args) => demo::run(args).await,
             Command::Sandbox(args) => demo::serve(args).await,

@@ -439,7 +439,8 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         .expect(0);
 }
 
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
+    "init",
     "plan",
     "show",
     "apply",
@@ -637,4 +638,127 @@ fn check_passes_on_the_sandbox_and_names_each_failure() {
         );
         assert!(!run.stdout.contains("demo-password"), "{}", run.stdout);
     }
+}
+
+#[test]
+fn init_writes_a_config_that_plans_as_written_and_never_overwrites() {
+    use pkgsync::sandbox::demo::{
+        DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO, DEMO_PC_TOKEN,
+    };
+    let world = World::demo();
+    let out = world.path("new.yaml");
+    let credentials = [
+        ("OBS_USER", DEMO_OBS_USER),
+        ("OBS_PASSWORD", DEMO_OBS_PASSWORD),
+        ("PACKAGECLOUD_TOKEN", DEMO_PC_TOKEN),
+    ];
+    let init = [
+        "init",
+        "--obs-project",
+        DEMO_OBS_PROJECT,
+        "--repo",
+        DEMO_PC_REPO,
+        "--obs-url",
+        world.sandbox().obs_url(),
+        "--packagecloud-url",
+        world.sandbox().packagecloud_url(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    world.pkgsync_with(&init, &credentials).expect(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("Fedora_39: fedora/39"), "{text}");
+    assert!(text.contains("xUbuntu_22.04: ubuntu/jammy"), "{text}");
+    assert!(!text.contains(DEMO_PC_TOKEN) && !text.contains(DEMO_OBS_PASSWORD));
+    let plan = world
+        .pkgsync_with(&["plan", "--config", out.to_str().unwrap()], &credentials)
+        .expect(0);
+    assert!(plan.stdout.contains("to upload"), "{}", plan.stdout);
+
+    // It never overwrites without --force.
+    std::fs::write(&out, "mine").unwrap();
+    let run = world.pkgsync_with(&init, &credentials).expect(1);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+    let mut forced = init.to_vec();
+    forced.push("--force");
+    world.pkgsync_with(&forced, &credentials).expect(0);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        text,
+        "deterministic"
+    );
+}
+
+#[test]
+fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
+    use pkgsync::sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
+    // A project with many OBS naming families, as real projects have.
+    let mut seed = pkgsync::sandbox::Seed::demo();
+    let archs = ["x86_64"];
+    let project = seed.obs.project("home:many");
+    for repository in [
+        "xUbuntu_24.04",
+        "Debian_12",
+        "Fedora_40",
+        "openSUSE_Leap_15.6",
+        "openSUSE_Tumbleweed",
+        "SLE_15_SP5",
+        "CentOS_8_Stream",
+        "RHEL_9",
+        "Raspbian_12",
+        "Mageia_9",
+    ] {
+        project.repository(repository, &archs);
+    }
+    let world = World::with_seed(seed);
+    let out = world.path("many.yaml");
+    let credentials = [
+        ("OBS_USER", DEMO_OBS_USER),
+        ("OBS_PASSWORD", DEMO_OBS_PASSWORD),
+        ("PACKAGECLOUD_TOKEN", DEMO_PC_TOKEN),
+    ];
+    let run = world
+        .pkgsync_with(
+            &[
+                "init",
+                "--obs-project",
+                "home:many",
+                "--repo",
+                "demo/kata",
+                "--obs-url",
+                world.sandbox().obs_url(),
+                "--packagecloud-url",
+                world.sandbox().packagecloud_url(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &credentials,
+        )
+        .expect(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    for mapped in [
+        "xUbuntu_24.04: ubuntu/noble",
+        "Debian_12: debian/bookworm",
+        "Fedora_40: fedora/40",
+        "openSUSE_Leap_15.6: opensuse/15.6",
+        "SLE_15_SP5: sles/15.5",
+        "CentOS_8_Stream: el/8",
+        "RHEL_9: el/9",
+        "Raspbian_12: raspbian/bookworm",
+    ] {
+        assert!(text.contains(mapped), "`{mapped}` in\n{text}");
+    }
+    for unsure in ["openSUSE_Tumbleweed", "Mageia_9"] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{unsure}:")) && !l.contains('/')),
+            "`{unsure}` left empty:\n{text}"
+        );
+        assert!(run.stderr.contains(unsure), "{}", run.stderr);
+    }
+    assert!(text.contains("closest: opensuse/"), "{text}");
+    world
+        .pkgsync_with(&["check", "--config", out.to_str().unwrap()], &credentials)
+        .expect(0);
 }
