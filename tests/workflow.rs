@@ -762,3 +762,34 @@ fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
         .pkgsync_with(&["check", "--config", out.to_str().unwrap()], &credentials)
         .expect(0);
 }
+
+#[test]
+fn the_ci_workflows_pass_actionlint() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lint = |files: &[&std::path::Path]| {
+        let output = std::process::Command::new(root.join("tests/actionlint/run.sh"))
+            .args(files)
+            .output()
+            .unwrap();
+        common::Run::from(output)
+    };
+    let workflows = [
+        root.join("ci/github/pkgsync-plan.yml"),
+        root.join("ci/github/pkgsync-apply.yml"),
+    ];
+    let run = lint(&[&workflows[0], &workflows[1]]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout.matches("linted ").count(), 2, "{}", run.stdout);
+
+    // The linter finds what is wrong: a misspelt context and a job without a runner.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.evnt.name }}\n",
+    )
+    .unwrap();
+    let run = lint(&[&broken]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("runs-on"), "{}", run.stdout);
+}
