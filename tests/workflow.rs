@@ -774,8 +774,8 @@ fn the_ci_workflows_pass_actionlint() {
         common::Run::from(output)
     };
     let workflows = [
-        root.join("ci/github/pkgsync-plan.yml"),
-        root.join("ci/github/pkgsync-apply.yml"),
+        root.join("examples/github-actions/pkgsync-plan.yml"),
+        root.join("examples/github-actions/pkgsync-apply.yml"),
     ];
     let run = lint(&[&workflows[0], &workflows[1]]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -792,4 +792,167 @@ fn the_ci_workflows_pass_actionlint() {
     let run = lint(&[&broken]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("runs-on"), "{}", run.stdout);
+}
+
+/// Runs the `run:` steps of one job of a workflow in `examples/github-actions/`
+/// with bash, as GitHub does (`bash -e`), in `dir`, with `pkgsync` (the binary
+/// under test) and a recording fake `gh` on the PATH. `uses:` steps and the
+/// installation of pkgsync are skipped; after a failure only `if: always()` steps
+/// run. Returns each run step's name and exit code.
+fn run_workflow_steps(
+    world: &World,
+    workflow: &str,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Vec<(String, i32)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("examples/github-actions").join(workflow)).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let jobs = yaml["jobs"].as_mapping().unwrap();
+    let (_, job) = jobs.iter().next().unwrap();
+    let bin = world.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pkgsync"), bin.join("pkgsync"));
+    let gh = bin.join("gh");
+    std::fs::write(
+        &gh,
+        "#!/bin/sh\necho \"$@\" >> \"$GH_LOG\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --body-file ] && cp \"$2\" \"$GH_LOG.body\"; shift; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runner_temp = world.path("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut results = Vec::new();
+    let mut failed = false;
+    for step in job["steps"].as_sequence().unwrap() {
+        let name = step["name"].as_str().unwrap_or("").to_string();
+        let Some(script) = step["run"].as_str() else {
+            continue;
+        };
+        if name == "Install pkgsync" || (failed && step["if"].as_str() != Some("always()")) {
+            continue;
+        }
+        let output = std::process::Command::new("bash")
+            .args(["-e", "-c", script])
+            .current_dir(dir)
+            .env("PATH", &path)
+            .env("HOME", world.dir.path())
+            .env("XDG_CACHE_HOME", world.path("cache"))
+            .env("NO_COLOR", "1")
+            .env("PKGSYNC_RETRY_BASE_MS", "5")
+            .env("RUNNER_TEMP", &runner_temp)
+            .env("GITHUB_STEP_SUMMARY", world.path("step-summary.md"))
+            .env("GH_LOG", world.path("gh.log"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let code = output.status.code().unwrap_or(-1);
+        if code != 0 {
+            failed = true;
+            eprintln!(
+                "step `{name}` exited {code}:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        results.push((name, code));
+    }
+    results
+}
+
+#[test]
+fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
+    let world = World::demo();
+    let repo = world.path("repo");
+    std::fs::create_dir_all(repo.join("plans")).unwrap();
+    std::fs::copy(&world.config, repo.join("sync.yaml")).unwrap();
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            repo.join("sync.yaml").to_str().unwrap(),
+            "--out",
+            repo.join("plans/sync.json").to_str().unwrap(),
+        ])
+        .expect(0);
+    let pr = [("PR", "7"), ("GH_TOKEN", "test")];
+
+    // The pull request: check, plan again (the same), post the committed plan.
+    let steps = run_workflow_steps(&world, "pkgsync-plan.yml", &repo, &pr);
+    assert!(
+        steps.len() >= 3 && steps.iter().all(|(_, code)| *code == 0),
+        "{steps:?}"
+    );
+    let gh = std::fs::read_to_string(world.path("gh.log")).unwrap();
+    assert!(gh.starts_with("pr comment 7 --body-file"), "{gh}");
+    let body = std::fs::read_to_string(world.path("gh.log.body")).unwrap();
+    assert!(body.contains("### pkgsync plan"), "{body}");
+
+    // OBS moved on: the committed plan is stale, the job fails, the comment is still posted.
+    let origin = pkgsync::model::ObsOrigin {
+        project: pkgsync::sandbox::demo::DEMO_OBS_PROJECT.into(),
+        repository: "Fedora_39".into(),
+        arch: "x86_64".into(),
+        package: "qemu-kata".into(),
+        filename: "qemu-kata-8.0.2-1.1.x86_64.rpm".into(),
+    };
+    let bytes =
+        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+    world
+        .sandbox()
+        .obs()
+        .set_binary(&origin, bytes, 1_900_000_000);
+    let steps = run_workflow_steps(&world, "pkgsync-plan.yml", &repo, &pr);
+    let compare = steps
+        .iter()
+        .find(|(n, _)| n.starts_with("Plan again"))
+        .unwrap();
+    assert_eq!(compare.1, 1, "{steps:?}");
+    assert_eq!(
+        steps.last().unwrap(),
+        &("Post the plan".to_string(), 0),
+        "{steps:?}"
+    );
+
+    // After merge, with the plan redone and committed: apply, with a summary.
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            repo.join("sync.yaml").to_str().unwrap(),
+            "--out",
+            repo.join("plans/sync.json").to_str().unwrap(),
+        ])
+        .expect(0);
+    let steps = run_workflow_steps(&world, "pkgsync-apply.yml", &repo, &[]);
+    assert_eq!(steps, [("Apply the reviewed plan".to_string(), 0)]);
+    let summary = std::fs::read_to_string(world.path("step-summary.md")).unwrap();
+    assert!(
+        summary.contains("exit 0") && summary.contains("\"type\":\"summary\""),
+        "{summary}"
+    );
+    world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+
+    // A config changed after review: refused, and the summary says what exit 4 means.
+    let config = std::fs::read_to_string(repo.join("sync.yaml")).unwrap();
+    std::fs::write(
+        repo.join("sync.yaml"),
+        config.replace("max_delete_percent: 50", "max_delete_percent: 40"),
+    )
+    .unwrap();
+    let steps = run_workflow_steps(&world, "pkgsync-apply.yml", &repo, &[]);
+    assert_eq!(steps, [("Apply the reviewed plan".to_string(), 4)]);
+    let summary = std::fs::read_to_string(world.path("step-summary.md")).unwrap();
+    assert!(
+        summary.contains("exit 4") && summary.contains("refused"),
+        "{summary}"
+    );
 }
