@@ -150,7 +150,7 @@ async fn check_packagecloud(config: &Config) -> Vec<Line> {
     let mapped: BTreeSet<&String> = config.distro_mapping.values().flatten().collect();
     for target in &mapped {
         if let Err(e) = index.canonical_name(target) {
-            unknown.push(display::text(&e.to_string()).into_owned());
+            unknown.push(e.to_string());
         }
     }
     if unknown.is_empty() {

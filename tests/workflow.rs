@@ -872,15 +872,18 @@ fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
     let repo = world.path("repo");
     std::fs::create_dir_all(repo.join("plans")).unwrap();
     std::fs::copy(&world.config, repo.join("sync.yaml")).unwrap();
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            repo.join("sync.yaml").to_str().unwrap(),
-            "--out",
-            repo.join("plans/sync.json").to_str().unwrap(),
-        ])
-        .expect(0);
+    let commit_plan = || {
+        world
+            .pkgsync(&[
+                "plan",
+                "--config",
+                repo.join("sync.yaml").to_str().unwrap(),
+                "--out",
+                repo.join("plans/sync.json").to_str().unwrap(),
+            ])
+            .expect(0);
+    };
+    commit_plan();
     let pr = [("PR", "7"), ("GH_TOKEN", "test")];
 
     // The pull request: check, plan again (the same), post the committed plan.
@@ -921,15 +924,7 @@ fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
     );
 
     // After merge, with the plan redone and committed: apply, with a summary.
-    world
-        .pkgsync(&[
-            "plan",
-            "--config",
-            repo.join("sync.yaml").to_str().unwrap(),
-            "--out",
-            repo.join("plans/sync.json").to_str().unwrap(),
-        ])
-        .expect(0);
+    commit_plan();
     let steps = run_workflow_steps(&world, "pkgsync-apply.yml", &repo, &[]);
     assert_eq!(steps, [("Apply the reviewed plan".to_string(), 0)]);
     let summary = std::fs::read_to_string(world.path("step-summary.md")).unwrap();
