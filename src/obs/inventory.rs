@@ -492,8 +492,8 @@ mod tests {
     #[test]
     fn hostile_filename_is_rejected() {
         let mut listing = demo_listing();
-        listing.results.results[0].binarylists[1].binaries[2].filename =
-            "../../etc/passwd.rpm".into();
+        let binaries = &mut listing.results.results[0].binarylists[1].binaries;
+        binaries.last_mut().unwrap().filename = "../../etc/passwd.rpm".into();
         let err = build(
             &[listing],
             &mapping(&[("Fedora_39", Some("f/39")), ("Debian_12", None)]),

@@ -83,8 +83,21 @@ pub struct PackageStatus {
 pub struct BinaryList {
     #[serde(rename = "@package", default)]
     pub package: Option<String>,
-    #[serde(rename = "binary", default)]
+    #[serde(rename = "binary", default, deserialize_with = "packages_only")]
     pub binaries: Vec<Binary>,
+}
+
+/// A build area's binaries without what is never a package (logs, `_statistics`,
+/// build environments: three in five entries of a typical area), so a large
+/// `_result` is not held whole. Unsafe names stay, for discovery to refuse them.
+fn packages_only<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Binary>, D::Error> {
+    let mut binaries = Vec::<Binary>::deserialize(d)?;
+    binaries.retain(|b| {
+        !crate::model::is_safe_filename(&b.filename)
+            || crate::model::classify_filename(&b.filename) != crate::model::FileClass::Other
+    });
+    binaries.shrink_to_fit();
+    Ok(binaries)
 }
 
 impl Document for BinaryList {
@@ -225,6 +238,25 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn binary_lists_keep_packages_and_unsafe_names_only() {
+        let list: BinaryList = parse(
+            r#"<binarylist package="a">
+                 <binary filename="a-1-1.x86_64.rpm" size="1" mtime="1"/>
+                 <binary filename="a-debuginfo-1-1.x86_64.rpm" size="1" mtime="1"/>
+                 <binary filename="_statistics" size="1" mtime="1"/>
+                 <binary filename="rpmlint.log" size="1" mtime="1"/>
+                 <binary filename="../evil" size="1" mtime="1"/>
+               </binarylist>"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = list.binaries.iter().map(|b| b.filename.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a-1-1.x86_64.rpm", "a-debuginfo-1-1.x86_64.rpm", "../evil"]
+        );
     }
 
     #[test]
