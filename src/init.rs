@@ -1,7 +1,7 @@
 //! `pkgsync init`: writes a first config from what OBS and Packagecloud hold,
 //! with a proposed `distro-mapping` for every repository of the projects.
 //!
-//! OBS names repositories by family (`xUbuntu_22.04`, `Debian_12`, `Fedora_39`,
+//! OBS names repositories by family (`xUbuntu_22.04` or `Ubuntu_22.04`, `Debian_12`, `Fedora_39`,
 //! `openSUSE_Leap_15.5`, `SLE_15_SP5`, `CentOS_8_Stream`, ...); [`candidates`]
 //! turns a name into the Packagecloud `distro/version`s it may mean, and only one
 //! that Packagecloud's distributions list counts as a sure match. A repository
@@ -33,7 +33,11 @@ pub enum Proposal {
 pub fn candidates(repository: &str) -> Vec<String> {
     let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.');
     let whole = |dist: &str, n: &str| vec![format!("{dist}/{n}"), format!("{dist}/{n}.0")];
-    if let Some(n) = repository.strip_prefix("xUbuntu_").filter(|n| number(n)) {
+    if let Some(n) = repository
+        .strip_prefix("xUbuntu_")
+        .or_else(|| repository.strip_prefix("Ubuntu_"))
+        .filter(|n| number(n))
+    {
         return vec![format!("ubuntu/{n}")];
     }
     for (prefix, dist) in [("Debian_", "debian"), ("Raspbian_", "raspbian")] {
@@ -248,6 +252,7 @@ mod tests {
     fn obs_repository_families_have_packagecloud_candidates() {
         for (repository, first) in [
             ("xUbuntu_22.04", "ubuntu/22.04"),
+            ("Ubuntu_24.04", "ubuntu/24.04"),
             ("Debian_12", "debian/12"),
             ("Raspbian_11", "raspbian/11"),
             ("Fedora_39", "fedora/39"),
