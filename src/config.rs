@@ -415,8 +415,16 @@ impl Config {
         if projects.iter().any(|p| p.credentials.is_none())
             && let Some(oscrc) = &env.oscrc
         {
-            let found = osc_credentials(oscrc, &obs_url, &mut notes, &mut warnings)
-                .map_err(|e| invalid(e.to_string()))?;
+            let found = match osc_credentials(oscrc, &obs_url, &mut notes, &mut warnings) {
+                Ok(found) => found,
+                // A file osc itself may read differently is no reason to fail a
+                // config that may need no credentials; a bad password is.
+                Err(e @ crate::oscrc::OscrcError::File { .. }) => {
+                    warnings.push(format!("{e}: going on without OBS credentials from it"));
+                    None
+                }
+                Err(e) => return Err(invalid(e.to_string())),
+            };
             for project in projects.iter_mut().filter(|p| p.credentials.is_none()) {
                 project.credentials = found.clone();
             }

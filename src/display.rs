@@ -74,30 +74,40 @@ impl ShownUrl {
         &self.0
     }
 
-    /// Whether the URL carries user info (`user@` or `user:password@`).
+    /// Whether the URL may carry user info: the parsed URL has a user or a
+    /// password, or (parsed or not) an `@` comes before any query or fragment.
+    /// Deliberately wide: an API base URL has no reason to hold an `@`.
     pub fn has_credentials(&self) -> bool {
-        userinfo_end(&self.0).is_some()
+        let parsed = url::Url::parse(&self.0).ok();
+        parsed.is_some_and(|u| !u.username().is_empty() || u.password().is_some())
+            || self
+                .0
+                .split(['?', '#'])
+                .next()
+                .is_some_and(|s| s.contains('@'))
     }
-}
-
-/// Where the user info of `url` ends (the position of its `@`), if it has any.
-/// Textual, so that a URL which does not parse (a bad port, say) is masked too.
-fn userinfo_end(url: &str) -> Option<(usize, usize)> {
-    let start = url.find("://")? + 3;
-    let authority_len = url[start..]
-        .find(['/', '?', '#'])
-        .unwrap_or(url.len() - start);
-    let at = url[start..start + authority_len].rfind('@')?;
-    Some((start, start + at))
 }
 
 impl fmt::Display for ShownUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match userinfo_end(&self.0) {
-            Some((start, at)) => Cow::Owned(format!("{}***{}", &self.0[..start], &self.0[at..])),
-            None => Cow::Borrowed(self.0.as_str()),
+        let shown = match url::Url::parse(&self.0) {
+            Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+                let _ = parsed.set_username("***");
+                let _ = parsed.set_password(None);
+                Cow::Owned(parsed.to_string())
+            }
+            Ok(_) => Cow::Borrowed(self.0.as_str()),
+            // Unparsable: everything up to the last `@` may be a secret.
+            Err(_) => match self.0.rfind('@') {
+                Some(at) => {
+                    let start = self.0.find(':').map_or(0, |i| i + 1);
+                    let start = start.min(at);
+                    Cow::Owned(format!("{}***{}", &self.0[..start], &self.0[at..]))
+                }
+                None => Cow::Borrowed(self.0.as_str()),
+            },
         };
-        f.write_str(&text(&url))
+        f.write_str(&text(&shown))
     }
 }
 
@@ -134,14 +144,20 @@ mod tests {
             "ftp://user:PASS@host/",
             "http://PASS@host",
             "http://us@er:PASS@host/x@y",
+            "https:user:PASS@host",
+            "https:\\\\user:PASS@host",
+            "https:///user:PASS@host",
+            "https://bot:se/PASS@host",
         ] {
-            let shown = ShownUrl::new(url).to_string();
-            assert!(!shown.contains("PASS"), "{shown}");
-            assert!(shown.contains("***@"), "{shown}");
-            assert!(ShownUrl::new(url).has_credentials());
+            let shown = ShownUrl::new(url);
+            assert!(!shown.to_string().contains("PASS"), "{url} → {shown}");
+            assert!(shown.has_credentials(), "{url}");
         }
-        let plain = ShownUrl::new("https://example.com/a@b");
-        assert_eq!(plain.to_string(), "https://example.com/a@b");
+        let plain = ShownUrl::new("https://example.com/api?q=a@b");
+        assert_eq!(plain.to_string(), "https://example.com/api?q=a@b");
         assert!(!plain.has_credentials());
+        // An `@` in the path is shown as it is, but counts as possible user info.
+        let path = ShownUrl::new("https://bot:1234/x@host");
+        assert!(path.has_credentials());
     }
 }

@@ -235,6 +235,10 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// For uploads: no read timeout. reqwest's read timeout runs from the start
+    /// of a request until the answer's head, so it would also cut off sending a
+    /// large body; uploads are bounded by their own deadline instead.
+    upload_client: reqwest::Client,
     pub retry: RetryPolicy,
     pub limits: Limits,
 }
@@ -251,14 +255,19 @@ impl HttpClient {
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis)
             .unwrap_or(Duration::from_secs(120));
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("pkgsync/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("pkgsync/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(15))
+        };
+        let client = builder()
             .read_timeout(read_timeout)
             .build()
             .expect("the TLS backend initialises");
+        let upload_client = builder().build().expect("the TLS backend initialises");
         Self {
             client,
+            upload_client,
             retry,
             limits: Limits::default(),
         }
@@ -266,6 +275,11 @@ impl HttpClient {
 
     pub fn request(&self, method: Method, url: &str, auth: &Auth) -> RequestBuilder {
         auth.apply(self.client.request(method, url))
+    }
+
+    /// A POST whose body may take long to send; the caller sets its deadline.
+    pub fn upload_request(&self, url: &str, auth: &Auth) -> RequestBuilder {
+        auth.apply(self.upload_client.request(Method::POST, url))
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy is
@@ -536,6 +550,11 @@ where
             let window_end = self.window_start + self.limits.rate_window;
             let wait = window_end.saturating_duration_since(Instant::now());
             let next = tokio::time::timeout(wait, self.stream.next()).await;
+            // A chunk that arrived counts in the window it closes.
+            if let Ok(Some(Ok(chunk))) = &next {
+                self.received += chunk.len() as u64;
+                self.window_bytes += chunk.len() as u64;
+            }
             if Instant::now() >= window_end {
                 self.check_rate()?;
             }
@@ -553,11 +572,7 @@ where
                         reason: transport_reason(&e),
                     });
                 }
-                Ok(Some(Ok(chunk))) => {
-                    self.received += chunk.len() as u64;
-                    self.window_bytes += chunk.len() as u64;
-                    return Ok(Some(chunk));
-                }
+                Ok(Some(Ok(chunk))) => return Ok(Some(chunk)),
             }
         }
     }

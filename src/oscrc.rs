@@ -66,7 +66,13 @@ pub fn lookup(path: &Path, api_url: &str) -> Result<Lookup, OscrcError> {
         path: path.to_path_buf(),
         message,
     };
-    let ini = ini::Ini::load_from_file_noescape(path).map_err(|e| file_error(e.to_string()))?;
+    // As Python's configparser reads it: no quoting, no escapes.
+    let options = ini::ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ini::ParseOption::default()
+    };
+    let ini = ini::Ini::load_from_file_opt(path, options).map_err(|e| file_error(e.to_string()))?;
     let wanted = normalise(api_url);
     let Some((section, properties)) = ini
         .iter()
@@ -74,20 +80,23 @@ pub fn lookup(path: &Path, api_url: &str) -> Result<Lookup, OscrcError> {
     else {
         return Ok(Lookup::Nothing);
     };
-    let Some(user) = properties.get("user").filter(|u| !u.is_empty()) else {
+    // configparser folds key case: `User` is `user`.
+    let get = |key: &str| {
+        properties
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    };
+    let Some(user) = get("user").filter(|u| !u.is_empty()) else {
         return Ok(Lookup::Nothing);
     };
-    let obfuscated_manager = properties
-        .get("credentials_mgr_class")
-        .is_some_and(|c| c.contains("Obfuscated"));
-    let password = match (properties.get("passx"), properties.get("pass")) {
+    let obfuscated_manager = get("credentials_mgr_class").is_some_and(|c| c.contains("Obfuscated"));
+    let password = match (get("passx"), get("pass")) {
         (Some(passx), _) => decode_passx(passx),
         (None, Some(pass)) if obfuscated_manager => decode_passx(pass),
         (None, Some(pass)) => Ok(pass.to_string()),
         (None, None) => {
-            let manager = properties
-                .get("credentials_mgr_class")
-                .unwrap_or("no `pass` or `passx`");
+            let manager = get("credentials_mgr_class").unwrap_or("no `pass` or `passx`");
             return Ok(Lookup::Unreadable {
                 section: section.to_string(),
                 reason: format!("its password is not in the file ({manager})"),

@@ -331,3 +331,25 @@ fn an_unreadable_osc_password_is_named_with_its_file_and_never_shown() {
         config.warnings
     );
 }
+
+#[test]
+fn osc_config_is_read_as_osc_reads_it() {
+    // configparser folds key case and keeps quotes as part of the value.
+    let (_dir, config) = with_oscrc(
+        "[https://api.opensuse.org]\nUser = oscuser\npass = \"quoted secret\"\n  ; an indented comment\n",
+    );
+    let config = config.unwrap();
+    let credentials = config.obs.projects[0].credentials.as_ref().unwrap();
+    assert_eq!(credentials.user, "oscuser");
+    assert_eq!(credentials.password.expose(), "\"quoted secret\"");
+
+    // A file pkgsync cannot read is a warning, not a failed config.
+    let (_dir, config) = with_oscrc("[unterminated\nuser = x\n");
+    let config = config.unwrap();
+    assert!(config.obs.projects.iter().all(|p| p.credentials.is_none()));
+    assert!(
+        config.warnings.iter().any(|w| w.contains("oscrc")),
+        "{:?}",
+        config.warnings
+    );
+}

@@ -305,6 +305,9 @@ fn credentials_in_a_url_are_refused_and_never_shown() {
             "ftp://user:PASS@host/",
             "http://user:PASS@127.0.0.1:1",
             "http://PASS@host",
+            "https:user:PASS@host",
+            "https:///user:PASS@host",
+            "https://bot:se/PASS@host",
         ] {
             std::fs::write(&world.config, original.replace(from.as_str(), bad)).unwrap();
             let run = world
@@ -609,5 +612,30 @@ fn an_upload_that_is_never_answered_ends_at_its_deadline() {
         started.elapsed() < Duration::from_secs(60),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[test]
+fn an_upload_answered_later_than_the_read_timeout_still_completes() {
+    // reqwest's read timeout runs until an answer's head: it must not cut off
+    // an upload whose body takes long to send or to store.
+    let world = World::demo();
+    let plan = world.plan_out("plan.json");
+    let uploads = pkgsync::plan::file::read(&plan).unwrap().summary.upload as u64;
+    world.sandbox().packagecloud().set_faults(vec![
+        FaultRule::new("/packages.json", Fault::Delay { millis: 1_000 })
+            .method("POST")
+            .times(1000),
+    ]);
+    world
+        .pkgsync_with(
+            &["apply", plan.to_str().unwrap(), "--config", world.config()],
+            &[("PKGSYNC_READ_TIMEOUT_MS", "300")],
+        )
+        .expect(0);
+    assert_eq!(
+        world.sandbox().packagecloud().upload_attempts(),
+        uploads,
+        "each file posted once"
     );
 }

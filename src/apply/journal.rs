@@ -86,9 +86,9 @@ impl Journal {
         // Lines that do not parse (another version's, a torn last line) say
         // nothing about damage; they are skipped.
         let damaged = std::io::BufReader::new(&file)
-            .lines()
+            .split(b'\n')
             .map_while(Result::ok)
-            .filter_map(|line| serde_json::from_str::<Record>(&line).ok())
+            .filter_map(|line| serde_json::from_slice::<Record>(&line).ok())
             .filter(|r| r.outcome == Outcome::Damaged)
             .filter_map(|r| r.stored)
             .collect();
@@ -122,8 +122,12 @@ impl Journal {
         let line = serde_json::to_string(&record).expect("a record serialises");
         {
             let mut file = self.file.lock().expect("journal lock");
-            writeln!(file, "{line}")?;
-            file.flush()?;
+            // One write per line, so that a crash cannot glue two records; a
+            // damaged copy is on disk before pkgsync deletes it.
+            file.write_all(format!("{line}\n").as_bytes())?;
+            if record.outcome == Outcome::Damaged {
+                file.sync_data()?;
+            }
             if self.echo {
                 println!("{line}");
             }

@@ -604,7 +604,7 @@ fn damaged_copy(error: &PackagecloudError) -> Option<StoredCopy> {
             stored_filename,
             stored_sha256,
             ..
-        } if !stored_filename.is_empty() => Some(StoredCopy {
+        } if !stored_filename.is_empty() && !stored_sha256.is_empty() => Some(StoredCopy {
             distro_version: key.distro_version.clone(),
             filename: stored_filename.clone(),
             sha256: stored_sha256.clone(),

@@ -70,6 +70,10 @@ pub enum PackagecloudError {
         expected_filename: String,
         expected_sha256: String,
     },
+    #[error(
+        "Packagecloud answered the upload of `{key}` without a sha256 and does not list it: the upload is not verified"
+    )]
+    Unverified { key: ArtifactKey },
     #[error("`{path}` cannot be uploaded as `{key}`: {reason}")]
     NotThePlannedFile {
         key: ArtifactKey,
@@ -166,8 +170,18 @@ impl PackagecloudClient {
     /// Whether a failed request went to this repository's API (not, say, to
     /// `distributions.json`, where a 404 says nothing about the repository).
     fn is_repo_url(&self, error: &HttpError) -> bool {
-        let url = error.url().as_request_url();
-        url.starts_with(&self.repo_url("/")) || url.starts_with(&self.repo_url(".json"))
+        let Some(rest) = error
+            .url()
+            .as_request_url()
+            .strip_prefix(&self.repo_url(""))
+        else {
+            return false;
+        };
+        // The repository's own record and its listings; a package's details or a
+        // delete that 404s says nothing about the repository.
+        rest.starts_with(".json")
+            || rest.starts_with("/packages.json")
+            || rest.starts_with("/search.json")
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -516,7 +530,7 @@ impl PackagecloudClient {
         let url = self.repo_url("/packages.json");
         let deadline = self.http.limits.upload_deadline(length);
         self.http
-            .request(Method::POST, &url, &self.auth()?)
+            .upload_request(&url, &self.auth()?)
             .multipart(form)
             .timeout(deadline)
             .send()
@@ -570,7 +584,7 @@ impl PackagecloudClient {
                         Err(lost) => (lost.into_error(), None),
                         Ok(body) => match status {
                             StatusCode::CREATED | StatusCode::OK => {
-                                return self.verify_created(key, sha256, &body);
+                                return self.verify_created(key, sha256, &body).await;
                             }
                             StatusCode::UNPROCESSABLE_ENTITY => {
                                 return self.after_rejection(key, sha256, &body).await;
@@ -647,7 +661,7 @@ impl PackagecloudClient {
         })
     }
 
-    fn verify_created(
+    async fn verify_created(
         &self,
         key: &ArtifactKey,
         sha256: &str,
@@ -658,21 +672,44 @@ impl PackagecloudClient {
                 url: ShownUrl::new(self.repo_url("/packages.json")),
                 message: e.to_string(),
             })?;
-        let stored_sha = details
+        // An answer without a checksum proves nothing either way: the listing
+        // says what was stored (absent there, the upload is not verified).
+        let Some(stored_sha) = details
             .sha256sum
-            .clone()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_ascii_lowercase())
+        else {
+            return match self.find(key).await? {
+                Some(stored) if stored.sha256.as_deref() == Some(sha256) => {
+                    Ok(UploadOutcome::Created)
+                }
+                Some(TargetPackage {
+                    sha256: Some(other),
+                    ..
+                }) => Err(self.verify_failed(key, sha256, &key.filename, &other)),
+                _ => Err(PackagecloudError::Unverified { key: key.clone() }),
+            };
+        };
         if details.filename != key.filename || stored_sha != sha256 {
-            return Err(PackagecloudError::VerifyFailed {
-                key: key.clone(),
-                stored_filename: details.filename,
-                stored_sha256: stored_sha,
-                expected_filename: key.filename.clone(),
-                expected_sha256: sha256.to_string(),
-            });
+            return Err(self.verify_failed(key, sha256, &details.filename, &stored_sha));
         }
         Ok(UploadOutcome::Created)
+    }
+
+    fn verify_failed(
+        &self,
+        key: &ArtifactKey,
+        sha256: &str,
+        stored_filename: &str,
+        stored_sha256: &str,
+    ) -> PackagecloudError {
+        PackagecloudError::VerifyFailed {
+            key: key.clone(),
+            stored_filename: stored_filename.to_string(),
+            stored_sha256: stored_sha256.to_string(),
+            expected_filename: key.filename.clone(),
+            expected_sha256: sha256.to_string(),
+        }
     }
 
     async fn after_rejection(

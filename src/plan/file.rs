@@ -135,7 +135,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
     if major != Some(FORMAT_MAJOR) {
         return Err(PlanFileError::UnknownFormat {
             path: path.to_path_buf(),
-            found: version,
+            found: crate::display::text(&version).into_owned(),
         });
     }
     let recorded = body_of(&mut value)
@@ -145,15 +145,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
     if recorded != actual {
         return Err(PlanFileError::Tampered {
             path: path.to_path_buf(),
-            recorded,
+            recorded: crate::display::text(&recorded).into_owned(),
             actual,
         });
     }
     if let Some(map) = value.as_object_mut() {
         map.insert("plan_id".into(), Value::String(recorded));
     }
+    // Messages quote the file's own (edited, perhaps hostile) text: escaped.
     serde_json::from_value(value).map_err(|e| PlanFileError::Shape {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: crate::display::text(&e.to_string()).into_owned(),
     })
 }
