@@ -526,7 +526,7 @@ impl Config {
         };
         let apply = ApplySettings {
             downloads: positive(raw.apply.downloads, 4, "apply.downloads")?,
-            // Measured by tests/bench_scale.rs against the sandbox at 20 ms per
+            // Measured by tests/it/bench_scale.rs against the sandbox at 20 ms per
             // request: 65 files/s with 2, 101 with 4, no more with 8 or 16.
             uploads: positive(raw.apply.uploads, 4, "apply.uploads")?,
         };

@@ -714,7 +714,7 @@ async fn packagecloud_upload_renames_lists_and_details() {
     .unwrap();
     assert_eq!(response.headers()["total"], "2");
     assert!(response.headers().get("link").is_none());
-    // Field order is checked in tests/packagecloud_client.rs (serde_json maps sort).
+    // Field order is checked in packagecloud_client.rs (serde_json maps sort).
     let list: Vec<serde_json::Value> = response.json().await.unwrap();
     assert_eq!(list[0]["filename"], "hello-obs-1.0-1.1.noarch.rpm");
     assert_eq!(list[1]["type"], "deb");

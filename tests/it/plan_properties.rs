@@ -1,8 +1,10 @@
 //! Properties of the planner over random inventories: determinism, convergence
 //! after apply, where deletes may fall, and the deletion guards at their limits.
 
-mod plan_support;
-
+use crate::support::plans::{
+    KINDS, Kind, MAPPING, OUT_OF_SCOPE, Settings, setup, sha, source_artifact, source_inventory,
+    target_inventory, target_package,
+};
 use pkgsync::model::{
     ArtifactKey, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
 };
@@ -10,10 +12,6 @@ use pkgsync::plan::planner::check_guards;
 use pkgsync::plan::{
     ActionKind, Guards, Plan, PlanError, SourceExpectation, TargetExpectation, file,
     plan as make_plan,
-};
-use plan_support::{
-    KINDS, Kind, MAPPING, OUT_OF_SCOPE, Settings, setup, sha, source_artifact, source_inventory,
-    target_inventory, target_package,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;

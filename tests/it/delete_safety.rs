@@ -1,8 +1,7 @@
 //! Deletes only on complete knowledge, only of what the config could have
 //! produced, and judged again at apply time: through the real binary.
 
-mod common;
-use common::World;
+use crate::support::World;
 use pkgsync::model::ObsOrigin;
 use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
 

@@ -11,8 +11,8 @@
 //! the test build's (unoptimised pkgsync code, optimised dependencies), so CPU
 //! figures are higher than a release build's; compare runs with each other.
 
-mod common;
-use common::Measured;
+use crate::support;
+use crate::support::Measured;
 use pkgsync::sandbox::demo::{
     DEMO_DEB_REPOSITORY, DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO,
     DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
@@ -187,7 +187,7 @@ impl Bench {
         pc.clear_requests();
         self.set_latency(latency_ms);
         let started = Instant::now();
-        let measured = common::run_measured(self.dir.path(), args, &[]);
+        let measured = support::run_measured(self.dir.path(), args, &[]);
         let wall = started.elapsed().as_secs_f64();
         self.set_latency(0);
         let kinds = requests_by_kind(&obs.requests(), &pc.requests());

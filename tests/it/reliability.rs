@@ -3,8 +3,8 @@
 //! names crafted to fool a reviewer, listings without pagination. Nothing damaged
 //! is left on Packagecloud, every read ends, and every message is safe to show.
 
-mod common;
-use common::{Run, World};
+use crate::support;
+use crate::support::{Run, World};
 use pkgsync::sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO};
 use pkgsync::sandbox::{Fault, FaultRule, Seed};
 use std::path::{Path, PathBuf};
@@ -398,7 +398,7 @@ fn a_download_that_goes_on_past_its_listed_size_is_stopped() {
     world.sandbox().obs().set_faults(vec![
         FaultRule::new("qemu-kata-8.0.2-1.1.x86_64.rpm", Fault::Endless).times(1000),
     ]);
-    let common::Measured { run, peak_kib, .. } = common::run_measured(
+    let support::Measured { run, peak_kib, .. } = support::run_measured(
         world.dir.path(),
         &["apply", plan.to_str().unwrap(), "--config", world.config()],
         &[],
@@ -431,8 +431,8 @@ fn endless_metadata(on_obs: bool, path: &str, what: &str) {
         world.sandbox().packagecloud().set_faults(vec![rule]);
     }
     let started = Instant::now();
-    let common::Measured { run, peak_kib, .. } =
-        common::run_measured(world.dir.path(), &["plan", "--config", world.config()], &[]);
+    let support::Measured { run, peak_kib, .. } =
+        support::run_measured(world.dir.path(), &["plan", "--config", world.config()], &[]);
     let run = run.expect(1);
     println!(
         "endless {what}: stopped after {:.1} s, peak RSS {:.1} MiB",

@@ -2,8 +2,6 @@
 //! (so the policy and the effective config recorded in the plan agree), and
 //! source/target inventory entries with realistic OBS and Packagecloud names.
 
-#![allow(dead_code)]
-
 use pkgsync::config::{Config, Environment};
 use pkgsync::model::{
     ArtifactKey, Coverage, ObsOrigin, PackageType, SourceArtifact, SourceInventory,

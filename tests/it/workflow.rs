@@ -1,7 +1,7 @@
 //! The plan → apply → plan workflow through the real binary against the sandbox.
 
-mod common;
-use common::World;
+use crate::support;
+use crate::support::World;
 
 #[test]
 fn plan_apply_plan_converges_and_reruns_change_nothing() {
@@ -137,8 +137,8 @@ fn planning_twice_on_unchanged_state_gives_identical_files() {
 #[test]
 fn demo_command_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let run = common::Run::from(
-        common::pkgsync_command(dir.path())
+    let run = support::Run::from(
+        support::pkgsync_command(dir.path())
             .args(["demo", "--dir", dir.path().join("demo").to_str().unwrap()])
             .output()
             .unwrap(),
@@ -294,7 +294,7 @@ fn show_and_diff_refuse_an_edited_plan_and_diff_names_changes() {
 fn the_sandbox_command_serves_until_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sandbox.yaml");
-    let mut child = common::pkgsync_command(dir.path())
+    let mut child = support::pkgsync_command(dir.path())
         .args(["sandbox", "--write-config", config.to_str().unwrap()])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -305,8 +305,8 @@ fn the_sandbox_command_serves_until_interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let run = common::Run::from(
-        common::pkgsync_command(dir.path())
+    let run = support::Run::from(
+        support::pkgsync_command(dir.path())
             .args(["plan", "--config", config.to_str().unwrap()])
             .output()
             .unwrap(),
@@ -456,11 +456,11 @@ const COMMANDS: [&str; 10] = [
 fn completions_cover_every_command_in_every_shell() {
     let dir = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let output = common::pkgsync_command(dir.path())
+        let output = support::pkgsync_command(dir.path())
             .args(["completions", shell])
             .output()
             .unwrap();
-        let run = common::Run::from(output).expect(0);
+        let run = support::Run::from(output).expect(0);
         for command in COMMANDS {
             assert!(
                 run.stdout.contains(command),
@@ -478,11 +478,11 @@ fn completions_cover_every_command_in_every_shell() {
 fn man_pages_are_written_for_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("man");
-    let output = common::pkgsync_command(dir.path())
+    let output = support::pkgsync_command(dir.path())
         .args(["man", "--out-dir", out.to_str().unwrap()])
         .output()
         .unwrap();
-    common::Run::from(output).expect(0);
+    support::Run::from(output).expect(0);
     let pages = std::iter::once("pkgsync".to_string())
         .chain(COMMANDS.iter().map(|c| format!("pkgsync-{c}")));
     for page in pages {
@@ -510,7 +510,7 @@ fn color_is_chosen_by_the_flag_and_never_by_default_off_a_terminal() {
     assert!(!show(&["--color", "never"], &[]).contains('\u{1b}'));
     assert!(!show(&[], &[]).contains('\u{1b}'), "auto with NO_COLOR");
     // Without NO_COLOR, auto still does not colour a pipe.
-    let output = common::pkgsync_command(world.dir.path())
+    let output = support::pkgsync_command(world.dir.path())
         .env_remove("NO_COLOR")
         .args(["show", plan.to_str().unwrap(), "--color", "auto"])
         .output()
@@ -771,7 +771,7 @@ fn the_ci_workflows_pass_actionlint() {
             .args(files)
             .output()
             .unwrap();
-        common::Run::from(output)
+        support::Run::from(output)
     };
     let workflows = [
         root.join("examples/github-actions/pkgsync-plan.yml"),

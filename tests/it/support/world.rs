@@ -1,6 +1,5 @@
 //! Shared harness for black-box tests: a sandbox running in the test process and
 //! the real `pkgsync` binary run against it, as a user would.
-#![allow(dead_code)]
 
 use pkgsync::sandbox::{Sandbox, Seed};
 use std::path::{Path, PathBuf};

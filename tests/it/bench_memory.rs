@@ -3,7 +3,7 @@
 //! resident memory of each run and their ratio. Asserts only what must hold on any
 //! machine: the 1 GiB run stays far below the file size.
 
-mod common;
+use crate::support;
 use pkgsync::sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO};
 use pkgsync::sandbox::{Sandbox, Seed};
 use std::io::{Read, Write};
@@ -127,7 +127,7 @@ fn measure(size: u64) -> Measurement {
         .write_all(text.as_bytes())
         .unwrap();
     let plan = dir.path().join("plan.json");
-    let common::Measured { run, .. } = common::run_measured(
+    let support::Measured { run, .. } = support::run_measured(
         dir.path(),
         &[
             "plan",
@@ -141,7 +141,7 @@ fn measure(size: u64) -> Measurement {
     run.expect(0);
 
     let started = Instant::now();
-    let common::Measured { run, peak_kib, .. } = common::run_measured(
+    let support::Measured { run, peak_kib, .. } = support::run_measured(
         dir.path(),
         &[
             "apply",

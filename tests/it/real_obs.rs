@@ -5,8 +5,8 @@
 //! The Packagecloud side is the sandbox emulator. The same OBS scenario is then
 //! copied into the sandbox's OBS emulator, to show both give the same plan.
 
-mod common;
-use common::Run;
+use crate::support;
+use crate::support::Run;
 use pkgsync::config::{Config, Environment};
 use pkgsync::http::{HttpClient, RetryPolicy};
 use pkgsync::obs::client::{ObsClient, ResultQuery};
@@ -170,7 +170,7 @@ impl Target {
 
     fn pkgsync(&self, args: &[&str]) -> Run {
         Run::from(
-            common::pkgsync_command(self.dir.path())
+            support::pkgsync_command(self.dir.path())
                 .args(args)
                 .output()
                 .unwrap(),

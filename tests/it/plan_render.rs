@@ -2,14 +2,14 @@
 //! detection, versions, nothing machine- or time-specific), the text and markdown
 //! renderings (snapshots, colour, GitHub's comment limit) and `diff`.
 
-mod plan_support;
+use crate::support::plans;
 
+use crate::support::plans::{
+    Kind, Settings, setup, sha, source_artifact, source_inventory, target_inventory, target_package,
+};
 use pkgsync::model::{SourceInventory, TargetInventory};
 use pkgsync::plan::file::{self, PlanFileError};
 use pkgsync::plan::{ActionKind, Plan, diff, plan as make_plan, render};
-use plan_support::{
-    Kind, Settings, setup, sha, source_artifact, source_inventory, target_inventory, target_package,
-};
 use serde_json::Value;
 use std::path::Path;
 
@@ -354,7 +354,7 @@ fn the_file_holds_no_absolute_paths_and_no_timestamps() {
     // A config at an absolute path, planned now.
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("pkgsync.yaml");
-    std::fs::write(&config_path, plan_support::config_yaml(&small_settings())).unwrap();
+    std::fs::write(&config_path, plans::config_yaml(&small_settings())).unwrap();
     let config =
         pkgsync::config::Config::load(&config_path, &pkgsync::config::Environment::default())
             .unwrap();

@@ -2,8 +2,8 @@
 //! final Packagecloud state equals the plan's intent, with no duplicates, or apply
 //! refuses before changing anything.
 
-mod common;
-use common::{Run, World};
+use crate::support;
+use crate::support::{Run, World};
 use pkgsync::model::ObsOrigin;
 use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
 use pkgsync::sandbox::{Fault, FaultRule};
@@ -188,7 +188,7 @@ fn a_killed_apply_converges_on_rerun() {
             .method("POST")
             .times(1000),
     ]);
-    let mut child = common::pkgsync_command(world.dir.path())
+    let mut child = support::pkgsync_command(world.dir.path())
         .args(["apply", &plan, "--config", world.config(), "--uploads", "1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -354,7 +354,7 @@ fn two_applies_cannot_share_a_cache() {
             .times(1000),
     ]);
     let cache = world.path("shared-cache");
-    let mut first = common::pkgsync_command(world.dir.path())
+    let mut first = support::pkgsync_command(world.dir.path())
         .args([
             "apply",
             &plan,

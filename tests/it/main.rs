@@ -1,0 +1,24 @@
+//! The integration tests, one binary so that the product is linked once.
+//!
+//! Each module is one area; test names start with their module, so a filter
+//! picks an area: `cargo test --test it -- workflow::`. Two areas are slow and
+//! run by `./tests/run` apart from the rest: `real_obs` (installs and starts the
+//! real OBS backend) and the benchmarks `bench_*` (they print figures and run one
+//! at a time so that their timings are not disturbed). `./tests/run --fast` skips
+//! both.
+
+mod support;
+
+mod apply_faults;
+mod bench_memory;
+mod bench_scale;
+mod config;
+mod delete_safety;
+mod obs_source;
+mod packagecloud_client;
+mod plan_properties;
+mod plan_render;
+mod real_obs;
+mod reliability;
+mod sandbox_emulators;
+mod workflow;
