@@ -2,6 +2,7 @@
 
 use crate::support;
 use crate::support::World;
+use std::path::Path;
 
 #[test]
 fn plan_apply_plan_converges_and_reruns_change_nothing() {
@@ -949,5 +950,44 @@ fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
     assert!(
         summary.contains("exit 4") && summary.contains("refused"),
         "{summary}"
+    );
+}
+
+/// The demo's plan, with the sandbox's URLs (their ports change on every start)
+/// and the digests over them replaced, is the one recorded in
+/// `tests/fixtures/plans/demo.json`: the plan format stays byte for byte what
+/// reviewers have been reading. `PKGSYNC_RECORD_PLAN=1` records it again, for a
+/// deliberate change of the format.
+#[test]
+fn the_demo_plan_is_byte_identical_to_the_recorded_one() {
+    let world = World::demo();
+    let plan = std::fs::read_to_string(world.plan_out("plan.json")).unwrap();
+    let sandbox = world.sandbox();
+    let normalised: String = plan
+        .replace(sandbox.obs_url(), "http://OBS")
+        .replace(sandbox.packagecloud_url(), "http://PACKAGECLOUD")
+        .lines()
+        .map(|line| {
+            let digest = ["\"plan_id\":", "\"config_digest\":"]
+                .into_iter()
+                .find(|field| line.trim_start().starts_with(field));
+            match digest {
+                Some(field) => format!("  {field} \"(digest)\","),
+                None => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plans/demo.json");
+    if std::env::var_os("PKGSYNC_RECORD_PLAN").is_some() {
+        std::fs::create_dir_all(recorded.parent().unwrap()).unwrap();
+        std::fs::write(&recorded, &normalised).unwrap();
+    }
+    let expected = std::fs::read_to_string(&recorded).unwrap();
+    assert!(
+        normalised == expected,
+        "the demo plan differs from {}:\n{}",
+        recorded.display(),
+        similar::TextDiff::from_lines(&expected, &normalised).unified_diff()
     );
 }
