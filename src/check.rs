@@ -8,12 +8,13 @@
 //! API shows no permissions), and the output says so.
 
 use crate::cli::CheckArgs;
-use crate::commands::{clients, load_config};
+use crate::commands::{http_client, load_config};
 use crate::config::{Config, Environment};
 use crate::display;
 use crate::exit::{Exit, Failure};
+use crate::obs::client::ObsClient;
 use crate::obs::inventory::Selection;
-use crate::packagecloud::PackagecloudError;
+use crate::packagecloud::{PackagecloudClient, PackagecloudError};
 use std::collections::BTreeSet;
 
 /// The outcome of one check.
@@ -49,8 +50,8 @@ pub async fn check(args: &CheckArgs, env: &Environment) -> Result<Exit, Failure>
         "config `{}` is valid",
         args.config.display()
     ))];
-    lines.extend(check_obs(&config).await);
-    lines.extend(check_packagecloud(&config).await);
+    lines.extend(check_obs(&config, env).await);
+    lines.extend(check_packagecloud(&config, env).await);
     for line in &lines {
         line.print();
     }
@@ -66,8 +67,8 @@ pub async fn check(args: &CheckArgs, env: &Environment) -> Result<Exit, Failure>
 
 /// Each project's meta, with its own credentials; then the mapping of every
 /// repository the filters admit.
-async fn check_obs(config: &Config) -> Vec<Line> {
-    let (obs, _) = clients(config);
+async fn check_obs(config: &Config, env: &Environment) -> Vec<Line> {
+    let obs = ObsClient::new(http_client(config, env), &config.obs.url);
     let selection = Selection::new(&config.filters);
     let mut lines = Vec::new();
     let mut unmapped = BTreeSet::new();
@@ -113,8 +114,8 @@ async fn check_obs(config: &Config) -> Vec<Line> {
 }
 
 /// The token and the repository, then every mapped `distro/version`.
-async fn check_packagecloud(config: &Config) -> Vec<Line> {
-    let (_, packagecloud) = clients(config);
+async fn check_packagecloud(config: &Config, env: &Environment) -> Vec<Line> {
+    let packagecloud = PackagecloudClient::new(http_client(config, env), &config.packagecloud);
     let repo = display::text(packagecloud.repo()).into_owned();
     let mut lines = Vec::new();
     match packagecloud.repository().await {

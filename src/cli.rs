@@ -1,7 +1,44 @@
-//! Command-line definitions (clap). No behaviour here.
+//! Command-line definitions (clap), and the one place that reads the process
+//! environment ([`Environment::from_process`]); the library gets it passed down.
 
+use crate::config::Environment;
+use crate::http::RetryPolicy;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
+
+impl Environment {
+    pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let millis = |name: &str| {
+            var(name)
+                .and_then(|v| v.parse().ok())
+                .map(Duration::from_millis)
+        };
+        let mut retry = RetryPolicy::default();
+        if let Some(base) = millis("PKGSYNC_RETRY_BASE_MS") {
+            retry = retry.with_base_delay(base);
+        }
+        retry.log = var("PKGSYNC_LOG_RETRIES").is_some();
+        Self {
+            obs_user: var("OBS_USER"),
+            obs_password: var("OBS_PASSWORD"),
+            packagecloud_token: var("PACKAGECLOUD_TOKEN"),
+            packagecloud_file: dirs::home_dir().map(|home| home.join(".packagecloud")),
+            oscrc: crate::oscrc::locate(
+                std::env::var_os("OSC_CONFIG").map(PathBuf::from),
+                dirs::config_dir(),
+                dirs::home_dir(),
+            ),
+            retry,
+            read_timeout: millis("PKGSYNC_READ_TIMEOUT_MS"),
+            cache_dir: dirs::cache_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("pkgsync"),
+            no_color: std::env::var_os("NO_COLOR").is_some(),
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(

@@ -7,19 +7,20 @@ use crate::apply::{
 use crate::cli::{ApplyArgs, ApplyFormat, ColorChoice, DiffArgs, Format, PlanArgs, ShowArgs};
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
-use crate::http::{HttpClient, RetryPolicy};
+use crate::http::HttpClient;
 use crate::model::{ARCH_INDEPENDENT, ArtifactKey, TargetInventory, file_arch};
-use crate::obs::{self, client::ObsClient};
+use crate::observe::{self, Observation};
 use crate::packagecloud::{PackagecloudClient, PackagecloudError};
 use crate::plan::{self, Plan, planner::PlanContext, render};
+use crate::source::Sources;
 use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 
 /// Applies `--color` to both streams, once, before anything is printed:
 /// `auto` colours a stream only when it is a terminal and `NO_COLOR` is unset.
-pub fn set_color(choice: ColorChoice) {
-    let auto = |term: console::Term| std::env::var_os("NO_COLOR").is_none() && term.is_term();
+pub fn set_color(choice: ColorChoice, env: &Environment) {
+    let auto = |term: console::Term| !env.no_color && term.is_term();
     let (stdout, stderr) = match choice {
         ColorChoice::Always => (true, true),
         ColorChoice::Never => (false, false),
@@ -45,10 +46,20 @@ pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, 
     Ok(config)
 }
 
-pub fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
-    let http = HttpClient::new(RetryPolicy::from_env()).with_limits(config.limits);
+/// The HTTP client every request of one command goes through.
+pub fn http_client(config: &Config, env: &Environment) -> HttpClient {
+    let http = HttpClient::new(env.retry).with_limits(config.limits);
+    match env.read_timeout {
+        Some(timeout) => http.with_read_timeout(timeout),
+        None => http,
+    }
+}
+
+/// The sources the config names and the Packagecloud client, over one HTTP client.
+pub fn clients(config: &Config, env: &Environment) -> (Sources, PackagecloudClient) {
+    let http = http_client(config, env);
     (
-        ObsClient::new(http.clone(), &config.obs.url),
+        Sources::from_config(config, &http),
         PackagecloudClient::new(http, &config.packagecloud),
     )
 }
@@ -56,38 +67,18 @@ pub fn clients(config: &Config) -> (ObsClient, PackagecloudClient) {
 /// Observes both sides and computes the plan. Read-only.
 pub async fn make_plan(
     config: &Config,
+    env: &Environment,
     allow_deletes: Option<usize>,
     list_skips: bool,
 ) -> Result<Plan, Failure> {
-    let (obs_client, pc_client) = clients(config);
-    // The three reads are independent: the round trips overlap.
-    let (index, mut target, listings) = tokio::try_join!(
-        async { pc_client.distributions().await.map_err(Failure::error) },
-        async { pc_client.list().await.map_err(Failure::error) },
-        async {
-            obs::fetch_listings(&obs_client, config)
-                .await
-                .map_err(Failure::error)
-        },
-    )?;
-    let canonical = index.canonical_config(config).map_err(Failure::error)?;
-    let mut source = obs::build_inventory(&listings, &canonical).map_err(Failure::error)?;
-    // The listings are as large as the inventory; the plan needs only the latter.
-    drop(listings);
-
-    // Every file must be able to go where it is mapped (no rpm into a deb distro).
-    let mut refused = BTreeSet::new();
-    for artifact in source.artifacts.values() {
-        if let Err(e) = index.resolve(&artifact.key.distro_version, artifact.package_type) {
-            refused.insert(e.to_string());
-        }
-    }
-    if !refused.is_empty() {
-        return Err(Failure::error(anyhow::anyhow!(
-            "the distro mapping does not fit the packages:\n  {}",
-            refused.into_iter().collect::<Vec<_>>().join("\n  ")
-        )));
-    }
+    let (sources, pc_client) = clients(config, env);
+    let Observation {
+        resolved,
+        mut source,
+        mut target,
+    } = observe::observe(config, &sources, &pc_client)
+        .await
+        .map_err(Failure::error)?;
 
     // The build API gives md5s only per package. A plan does not need them for
     // uploads (apply reads them when it lists those packages again, and verifies
@@ -100,7 +91,8 @@ pub async fn make_plan(
             .filter(|k| target.packages.contains_key(*k))
             .cloned()
             .collect();
-        obs::fill_md5(&obs_client, &canonical, &mut source, &both)
+        sources
+            .complete_md5(&mut source, &both)
             .await
             .map_err(Failure::error)?;
         read_stored_md5s(&pc_client, &mut target, &both).await?;
@@ -110,7 +102,8 @@ pub async fn make_plan(
         config: config.effective(),
         list_skips,
     };
-    plan::plan(&source, &target, &canonical.policy(allow_deletes), &context).map_err(Failure::plan)
+    let policy = resolved.policy(config, allow_deletes);
+    plan::plan(&source, &target, &policy, &context).map_err(Failure::plan)
 }
 
 /// `sync.verify_unchanged`: the md5 of every file both sides hold, from its
@@ -158,7 +151,7 @@ pub fn render(plan: &Plan, format: Format) -> String {
 
 pub async fn plan(args: &PlanArgs, env: &Environment) -> Result<Exit, Failure> {
     let config = load_config(&args.config, env)?;
-    let plan = make_plan(&config, args.allow_deletes, args.list_skips).await?;
+    let plan = make_plan(&config, env, args.allow_deletes, args.list_skips).await?;
     if let Some(out) = &args.out {
         plan::file::write(&plan, out)
             .with_context(|| format!("cannot write the plan file `{}`", out.display()))
@@ -197,7 +190,7 @@ pub async fn apply(args: &ApplyArgs, env: &Environment) -> Result<Exit, Failure>
     let cache_dir = args
         .cache_dir
         .clone()
-        .unwrap_or_else(apply::cache::default_dir);
+        .unwrap_or_else(|| env.cache_dir.clone());
     let journal_path = args
         .journal
         .clone()
@@ -208,7 +201,16 @@ pub async fn apply(args: &ApplyArgs, env: &Environment) -> Result<Exit, Failure>
         progress: ProgressMode::detect(args.quiet),
     };
     let json = args.format == ApplyFormat::Json;
-    let report = run_apply(&plan, &config, &cache_dir, &journal_path, &options, json).await?;
+    let report = run_apply(
+        &plan,
+        &config,
+        env,
+        &cache_dir,
+        &journal_path,
+        &options,
+        json,
+    )
+    .await?;
     if !json {
         println!("{}", report.summary);
     }
@@ -218,6 +220,7 @@ pub async fn apply(args: &ApplyArgs, env: &Environment) -> Result<Exit, Failure>
 pub async fn run_apply(
     plan: &Plan,
     config: &Config,
+    env: &Environment,
     cache_dir: &std::path::Path,
     journal_path: &std::path::Path,
     options: &ApplyOptions,
@@ -230,11 +233,14 @@ pub async fn run_apply(
     if json {
         journal = journal.echo_to_stdout();
     }
-    let (obs_client, pc_client) = clients(config);
+    let http = http_client(config, env);
+    let sources = Sources::from_config(config, &http);
+    let pc_client = PackagecloudClient::new(http.clone(), &config.packagecloud);
     let ctx = apply::Context {
         config,
-        obs: &obs_client,
+        sources: &sources,
         packagecloud: &pc_client,
+        http: &http,
         cache: &cache,
         journal: &journal,
     };

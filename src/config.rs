@@ -8,8 +8,7 @@
 pub use crate::secret::Secret;
 
 use crate::display::ShownUrl;
-use crate::http::Limits;
-use crate::plan::policy::{Policy, SyncMode};
+use crate::http::{Limits, RetryPolicy};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -173,37 +172,54 @@ pub struct ObsProject {
     pub credentials: Option<ObsCredentials>,
 }
 
+/// Glob patterns as written, compiled once; the one pattern type of pkgsync.
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    written: Vec<String>,
+    set: GlobSet,
+}
+
+impl Patterns {
+    /// `key` names the config key in the error of a bad pattern.
+    fn new(written: &[String], key: &str) -> Result<Self, String> {
+        let mut set = GlobSetBuilder::new();
+        for pattern in written {
+            set.add(
+                Glob::new(pattern).map_err(|e| format!("`{key}`: bad pattern `{pattern}`: {e}"))?,
+            );
+        }
+        Ok(Self {
+            written: written.to_vec(),
+            set: set.build().map_err(|e| format!("`{key}`: {e}"))?,
+        })
+    }
+
+    pub fn written(&self) -> &[String] {
+        &self.written
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty()
+    }
+
+    /// Whether a pattern matches one of `names`.
+    pub fn match_any(&self, names: &[&str]) -> bool {
+        names.iter().any(|name| self.set.is_match(name))
+    }
+}
+
 /// Include/exclude glob patterns; an empty include list means "everything".
 #[derive(Debug, Clone)]
 pub struct PatternFilter {
-    include: Option<GlobSet>,
-    exclude: GlobSet,
-    pub include_patterns: Vec<String>,
-    pub exclude_patterns: Vec<String>,
+    pub include: Patterns,
+    pub exclude: Patterns,
 }
 
 impl PatternFilter {
     fn new(raw: &RawPatterns, what: &str) -> Result<Self, String> {
-        let build = |patterns: &[String], kind: &str| -> Result<GlobSet, String> {
-            let mut set = GlobSetBuilder::new();
-            for pattern in patterns {
-                let glob = Glob::new(pattern).map_err(|e| {
-                    format!("`filters.{what}.{kind}`: bad pattern `{pattern}`: {e}")
-                })?;
-                set.add(glob);
-            }
-            set.build()
-                .map_err(|e| format!("`filters.{what}.{kind}`: {e}"))
-        };
         Ok(Self {
-            include: if raw.include.is_empty() {
-                None
-            } else {
-                Some(build(&raw.include, "include")?)
-            },
-            exclude: build(&raw.exclude, "exclude")?,
-            include_patterns: raw.include.clone(),
-            exclude_patterns: raw.exclude.clone(),
+            include: Patterns::new(&raw.include, &format!("filters.{what}.include"))?,
+            exclude: Patterns::new(&raw.exclude, &format!("filters.{what}.exclude"))?,
         })
     }
 
@@ -211,8 +227,11 @@ impl PatternFilter {
         Self::new(&RawPatterns::default(), "").expect("empty pattern sets always build")
     }
 
-    pub fn allows(&self, name: &str) -> bool {
-        self.include.as_ref().is_none_or(|set| set.is_match(name)) && !self.exclude.is_match(name)
+    /// A thing with these names (an arch by its OBS and its Debian name, say) is
+    /// taken when an include pattern matches one of them (or there are none) and
+    /// no exclude pattern matches any.
+    pub fn admits(&self, names: &[&str]) -> bool {
+        (self.include.is_empty() || self.include.match_any(names)) && !self.exclude.match_any(names)
     }
 }
 
@@ -269,7 +288,7 @@ pub struct PackagecloudTarget {
 }
 
 #[derive(Debug, Clone)]
-pub struct ObsSource {
+pub struct ObsSettings {
     pub url: String,
     pub projects: Vec<ObsProject>,
     pub concurrency: usize,
@@ -285,12 +304,14 @@ pub struct ApplySettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
-    pub obs: ObsSource,
+    pub obs: ObsSettings,
     pub packagecloud: PackagecloudTarget,
     /// OBS repository → `distro/version`; `None` = skip this repository.
-    pub distro_mapping: BTreeMap<String, Option<String>>,
+    pub distro_mapping: DistroMapping,
     pub filters: Filters,
     pub policy_settings: PolicySettings,
+    /// `sync.protect`, compiled.
+    pub protect: Patterns,
     pub apply: ApplySettings,
     /// Bounds on every read (`limits:`); not part of the plan: they change how
     /// long pkgsync waits, not what it does.
@@ -299,6 +320,18 @@ pub struct Config {
     /// Facts worth a line on stderr (where credentials came from).
     pub notes: Vec<String>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Upload what is missing; never delete.
+    Additive,
+    /// Also delete orphans: packages in scope that the source no longer has.
+    Mirror,
+}
+
+/// Source repository → Packagecloud `distro/version`; `None` skips the repository.
+pub type DistroMapping = BTreeMap<String, Option<String>>;
 
 /// The sync rules of the `sync:` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,23 +362,14 @@ pub struct Environment {
     pub packagecloud_file: Option<PathBuf>,
     /// osc's config, the last source of OBS credentials ([`crate::oscrc::locate`]).
     pub oscrc: Option<PathBuf>,
-}
-
-impl Environment {
-    pub fn from_process() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        Self {
-            obs_user: var("OBS_USER"),
-            obs_password: var("OBS_PASSWORD"),
-            packagecloud_token: var("PACKAGECLOUD_TOKEN"),
-            packagecloud_file: dirs::home_dir().map(|home| home.join(".packagecloud")),
-            oscrc: crate::oscrc::locate(
-                std::env::var_os("OSC_CONFIG").map(PathBuf::from),
-                dirs::config_dir(),
-                dirs::home_dir(),
-            ),
-        }
-    }
+    /// How HTTP requests are retried (tests make the waits short).
+    pub retry: RetryPolicy,
+    /// Overrides how long a request waits for its answer (tests shorten it).
+    pub read_timeout: Option<Duration>,
+    /// Where `apply` keeps downloads and its journal unless told otherwise.
+    pub cache_dir: PathBuf,
+    /// `NO_COLOR` is set.
+    pub no_color: bool,
 }
 
 impl Config {
@@ -488,10 +512,7 @@ impl Config {
             debug_packages: raw.filters.debug_packages,
         };
 
-        for pattern in &raw.sync.protect {
-            Glob::new(pattern)
-                .map_err(|e| invalid(format!("`sync.protect`: bad pattern `{pattern}`: {e}")))?;
-        }
+        let protect = Patterns::new(&raw.sync.protect, "sync.protect").map_err(invalid)?;
         let max_delete_percent = raw
             .sync
             .max_delete_percent
@@ -503,8 +524,8 @@ impl Config {
         }
         // A stored file's name does not say which OBS package built it, so with a
         // package filter an orphan cannot be told from a package left out.
-        let package_filtered = !filters.packages.include_patterns.is_empty()
-            || !filters.packages.exclude_patterns.is_empty();
+        let package_filtered =
+            !filters.packages.include.is_empty() || !filters.packages.exclude.is_empty();
         if raw.sync.mode == Some(SyncMode::Mirror) && package_filtered {
             return Err(invalid(
                 "`sync.mode: mirror` cannot be combined with `filters.packages`: pkgsync cannot tell which OBS package a stored file came from, so it could delete packages the filter leaves out; use `additive`, or `sync.protect`".to_string(),
@@ -512,7 +533,7 @@ impl Config {
         }
         let policy_settings = PolicySettings {
             mode: raw.sync.mode.unwrap_or(SyncMode::Additive),
-            protect: raw.sync.protect,
+            protect: raw.sync.protect.clone(),
             max_deletes: raw.sync.max_deletes.unwrap_or(DEFAULT_MAX_DELETES),
             max_delete_percent,
             replace: raw.sync.replace,
@@ -531,7 +552,7 @@ impl Config {
             uploads: positive(raw.apply.uploads, 4, "apply.uploads")?,
         };
         let limits = limits(&raw.limits).map_err(invalid)?;
-        let obs = ObsSource {
+        let obs = ObsSettings {
             url: obs_url,
             projects,
             concurrency: positive(raw.obs.concurrency, 4, "obs.concurrency")?,
@@ -557,6 +578,7 @@ impl Config {
             distro_mapping,
             filters,
             policy_settings,
+            protect,
             apply,
             limits,
             warnings,
@@ -564,45 +586,12 @@ impl Config {
         })
     }
 
-    /// The Packagecloud `distro/version`s this config maps to: the scope of
-    /// deletes. A `distro/version` also fed by a repository the filters leave out
-    /// is not in scope: its files there are not this config's to judge.
-    pub fn scope(&self) -> BTreeSet<String> {
-        let (kept, left_out): (Vec<_>, Vec<_>) = self
-            .distro_mapping
-            .iter()
-            .filter_map(|(repository, target)| Some((repository, target.as_ref()?)))
-            .partition(|(repository, _)| self.filters.repositories.allows(repository));
-        let left_out: BTreeSet<&String> = left_out.into_iter().map(|(_, t)| t).collect();
-        kept.into_iter()
-            .map(|(_, t)| t)
-            .filter(|t| !left_out.contains(t))
-            .cloned()
-            .collect()
-    }
-
-    pub fn policy(&self, allow_deletes: Option<usize>) -> Policy {
-        Policy {
-            mode: self.policy_settings.mode,
-            scope: self.scope(),
-            protect: self.policy_settings.protect.clone(),
-            max_deletes: self.policy_settings.max_deletes,
-            max_delete_percent: self.policy_settings.max_delete_percent,
-            allow_deletes,
-            replace: self.policy_settings.replace,
-            deletable: crate::plan::policy::Deletable {
-                source_packages: self.filters.source_packages,
-                debug_packages: self.filters.debug_packages,
-            },
-        }
-    }
-
     /// Everything that decides what a plan contains, without secrets, credentials'
     /// presence aside. A plan records it; apply compares it with its own config.
     pub fn effective(&self) -> EffectiveConfig {
         let patterns = |f: &PatternFilter| EffectivePatterns {
-            include: f.include_patterns.clone(),
-            exclude: f.exclude_patterns.clone(),
+            include: f.include.written().to_vec(),
+            exclude: f.exclude.written().to_vec(),
         };
         EffectiveConfig {
             obs_url: self.obs.url.clone(),

@@ -62,10 +62,11 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
 
     // The sandbox config carries its own credentials; the user's environment
     // must not redirect the demo to real ones.
-    let config = load_config(&config_path, &Environment::default())?;
+    let env = Environment::default();
+    let config = load_config(&config_path, &env)?;
 
     println!("$ pkgsync plan --config demo-config.yaml --out demo-plan.json");
-    let first = make_plan(&config, None, false).await?;
+    let first = make_plan(&config, &env, None, false).await?;
     plan::file::write(&first, &plan_path).map_err(Failure::error)?;
     print!("{}", render(&first, Format::Text));
 
@@ -78,6 +79,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
     let report = run_apply(
         &first,
         &config,
+        &env,
         &dir.join("cache"),
         &dir.join("journal.jsonl"),
         &options,
@@ -87,7 +89,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
     println!("{}", report.summary);
 
     println!("\n$ pkgsync plan --config demo-config.yaml   # again");
-    let second = make_plan(&config, None, false).await?;
+    let second = make_plan(&config, &env, None, false).await?;
     print!("{}", render(&second, Format::Text));
     if second.summary.has_changes() {
         return Err(Failure::error(anyhow::anyhow!(

@@ -69,7 +69,6 @@ impl Failure {
         let exit = match &error {
             PlanError::GuardTripped { .. } => Exit::GuardTripped,
             PlanError::Conflicts(_) => Exit::Conflict,
-            PlanError::Pattern(_) => Exit::Error,
         };
         Self::new(exit, error)
     }

@@ -10,11 +10,12 @@
 //! the environment, the pkgsync config's `auth` keys or osc's config.
 
 use crate::cli::InitArgs;
-use crate::commands::clients;
+use crate::commands::http_client;
 use crate::config::{Config, Environment};
 use crate::exit::{Exit, Failure};
+use crate::obs::client::ObsClient;
 use crate::obs::xml::ProjectMeta;
-use crate::packagecloud::{DistroError, DistroIndex};
+use crate::packagecloud::{DistroError, DistroIndex, PackagecloudClient};
 use anyhow::{Context as _, anyhow};
 use std::fmt::Write as _;
 
@@ -114,7 +115,9 @@ pub async fn init(args: &InitArgs, env: &Environment) -> Result<Exit, Failure> {
     // the usual way (environment, osc's config, `~/.packagecloud`).
     let skeleton = render(args, &[], &[]);
     let config = Config::parse(&skeleton, &args.out, env).map_err(Failure::error)?;
-    let (obs, packagecloud) = clients(&config);
+    let http = http_client(&config, env);
+    let obs = ObsClient::new(http.clone(), &config.obs.url);
+    let packagecloud = PackagecloudClient::new(http, &config.packagecloud);
     let index = packagecloud.distributions().await.map_err(Failure::error)?;
     let mut metas = Vec::new();
     for project in &config.obs.projects {

@@ -29,12 +29,14 @@ pub mod init;
 pub mod manuals;
 pub mod model;
 pub mod obs;
+pub mod observe;
 pub mod oscrc;
 pub mod packagecloud;
 pub mod pkgmeta;
 pub mod plan;
 pub mod sandbox;
 pub mod secret;
+pub mod source;
 
 use cli::{Cli, Command};
 use config::Environment;
@@ -47,7 +49,7 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
         .build()
         .map_err(Failure::error)?;
     let env = Environment::from_process();
-    commands::set_color(cli.color);
+    commands::set_color(cli.color, &env);
     runtime.block_on(async {
         match &cli.command {
             Command::Plan(args) => commands::plan(args, &env).await,

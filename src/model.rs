@@ -1,4 +1,4 @@
-//! Domain types shared by the source (OBS), the target (Packagecloud), the planner
+//! Domain types shared by the sources, the target (Packagecloud), the planner
 //! and the applier. Plain data: no I/O here.
 
 use serde::{Deserialize, Serialize};
@@ -93,18 +93,58 @@ impl fmt::Display for ObsOrigin {
     }
 }
 
-/// A file that OBS built and that the config maps to a Packagecloud key.
+/// Where a source artifact comes from, in the terms of the source that offers
+/// it. The plan records it (inside an upload's `source`), and apply hands it back
+/// to that source to look at the file again and to fetch it. One variant per kind
+/// of source; serialised without a tag, so each variant's fields must tell it apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Provenance {
+    Obs(ObsBuilt),
+}
+
+impl Provenance {
+    /// Where the file comes from, in a few words and unescaped (callers escape
+    /// for their medium): for OBS `project/repository/arch/package`.
+    pub fn place(&self) -> String {
+        match self {
+            Self::Obs(ObsBuilt { origin: o, .. }) => {
+                format!("{}/{}/{}/{}", o.project, o.repository, o.arch, o.package)
+            }
+        }
+    }
+}
+
+/// Shown escaped, as names from outside always are.
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Obs(built) => built.origin.fmt(f),
+        }
+    }
+}
+
+/// A file in an OBS build area, and its mtime there: the build API lists no
+/// checksum per file, so size and mtime are what tell a rebuild.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObsBuilt {
+    #[serde(flatten)]
+    pub origin: ObsOrigin,
+    pub mtime: u64,
+}
+
+/// A file a source offers, under the Packagecloud key the config maps it to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceArtifact {
     pub key: ArtifactKey,
     pub package_type: PackageType,
-    /// The origin chosen among all copies (see `obs::inventory` for the rule).
-    pub origin: ObsOrigin,
+    /// The copy chosen among all copies a source offers (for OBS, see
+    /// `obs::inventory` for the rule).
+    pub provenance: Provenance,
     pub size: u64,
-    pub mtime: u64,
-    /// MD5 of the whole file, when OBS listed it (`withmd5=1`).
+    /// MD5 of the whole file, when the source lists it.
     pub md5: Option<String>,
-    /// sha256 of the whole file, when known (OBS build areas do not list it).
+    /// sha256 of the whole file, when the source lists it (OBS build areas do not).
     pub sha256: Option<String>,
 }
 
@@ -116,7 +156,7 @@ pub struct SourceInventory {
     pub coverage: BTreeMap<String, Coverage>,
 }
 
-/// What the configured OBS repositories cover for one `distro/version`.
+/// What the configured sources cover for one `distro/version`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
     /// File arches they build (`x86_64`, `amd64`, `noarch`, `all`, `src`, ...): a

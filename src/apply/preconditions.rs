@@ -3,14 +3,9 @@
 //! An action whose effect is already there is done (that makes a rerun safe); one
 //! whose premise moved in any other way makes the plan stale.
 
-use crate::model::{ObsOrigin, TargetInventory};
-use crate::obs::xml::Binary;
-use crate::plan::{Action, ActionKind, SourceExpectation};
-use std::collections::BTreeMap;
-
-/// What the source holds now, for the origins of the plan's uploads. An origin
-/// missing from the map is no longer built.
-pub type SourceObservation = BTreeMap<ObsOrigin, Binary>;
+use crate::model::TargetInventory;
+use crate::plan::{Action, ActionKind};
+use crate::source::Rechecked;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -25,7 +20,7 @@ pub enum Verdict {
     Stale(String),
 }
 
-pub fn check(action: &Action, target: &TargetInventory, source: &SourceObservation) -> Verdict {
+pub fn check(action: &Action, target: &TargetInventory, source: &Rechecked) -> Verdict {
     let stored = target.packages.get(&action.key());
     match action.action {
         ActionKind::Delete => match stored {
@@ -42,8 +37,11 @@ pub fn check(action: &Action, target: &TargetInventory, source: &SourceObservati
         ActionKind::Upload | ActionKind::Replace => {
             // The source first: a file rebuilt since planning cannot be compared
             // with what the plan expected, nor uploaded.
-            if let Some(change) = source_change(action, source) {
-                return Verdict::Stale(change);
+            let Some(expect) = &action.source else {
+                return Verdict::Stale("the plan names no source".into());
+            };
+            if let Err(why) = source.download(&expect.provenance) {
+                return Verdict::Stale(why.to_string());
             }
             let planned_old = action.action == ActionKind::Replace
                 && stored.is_some_and(|p| p.sha256 == action.target.sha256);
@@ -57,56 +55,12 @@ pub fn check(action: &Action, target: &TargetInventory, source: &SourceObservati
     }
 }
 
-/// How the source file moved since planning, if it did.
-fn source_change(action: &Action, source: &SourceObservation) -> Option<String> {
-    let expect = action.source.as_ref()?;
-    let Some(now) = source.get(&expect.origin()) else {
-        return Some(format!("`{}` is no longer built on OBS", expect.origin()));
-    };
-    let md5_moved = match (&expect.md5, &now.md5) {
-        (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
-        _ => false,
-    };
-    if now.size != expect.size || now.mtime != expect.mtime || md5_moved {
-        return Some(format!(
-            "`{}` was rebuilt on OBS ({} bytes, mtime {} when planned; {} bytes, mtime {} now)",
-            expect.origin(),
-            expect.size,
-            expect.mtime,
-            now.size,
-            now.mtime
-        ));
-    }
-    if expect.md5.is_none() && now.valid_md5().is_none() {
-        return Some(format!(
-            "OBS lists no valid md5 for `{}` (got {:?}), so its download cannot be verified",
-            expect.origin(),
-            now.md5
-        ));
-    }
-    None
-}
-
-/// What a download for `action` must match: the plan's size and mtime, and the
-/// md5 the plan recorded or, since plans of uploads do not carry one (the build
-/// API lists md5s only per package), the one OBS lists now. [`check`] made sure
-/// there is one.
-pub fn download_expectation(action: &Action, source: &SourceObservation) -> SourceExpectation {
-    let mut expect = action
-        .source
-        .clone()
-        .expect("uploads and replaces carry their source");
-    if expect.md5.is_none() {
-        expect.md5 = source.get(&expect.origin()).and_then(|now| now.valid_md5());
-    }
-    expect
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ArtifactKey, TargetPackage};
+    use crate::model::{ArtifactKey, ObsBuilt, ObsOrigin, Provenance, TargetPackage};
     use crate::plan::{SourceExpectation, TargetExpectation};
+    use crate::source::Download;
 
     fn upload() -> Action {
         Action {
@@ -115,13 +69,17 @@ mod tests {
             filename: "a-1-1.x86_64.rpm".into(),
             package_type: "rpm".into(),
             source: Some(SourceExpectation {
-                project: "p".into(),
-                repository: "Fedora_39".into(),
-                arch: "x86_64".into(),
-                package: "a".into(),
-                filename: "a-1-1.x86_64.rpm".into(),
+                provenance: Provenance::Obs(ObsBuilt {
+                    origin: ObsOrigin {
+                        project: "p".into(),
+                        repository: "Fedora_39".into(),
+                        arch: "x86_64".into(),
+                        package: "a".into(),
+                        filename: "a-1-1.x86_64.rpm".into(),
+                    },
+                    mtime: 100,
+                }),
                 size: 10,
-                mtime: 100,
                 md5: Some("0".repeat(32)),
             }),
             target: TargetExpectation::absent(),
@@ -129,18 +87,22 @@ mod tests {
         }
     }
 
-    fn source_of(action: &Action, size: u64) -> SourceObservation {
+    /// The source's recheck of `action`: unchanged, or moved for `why`.
+    fn rechecked(action: &Action, moved: Option<&str>) -> Rechecked {
         let e = action.source.as_ref().unwrap();
-        [(
-            e.origin(),
-            Binary {
-                filename: e.filename.clone(),
-                size,
-                mtime: e.mtime,
+        let recheck = match moved {
+            Some(why) => Err(why.to_string()),
+            None => Ok(Download {
+                url: "http://obs/a".into(),
+                auth: crate::http::Auth::None,
+                label: e.provenance.to_string(),
+                identity: e.provenance.to_string(),
+                size: e.size,
                 md5: e.md5.clone(),
-            },
-        )]
-        .into()
+                sha256: None,
+            }),
+        };
+        Rechecked([(e.provenance.clone(), recheck)].into())
     }
 
     fn target_with(key: ArtifactKey, sha: &str) -> TargetInventory {
@@ -162,20 +124,24 @@ mod tests {
     fn upload_goes_ahead_when_source_is_unchanged_and_target_absent() {
         let a = upload();
         assert_eq!(
-            check(&a, &TargetInventory::default(), &source_of(&a, 10)),
+            check(&a, &TargetInventory::default(), &rechecked(&a, None)),
             Verdict::Pending
         );
     }
 
     #[test]
-    fn rebuilt_or_vanished_source_makes_the_plan_stale() {
+    fn a_moved_or_unchecked_source_makes_the_plan_stale() {
         let a = upload();
+        assert_eq!(
+            check(
+                &a,
+                &TargetInventory::default(),
+                &rechecked(&a, Some("rebuilt"))
+            ),
+            Verdict::Stale("rebuilt".into())
+        );
         assert!(matches!(
-            check(&a, &TargetInventory::default(), &source_of(&a, 11)),
-            Verdict::Stale(_)
-        ));
-        assert!(matches!(
-            check(&a, &TargetInventory::default(), &BTreeMap::new()),
+            check(&a, &TargetInventory::default(), &Rechecked::default()),
             Verdict::Stale(_)
         ));
     }
@@ -183,7 +149,7 @@ mod tests {
     #[test]
     fn upload_already_on_target_needs_a_content_comparison() {
         let a = upload();
-        let verdict = check(&a, &target_with(a.key(), "abc"), &source_of(&a, 10));
+        let verdict = check(&a, &target_with(a.key(), "abc"), &rechecked(&a, None));
         assert_eq!(
             verdict,
             Verdict::CompareContent {
@@ -201,16 +167,17 @@ mod tests {
             present: true,
             sha256: Some("abc".into()),
         };
+        let none = Rechecked::default();
         assert!(matches!(
-            check(&d, &TargetInventory::default(), &BTreeMap::new()),
+            check(&d, &TargetInventory::default(), &none),
             Verdict::Done(_)
         ));
         assert_eq!(
-            check(&d, &target_with(d.key(), "abc"), &BTreeMap::new()),
+            check(&d, &target_with(d.key(), "abc"), &none),
             Verdict::Pending
         );
         assert!(matches!(
-            check(&d, &target_with(d.key(), "def"), &BTreeMap::new()),
+            check(&d, &target_with(d.key(), "def"), &none),
             Verdict::Stale(_)
         ));
     }

@@ -16,12 +16,11 @@
 //! both origins.
 
 use super::xml::{ProjectMeta, ResultList};
-use crate::config::{Filters, PatternFilter};
+use crate::config::Filters;
 use crate::model::{
-    ARCH_INDEPENDENT, ArtifactKey, Coverage, ObsOrigin, PackageType, SourceArtifact,
-    SourceInventory, synced_as,
+    ARCH_INDEPENDENT, ArtifactKey, Coverage, ObsBuilt, ObsOrigin, PackageType, Provenance,
+    SourceArtifact, SourceInventory, synced_as,
 };
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -88,79 +87,44 @@ pub fn debian_arch(obs_arch: &str) -> &str {
     }
 }
 
-/// The config's filters, ready to apply to what OBS lists. An arch goes by its OBS
+/// The config's filters, applied to what OBS lists. An arch goes by its OBS
 /// and its Debian name, a multibuild flavour `pkg:flavor` by its own and its base
-/// package's name: a thing is taken when an include pattern matches one of its
-/// names (or there are none) and no exclude pattern matches any of them.
-#[derive(Debug)]
-pub struct Selection {
-    repositories: NameFilter,
-    architectures: NameFilter,
-    packages: NameFilter,
-    source_packages: bool,
-    debug_packages: bool,
+/// package's name ([`crate::config::PatternFilter::admits`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    filters: &'a Filters,
 }
 
-impl Selection {
-    pub fn new(filters: &Filters) -> Self {
-        Self {
-            repositories: NameFilter::new(&filters.repositories),
-            architectures: NameFilter::new(&filters.architectures),
-            packages: NameFilter::new(&filters.packages),
-            source_packages: filters.source_packages,
-            debug_packages: filters.debug_packages,
-        }
+impl<'a> Selection<'a> {
+    pub fn new(filters: &'a Filters) -> Self {
+        Self { filters }
     }
 
     pub fn repository(&self, repository: &str) -> bool {
-        self.repositories.admits(&[repository])
+        self.filters.repositories.admits(&[repository])
     }
 
     pub fn arch(&self, obs_arch: &str) -> bool {
-        self.architectures
+        self.filters
+            .architectures
             .admits(&[obs_arch, debian_arch(obs_arch)])
     }
 
     pub fn package(&self, package: &str) -> bool {
-        self.packages.admits(&[package, base_package(package)])
+        self.filters
+            .packages
+            .admits(&[package, base_package(package)])
     }
 
     /// The package type to sync this file as, or `None` to leave it. Of the source
     /// packages only source rpms are synced: a `.dsc` needs its tarballs uploaded
     /// with it, which pkgsync does not do.
     fn wanted(&self, filename: &str) -> Option<PackageType> {
-        synced_as(filename, self.source_packages, self.debug_packages)
-    }
-}
-
-/// Include and exclude globs applied to all the names of one thing.
-#[derive(Debug)]
-struct NameFilter {
-    include: Option<GlobSet>,
-    exclude: GlobSet,
-}
-
-impl NameFilter {
-    fn new(filter: &PatternFilter) -> Self {
-        let set = |patterns: &[String]| {
-            let mut set = GlobSetBuilder::new();
-            for pattern in patterns {
-                set.add(Glob::new(pattern).expect("Config::parse validated every pattern"));
-            }
-            set.build().expect("Config::parse validated every pattern")
-        };
-        Self {
-            include: (!filter.include_patterns.is_empty()).then(|| set(&filter.include_patterns)),
-            exclude: set(&filter.exclude_patterns),
-        }
-    }
-
-    fn admits(&self, names: &[&str]) -> bool {
-        let included = self
-            .include
-            .as_ref()
-            .is_none_or(|set| names.iter().any(|n| set.is_match(n)));
-        included && !names.iter().any(|n| self.exclude.is_match(n))
+        synced_as(
+            filename,
+            self.filters.source_packages,
+            self.filters.debug_packages,
+        )
     }
 }
 
@@ -341,15 +305,17 @@ pub fn build(
                     entry.push(SourceArtifact {
                         key,
                         package_type,
-                        origin: ObsOrigin {
-                            project: listing.project.clone(),
-                            repository: result.repository.clone(),
-                            arch: result.arch.clone(),
-                            package: package.to_string(),
-                            filename: binary.filename.clone(),
-                        },
+                        provenance: Provenance::Obs(ObsBuilt {
+                            origin: ObsOrigin {
+                                project: listing.project.clone(),
+                                repository: result.repository.clone(),
+                                arch: result.arch.clone(),
+                                package: package.to_string(),
+                                filename: binary.filename.clone(),
+                            },
+                            mtime: binary.mtime,
+                        }),
                         size: binary.size,
-                        mtime: binary.mtime,
                         md5: binary.md5.clone(),
                         sha256: None,
                     });
@@ -370,11 +336,11 @@ pub fn build(
         candidates.sort_by(|a, b| preference(a).cmp(&preference(b)));
         let chosen = candidates.remove(0);
         for other in &candidates {
-            if !separate_builds(&chosen.origin, &other.origin) && other.size != chosen.size {
+            if !separate_builds(origin(&chosen), origin(other)) && other.size != chosen.size {
                 conflicts.push(OriginConflict {
                     key: key.clone(),
-                    first: (chosen.origin.clone(), chosen.size),
-                    second: (other.origin.clone(), other.size),
+                    first: (origin(&chosen).clone(), chosen.size),
+                    second: (origin(other).clone(), other.size),
                 });
             }
         }
@@ -389,12 +355,24 @@ pub fn build(
 /// Sort key: first = preferred. Arch descending (publisher order), then the rest
 /// ascending, so a base package comes before its flavours.
 fn preference(a: &SourceArtifact) -> (std::cmp::Reverse<&str>, &str, &str, &str) {
+    let o = origin(a);
     (
-        std::cmp::Reverse(a.origin.arch.as_str()),
-        &a.origin.project,
-        &a.origin.repository,
-        &a.origin.package,
+        std::cmp::Reverse(o.arch.as_str()),
+        &o.project,
+        &o.repository,
+        &o.package,
     )
+}
+
+/// The OBS origin of an artifact this module built.
+pub fn origin(artifact: &SourceArtifact) -> &ObsOrigin {
+    &built(artifact).origin
+}
+
+/// Where in OBS an artifact this module built comes from.
+pub fn built(artifact: &SourceArtifact) -> &ObsBuilt {
+    let Provenance::Obs(built) = &artifact.provenance;
+    built
 }
 
 /// Whether two copies are separate builds of one package (another arch or
@@ -461,7 +439,7 @@ mod tests {
         // world-doc _all.deb is built on both arches with different sizes: one
         // artifact, taken from x86_64 as the publisher would.
         let doc = &inv.artifacts[&ArtifactKey::new("debian/bookworm", "world-doc_2.0-1.1_all.deb")];
-        assert_eq!(doc.origin.arch, "x86_64");
+        assert_eq!(origin(doc).arch, "x86_64");
     }
 
     #[test]
@@ -580,7 +558,7 @@ mod tests {
         assert_eq!(inv.artifacts.len(), 1);
         let artifact = inv.artifacts.values().next().unwrap();
         assert_eq!(
-            (artifact.origin.project.as_str(), artifact.size),
+            (origin(artifact).project.as_str(), artifact.size),
             ("k:x86_64:stable", 101)
         );
     }

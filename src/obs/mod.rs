@@ -1,9 +1,10 @@
-//! The OBS source: discovers every built binary of the configured projects with one
-//! `_result` request per project (run concurrently, bounded). The build API lists
-//! md5s only per package (`withmd5=1`), so they are read only where needed: by
-//! apply, for the packages it uploads from ([`current_binaries`]), and by plan for
-//! `sync.verify_unchanged` ([`fill_md5`]). A plan thus costs two requests per
-//! project (`_meta`, `_result`), whatever the number of packages.
+//! The OBS build API as a source ([`ObsBuildService`]): discovers every built
+//! binary of the configured projects with one `_result` request per project (run
+//! concurrently, bounded). The build API lists md5s only per package
+//! (`withmd5=1`), so they are read only where needed: by apply, for the packages
+//! it uploads from ([`ObsBuildService::recheck`]), and by plan for
+//! `sync.verify_unchanged` ([`ObsBuildService::fill_md5`]). A plan thus costs two
+//! requests per project (`_meta`, `_result`), whatever the number of packages.
 //!
 //! The `_result` request carries `repository=`/`arch=` when the filters narrow them,
 //! and `package=` (with `multibuild=1&locallink=1`) when the package includes are
@@ -18,8 +19,11 @@ pub mod client;
 pub mod inventory;
 pub mod xml;
 
-use crate::config::{Config, ObsProject};
-use crate::model::{ArtifactKey, ObsOrigin, SourceInventory};
+use crate::config::{Config, DistroMapping, Filters, ObsProject, ObsSettings};
+use crate::http::HttpClient;
+use crate::model::{ArtifactKey, ObsBuilt, ObsOrigin, Provenance, SourceInventory};
+use crate::plan::SourceExpectation;
+use crate::source::{Download, Recheck, Rechecked};
 use client::{ObsClient, ObsError, ResultQuery};
 use futures::{StreamExt, TryStreamExt};
 use inventory::{InventoryError, ProjectListing, Selection};
@@ -43,36 +47,135 @@ pub enum SourceError {
     },
 }
 
-/// Lists the source side completely, or fails.
-pub async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
-    let listings = fetch_listings(client, config).await?;
-    build_inventory(&listings, config)
+/// The configured OBS projects, read through the build API.
+pub struct ObsBuildService {
+    client: ObsClient,
+    settings: ObsSettings,
+    mapping: DistroMapping,
+    filters: Filters,
 }
 
-/// The inventory of fetched listings under the config's mapping. Pure; apart from
-/// [`fetch_listings`] so that the listings can be fetched while the Packagecloud
-/// distributions that canonicalise the mapping are still on their way (which
-/// repositories are mapped does not depend on how their targets are spelt).
-pub fn build_inventory(
-    listings: &[ProjectListing],
-    config: &Config,
-) -> Result<SourceInventory, SourceError> {
-    Ok(inventory::build(
-        listings,
-        &config.distro_mapping,
-        &config.filters,
-    )?)
+impl ObsBuildService {
+    pub fn new(config: &Config, http: HttpClient) -> Self {
+        Self {
+            client: ObsClient::new(http, &config.obs.url),
+            settings: config.obs.clone(),
+            mapping: config.distro_mapping.clone(),
+            filters: config.filters.clone(),
+        }
+    }
+
+    /// Lists the source side completely, or fails.
+    pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
+        let listings =
+            fetch_listings(&self.client, &self.settings, &self.mapping, &self.filters).await?;
+        Ok(inventory::build(&listings, &self.mapping, &self.filters)?)
+    }
+
+    pub fn has_project(&self, name: &str) -> bool {
+        self.project(name).is_some()
+    }
+
+    fn project(&self, name: &str) -> Option<&ObsProject> {
+        self.settings.projects.iter().find(|p| p.name == name)
+    }
+
+    /// The origin is a configured project whose repository maps to `key`'s
+    /// `distro/version`.
+    pub fn admits(
+        &self,
+        built: &ObsBuilt,
+        key: &ArtifactKey,
+        mapping: &DistroMapping,
+    ) -> Result<(), String> {
+        let origin = &built.origin;
+        if !self.has_project(&origin.project) {
+            return Err(format!(
+                "`{}` is not a configured OBS project",
+                origin.project
+            ));
+        }
+        if mapping.get(&origin.repository).and_then(Option::as_ref) != Some(&key.distro_version) {
+            return Err(format!(
+                "the config does not map `{}` to `{}`",
+                origin.repository, key.distro_version
+            ));
+        }
+        Ok(())
+    }
+
+    /// Each planned file as OBS lists it now (one binary list with md5 per
+    /// package): unchanged in size and mtime, and with an md5 to verify the
+    /// download against (the plan's, else the one listed now).
+    pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, SourceError> {
+        let built: Vec<&ObsBuilt> = planned.iter().map(|e| obs_built(&e.provenance)).collect();
+        let current = current_binaries(
+            &self.client,
+            &self.settings,
+            built.iter().map(|b| &b.origin),
+        )
+        .await?;
+        let mut rechecked = Rechecked::default();
+        for (expect, built) in planned.iter().zip(built) {
+            let recheck = match current.get(&built.origin) {
+                None => Err(format!("`{}` is no longer built on OBS", built.origin)),
+                Some(now) => self.download_if_unchanged(expect, built, now),
+            };
+            rechecked.0.insert(expect.provenance.clone(), recheck);
+        }
+        Ok(rechecked)
+    }
+
+    fn download_if_unchanged(
+        &self,
+        expect: &SourceExpectation,
+        built: &ObsBuilt,
+        now: &xml::Binary,
+    ) -> Recheck {
+        let origin = &built.origin;
+        let md5_moved = match (&expect.md5, &now.md5) {
+            (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+            _ => false,
+        };
+        if now.size != expect.size || now.mtime != built.mtime || md5_moved {
+            return Err(format!(
+                "`{origin}` was rebuilt on OBS ({} bytes, mtime {} when planned; {} bytes, mtime {} now)",
+                expect.size, built.mtime, now.size, now.mtime
+            ));
+        }
+        let Some(md5) = expect.md5.clone().or_else(|| now.valid_md5()) else {
+            return Err(format!(
+                "OBS lists no valid md5 for `{origin}` (got {:?}), so its download cannot be verified",
+                now.md5
+            ));
+        };
+        let project = self
+            .project(&origin.project)
+            .expect("only the files of configured projects are rechecked");
+        let (url, auth) = self.client.download_request(project, origin);
+        Ok(Download {
+            url,
+            auth,
+            label: origin.to_string(),
+            identity: format!("{origin}\n{}\n{}\n{md5}", expect.size, built.mtime),
+            size: expect.size,
+            md5: Some(md5),
+            sha256: None,
+        })
+    }
 }
 
 /// Each project's meta and `_result`, or the first error.
-pub async fn fetch_listings(
+async fn fetch_listings(
     client: &ObsClient,
-    config: &Config,
+    settings: &ObsSettings,
+    mapping: &DistroMapping,
+    filters: &Filters,
 ) -> Result<Vec<ProjectListing>, SourceError> {
-    let selection = &Selection::new(&config.filters);
-    let metas: Vec<ProjectMeta> = futures::stream::iter(&config.obs.projects)
+    let selection = &Selection::new(filters);
+    let metas: Vec<ProjectMeta> = futures::stream::iter(&settings.projects)
         .map(|project| client.project_meta(project))
-        .buffered(config.obs.concurrency)
+        .buffered(settings.concurrency)
         .try_collect()
         .await?;
 
@@ -82,32 +185,31 @@ pub async fn fetch_listings(
         .iter()
         .flat_map(|m| &m.repositories)
         .filter(|r| selection.repository(&r.name))
-        .filter(|r| !config.distro_mapping.contains_key(&r.name))
+        .filter(|r| !mapping.contains_key(&r.name))
         .map(|r| r.name.clone())
         .collect();
     if !unmapped.is_empty() {
         return Err(InventoryError::Unmapped(unmapped.into_iter().collect()).into());
     }
 
-    let listings: Vec<ProjectListing> =
-        futures::stream::iter(config.obs.projects.iter().zip(metas))
-            .map(|(project, meta)| async move {
-                let results = match result_query(config, selection, &meta) {
-                    Some(query) => results(client, project, &query).await?,
-                    None => ResultList {
-                        state: None,
-                        results: Vec::new(),
-                    },
-                };
-                Ok::<_, ObsError>(ProjectListing {
-                    project: project.name.clone(),
-                    meta,
-                    results,
-                })
+    let listings: Vec<ProjectListing> = futures::stream::iter(settings.projects.iter().zip(metas))
+        .map(|(project, meta)| async move {
+            let results = match result_query(mapping, filters, selection, &meta) {
+                Some(query) => results(client, project, &query).await?,
+                None => ResultList {
+                    state: None,
+                    results: Vec::new(),
+                },
+            };
+            Ok::<_, ObsError>(ProjectListing {
+                project: project.name.clone(),
+                meta,
+                results,
             })
-            .buffered(config.obs.concurrency)
-            .try_collect()
-            .await?;
+        })
+        .buffered(settings.concurrency)
+        .try_collect()
+        .await?;
     Ok(listings)
 }
 
@@ -131,12 +233,17 @@ async fn results(
 
 /// The `_result` filters for one project, or `None` when nothing is wanted from it.
 /// Filters are only sent when they narrow the answer, to keep the request plain.
-fn result_query(config: &Config, selection: &Selection, meta: &ProjectMeta) -> Option<ResultQuery> {
+fn result_query(
+    mapping: &DistroMapping,
+    filters: &Filters,
+    selection: &Selection,
+    meta: &ProjectMeta,
+) -> Option<ResultQuery> {
     let wanted_repos: Vec<&xml::RepositoryMeta> = meta
         .repositories
         .iter()
         .filter(|r| selection.repository(&r.name))
-        .filter(|r| matches!(config.distro_mapping.get(&r.name), Some(Some(_))))
+        .filter(|r| matches!(mapping.get(&r.name), Some(Some(_))))
         .collect();
     if wanted_repos.is_empty() {
         return None;
@@ -157,10 +264,10 @@ fn result_query(config: &Config, selection: &Selection, meta: &ProjectMeta) -> O
     if wanted_archs.len() < all_archs.len() {
         query.archs = wanted_archs.into_iter().cloned().collect();
     }
-    let includes = &config.filters.packages.include_patterns;
+    let includes = filters.packages.include.written();
     let literal = |p: &String| !p.contains(['*', '?', '[', '{']);
     if !includes.is_empty() && includes.iter().all(literal) {
-        query.packages = includes.clone();
+        query.packages = includes.to_vec();
     }
     Some(query)
 }
@@ -168,13 +275,12 @@ fn result_query(config: &Config, selection: &Selection, meta: &ProjectMeta) -> O
 /// The binaries OBS lists now for the given origins, with md5: one per-package
 /// binary list per (project, repository, arch, package), fetched concurrently.
 /// An origin missing from the answer is no longer built (or not configured).
-pub async fn current_binaries<'a>(
+async fn current_binaries<'a>(
     client: &ObsClient,
-    config: &Config,
+    settings: &ObsSettings,
     origins: impl IntoIterator<Item = &'a ObsOrigin>,
 ) -> Result<BTreeMap<ObsOrigin, xml::Binary>, ObsError> {
-    let projects: BTreeMap<&str, &ObsProject> = config
-        .obs
+    let projects: BTreeMap<&str, &ObsProject> = settings
         .projects
         .iter()
         .map(|p| (p.name.as_str(), p))
@@ -218,7 +324,7 @@ pub async fn current_binaries<'a>(
                 Ok::<_, ObsError>(((project, repository, arch, package), list))
             }
         })
-        .buffered(config.obs.concurrency * 2)
+        .buffered(settings.concurrency * 2)
         .try_collect()
         .await?;
     let mut current = BTreeMap::new();
@@ -239,45 +345,53 @@ pub async fn current_binaries<'a>(
 
 /// Fills in the md5 of the given artifacts from the per-package binary lists,
 /// and checks that size and mtime still match what `_result` said.
-pub async fn fill_md5(
-    client: &ObsClient,
-    config: &Config,
-    inventory: &mut SourceInventory,
-    keys: &BTreeSet<ArtifactKey>,
-) -> Result<(), SourceError> {
-    let origins: Vec<ObsOrigin> = keys
-        .iter()
-        .filter_map(|k| inventory.artifacts.get(k))
-        .map(|a| a.origin.clone())
-        .collect();
-    let current = current_binaries(client, config, &origins).await?;
-    for key in keys {
-        let Some(artifact) = inventory.artifacts.get_mut(key) else {
-            continue;
-        };
-        let origin = artifact.origin.to_string();
-        let Some(binary) = current.get(&artifact.origin) else {
-            return Err(SourceError::Changed {
-                origin,
-                detail: "is no longer listed".into(),
-            });
-        };
-        if binary.size != artifact.size || binary.mtime != artifact.mtime {
-            return Err(SourceError::Changed {
-                origin,
-                detail: format!(
-                    "was {} bytes (mtime {}) and is now {} bytes (mtime {})",
-                    artifact.size, artifact.mtime, binary.size, binary.mtime
-                ),
-            });
+impl ObsBuildService {
+    pub async fn fill_md5(
+        &self,
+        inventory: &mut SourceInventory,
+        keys: &BTreeSet<ArtifactKey>,
+    ) -> Result<(), SourceError> {
+        let origins: Vec<ObsOrigin> = keys
+            .iter()
+            .filter_map(|k| inventory.artifacts.get(k))
+            .map(|a| inventory::origin(a).clone())
+            .collect();
+        let current = current_binaries(&self.client, &self.settings, &origins).await?;
+        for key in keys {
+            let Some(artifact) = inventory.artifacts.get_mut(key) else {
+                continue;
+            };
+            let Provenance::Obs(built) = &artifact.provenance;
+            let origin = built.origin.to_string();
+            let Some(binary) = current.get(&built.origin) else {
+                return Err(SourceError::Changed {
+                    origin,
+                    detail: "is no longer listed".into(),
+                });
+            };
+            if binary.size != artifact.size || binary.mtime != built.mtime {
+                return Err(SourceError::Changed {
+                    origin,
+                    detail: format!(
+                        "was {} bytes (mtime {}) and is now {} bytes (mtime {})",
+                        artifact.size, built.mtime, binary.size, binary.mtime
+                    ),
+                });
+            }
+            let Some(md5) = binary.valid_md5() else {
+                return Err(SourceError::MissingMd5 {
+                    origin,
+                    found: binary.md5.clone(),
+                });
+            };
+            artifact.md5 = Some(md5);
         }
-        let Some(md5) = binary.valid_md5() else {
-            return Err(SourceError::MissingMd5 {
-                origin,
-                found: binary.md5.clone(),
-            });
-        };
-        artifact.md5 = Some(md5);
+        Ok(())
     }
-    Ok(())
+}
+
+/// The OBS part of a provenance the sources gave this source.
+fn obs_built(provenance: &Provenance) -> &ObsBuilt {
+    let Provenance::Obs(built) = provenance;
+    built
 }

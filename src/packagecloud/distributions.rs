@@ -156,20 +156,6 @@ impl DistroIndex {
         matches!(self.lookup(name), Some(Slot::One(_)))
     }
 
-    /// The config with its `distro/version`s in Packagecloud's index names
-    /// (`ubuntu/22.04` → `ubuntu/jammy`), so they compare equal with the listing.
-    /// Fails on any that Packagecloud does not know, naming the closest ones.
-    pub fn canonical_config(
-        &self,
-        config: &crate::config::Config,
-    ) -> Result<crate::config::Config, DistroError> {
-        let mut canonical = config.clone();
-        for target in canonical.distro_mapping.values_mut().flatten() {
-            *target = self.canonical_name(target)?.to_string();
-        }
-        Ok(canonical)
-    }
-
     /// The `index_name` spelling of `name`, or an error naming the closest ones.
     pub fn canonical_name(&self, name: &str) -> Result<&str, DistroError> {
         self.canonical(name).ok_or_else(|| DistroError::Unknown {

@@ -10,7 +10,7 @@ pub mod policy;
 pub mod render;
 
 use crate::config::EffectiveConfig;
-use crate::model::{ObsOrigin, SourceArtifact};
+use crate::model::{Provenance, SourceArtifact};
 use serde::{Deserialize, Serialize};
 
 pub use planner::{PlanError, plan};
@@ -140,41 +140,24 @@ impl Action {
     }
 }
 
+/// Where an upload's file comes from and what it must look like at apply. For
+/// OBS the provenance's fields (`project`, `repository`, `arch`, `package`,
+/// `filename`, `mtime`) sit beside `size` and `md5`, as in format 1.0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceExpectation {
-    pub project: String,
-    pub repository: String,
-    pub arch: String,
-    pub package: String,
-    pub filename: String,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub size: u64,
-    pub mtime: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
 }
 
 impl SourceExpectation {
     pub fn from_artifact(artifact: &SourceArtifact) -> Self {
-        let o = &artifact.origin;
         Self {
-            project: o.project.clone(),
-            repository: o.repository.clone(),
-            arch: o.arch.clone(),
-            package: o.package.clone(),
-            filename: o.filename.clone(),
+            provenance: artifact.provenance.clone(),
             size: artifact.size,
-            mtime: artifact.mtime,
             md5: artifact.md5.clone(),
-        }
-    }
-
-    pub fn origin(&self) -> ObsOrigin {
-        ObsOrigin {
-            project: self.project.clone(),
-            repository: self.repository.clone(),
-            arch: self.arch.clone(),
-            package: self.package.clone(),
-            filename: self.filename.clone(),
         }
     }
 }

@@ -18,10 +18,9 @@ use super::{
 };
 use crate::config::EffectiveConfig;
 use crate::model::{
-    ArtifactKey, SourceArtifact, SourceInventory, TargetInventory, TargetPackage, file_arch,
-    synced_as,
+    ArtifactKey, Provenance, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
+    file_arch, synced_as,
 };
-use globset::GlobSet;
 use std::collections::BTreeMap;
 
 /// What the planner needs besides the two inventories and the policy.
@@ -56,8 +55,6 @@ pub enum PlanError {
         in_scope: usize,
         reason: String,
     },
-    #[error("bad `sync.protect` pattern")]
-    Pattern(#[from] globset::Error),
 }
 
 pub fn plan(
@@ -66,7 +63,6 @@ pub fn plan(
     policy: &Policy,
     context: &PlanContext,
 ) -> Result<Plan, PlanError> {
-    let protect = policy.protect_set()?;
     let mut actions = Vec::new();
     let mut conflicts = Vec::new();
     let mut unchanged: BTreeMap<String, Vec<&TargetPackage>> = BTreeMap::new();
@@ -84,7 +80,7 @@ pub fn plan(
                     .or_default()
                     .push(stored),
                 // A protected file is never deleted, so never replaced either.
-                Some(_) if is_protected(key, &protect) => unchanged
+                Some(_) if policy.is_protected(key) => unchanged
                     .entry(key.distro_version.clone())
                     .or_default()
                     .push(stored),
@@ -97,7 +93,7 @@ pub fn plan(
                 }
                 Some(detail) => conflicts.push(Conflict {
                     key: key.clone(),
-                    origin: artifact.origin.to_string(),
+                    origin: artifact.provenance.to_string(),
                     detail,
                 }),
             },
@@ -115,7 +111,7 @@ pub fn plan(
     let mut deletes = Vec::new();
     let mut withheld: BTreeMap<String, usize> = BTreeMap::new();
     for (key, stored) in &target.packages {
-        match orphan_rule(key, source, policy, &protect) {
+        match orphan_rule(key, source, policy) {
             Orphan::Keep => {}
             Orphan::Withheld => *withheld.entry(key.distro_version.clone()).or_default() += 1,
             Orphan::Delete => {
@@ -241,17 +237,12 @@ pub enum Orphan {
 /// The one rule for deletes, used by plan and again by apply: only in `mirror`
 /// mode, in scope, unprotected, of a kind and arch the configured OBS
 /// repositories build, and only when their build results are complete.
-pub fn orphan_rule(
-    key: &ArtifactKey,
-    source: &SourceInventory,
-    policy: &Policy,
-    protect: &GlobSet,
-) -> Orphan {
+pub fn orphan_rule(key: &ArtifactKey, source: &SourceInventory, policy: &Policy) -> Orphan {
     let ours = policy.mode == SyncMode::Mirror
         && !source.artifacts.contains_key(key)
         && policy.scope.contains(&key.distro_version)
         && could_have_produced(&key.filename, policy)
-        && !is_protected(key, protect);
+        && !policy.is_protected(key);
     let coverage = source.coverage.get(&key.distro_version);
     let built_here = coverage
         .zip(file_arch(&key.filename))
@@ -261,11 +252,6 @@ pub fn orphan_rule(
         Some(c) if !c.incomplete.is_empty() => Orphan::Withheld,
         _ => Orphan::Delete,
     }
-}
-
-/// `sync.protect` matches the filename or `distro/version/filename`.
-pub fn is_protected(key: &ArtifactKey, protect: &GlobSet) -> bool {
-    protect.is_match(&key.filename) || protect.is_match(key.path())
 }
 
 /// A delete may only hit a kind of file this config could have uploaded
@@ -313,16 +299,16 @@ pub fn check_guards(
     })
 }
 
+/// One line per artifact: what tells that the source changed. Format 1.0's
+/// lines for OBS (`size, mtime, md5, origin`), so fingerprints stay comparable.
 fn source_line(a: &SourceArtifact) -> String {
-    format!(
-        "{}\t{}\t{}\t{}\t{}\t{}",
-        a.key.distro_version,
-        a.key.filename,
-        a.size,
-        a.mtime,
-        a.md5.as_deref().unwrap_or("-"),
-        a.origin
-    )
+    let md5 = a.md5.as_deref().unwrap_or("-");
+    match &a.provenance {
+        Provenance::Obs(built) => format!(
+            "{}\t{}\t{}\t{}\t{md5}\t{}",
+            a.key.distro_version, a.key.filename, a.size, built.mtime, built.origin
+        ),
+    }
 }
 
 fn target_line(p: &TargetPackage) -> String {

@@ -1,27 +1,19 @@
 //! The rules a plan is made by: sync mode, scope, protected patterns and the
 //! deletion guards.
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
-use serde::{Deserialize, Serialize};
+pub use crate::config::SyncMode;
+use crate::config::{Config, DistroMapping, Filters, Patterns};
+use crate::model::ArtifactKey;
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncMode {
-    /// Upload what is missing; never delete.
-    Additive,
-    /// Also delete orphans: packages in scope that the source no longer has.
-    Mirror,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub mode: SyncMode,
     /// The `distro/version`s the config maps; nothing outside is ever deleted.
     pub scope: BTreeSet<String>,
-    /// Glob patterns, matched against the filename and against
-    /// `distro/version/filename`; a match is never deleted.
-    pub protect: Vec<String>,
+    /// Matched against the filename and against `distro/version/filename`; a
+    /// match is never deleted.
+    pub protect: Patterns,
     pub max_deletes: usize,
     pub max_delete_percent: u32,
     /// `--allow-deletes N`: lifts both guards for up to N deletes, for one run.
@@ -41,11 +33,43 @@ pub struct Deletable {
 }
 
 impl Policy {
-    pub fn protect_set(&self) -> Result<GlobSet, globset::Error> {
-        let mut builder = GlobSetBuilder::new();
-        for pattern in &self.protect {
-            builder.add(Glob::new(pattern)?);
+    /// The rules of `config`, with its mapping as resolved against Packagecloud
+    /// (the names the listing uses).
+    pub fn new(config: &Config, mapping: &DistroMapping, allow_deletes: Option<usize>) -> Self {
+        let settings = &config.policy_settings;
+        Self {
+            mode: settings.mode,
+            scope: scope(mapping, &config.filters),
+            protect: config.protect.clone(),
+            max_deletes: settings.max_deletes,
+            max_delete_percent: settings.max_delete_percent,
+            allow_deletes,
+            replace: settings.replace,
+            deletable: Deletable {
+                source_packages: config.filters.source_packages,
+                debug_packages: config.filters.debug_packages,
+            },
         }
-        builder.build()
     }
+
+    /// `sync.protect` matches the filename or `distro/version/filename`.
+    pub fn is_protected(&self, key: &ArtifactKey) -> bool {
+        self.protect.match_any(&[&key.filename, &key.path()])
+    }
+}
+
+/// The `distro/version`s a mapping maps to: the scope of deletes. One also fed
+/// by a repository the filters leave out is not in scope: its files there are
+/// not this config's to judge.
+pub fn scope(mapping: &DistroMapping, filters: &Filters) -> BTreeSet<String> {
+    let (kept, left_out): (Vec<_>, Vec<_>) = mapping
+        .iter()
+        .filter_map(|(repository, target)| Some((repository, target.as_ref()?)))
+        .partition(|(repository, _)| filters.repositories.admits(&[repository]));
+    let left_out: BTreeSet<&String> = left_out.into_iter().map(|(_, t)| t).collect();
+    kept.into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| !left_out.contains(t))
+        .cloned()
+        .collect()
 }

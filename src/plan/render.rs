@@ -38,14 +38,7 @@ fn marker(kind: ActionKind) -> &'static str {
 /// Where an action's file comes from, unescaped: callers escape for their medium.
 fn detail(action: &Action) -> String {
     let origin = match &action.source {
-        Some(s) => format!(
-            "from {}/{}/{}/{} ({})",
-            s.project,
-            s.repository,
-            s.arch,
-            s.package,
-            human_size(s.size)
-        ),
+        Some(s) => format!("from {} ({})", s.provenance.place(), human_size(s.size)),
         None => "orphan: no longer built on OBS".to_string(),
     };
     if action.unsafe_name {

@@ -50,8 +50,9 @@ fn kata_example_config_loads_unchanged_with_kata_expansion() {
     assert_eq!(config.distro_mapping["CentOS_7"], None);
     assert_eq!(config.distro_mapping["openSUSE_Tumbleweed"], None);
     assert_eq!(config.distro_mapping.len(), 11);
-    assert!(config.scope().contains("ubuntu/bionic"));
-    assert!(!config.scope().iter().any(String::is_empty));
+    let scope = pkgsync::plan::policy::scope(&config.distro_mapping, &config.filters);
+    assert!(scope.contains("ubuntu/bionic"));
+    assert!(!scope.iter().any(String::is_empty));
 }
 
 #[test]

@@ -119,7 +119,7 @@ fn a_delete_whose_file_is_built_again_before_apply_is_stale() {
         .expect(4);
     assert!(
         run.stderr.contains(
-            "delete `fedora/39/kata-proxy-1.11.0-1.1.x86_64.rpm`: OBS builds this file again"
+            "delete `fedora/39/kata-proxy-1.11.0-1.1.x86_64.rpm`: `home:katacontainers:releases:stable-3.2/Fedora_39/x86_64/kata-proxy/kata-proxy-1.11.0-1.1.x86_64.rpm` offers this file again"
         ),
         "{}",
         run.stderr

@@ -10,8 +10,8 @@ use pkgsync::config::{Config, Environment};
 use pkgsync::http::{HttpClient, RetryPolicy};
 use pkgsync::model::{ArtifactKey, ObsOrigin, SourceInventory};
 use pkgsync::obs::client::{ObsClient, ObsError};
-use pkgsync::obs::inventory::InventoryError;
-use pkgsync::obs::{self, SourceError};
+use pkgsync::obs::inventory::{InventoryError, built};
+use pkgsync::obs::{ObsBuildService, SourceError};
 use pkgsync::sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER};
 use pkgsync::sandbox::obs::BuildKey;
 use pkgsync::sandbox::{
@@ -61,8 +61,27 @@ fn client(url: &str) -> ObsClient {
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
         max_elapsed: Duration::from_secs(10),
+        ..RetryPolicy::default()
     };
     ObsClient::new(HttpClient::new(retry), url)
+}
+
+/// The OBS source of `config`, over `client`'s HTTP client.
+fn source(client: &ObsClient, config: &Config) -> ObsBuildService {
+    ObsBuildService::new(config, client.http().clone())
+}
+
+async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
+    source(client, config).observe().await
+}
+
+async fn fill_md5(
+    client: &ObsClient,
+    config: &Config,
+    inventory: &mut SourceInventory,
+    keys: &BTreeSet<ArtifactKey>,
+) -> Result<(), SourceError> {
+    source(client, config).fill_md5(inventory, keys).await
 }
 
 fn parse(yaml: &str) -> Config {
@@ -102,7 +121,7 @@ fn lines(inventory: &SourceInventory) -> Vec<String> {
         .artifacts
         .values()
         .map(|a| {
-            let o = &a.origin;
+            let o = &built(a).origin;
             assert_eq!(o.filename, a.key.filename);
             format!("{} <- {}/{}/{}", a.key, o.repository, o.arch, o.package)
         })
@@ -163,7 +182,7 @@ fn obs_error(error: SourceError) -> ObsError {
 #[tokio::test]
 async fn demo_inventory_comes_from_one_result_request() {
     let obs = demo_obs().await;
-    let inventory = obs::observe(&client(obs.url()), &demo_config(obs.url(), ""))
+    let inventory = observe(&client(obs.url()), &demo_config(obs.url(), ""))
         .await
         .unwrap();
     assert_eq!(lines(&inventory), DEMO_INVENTORY);
@@ -183,11 +202,11 @@ async fn demo_inventory_comes_from_one_result_request() {
     // Sizes and mtimes are the build area's; md5 is left for fill_md5.
     let image = &inventory.artifacts
         [&ArtifactKey::new("fedora/39", "kata-containers-image-3.2.0-1.1.noarch.rpm")];
-    let built = &DEMO.projects[DEMO_OBS_PROJECT].builds
+    let seeded = &DEMO.projects[DEMO_OBS_PROJECT].builds
         [&BuildKey::new("Fedora_39", "x86_64", "kata-containers-image")]
         .binaries["kata-containers-image-3.2.0-1.1.noarch.rpm"];
-    assert_eq!(image.size, built.bytes.len() as u64);
-    assert_eq!(image.mtime, built.mtime);
+    assert_eq!(image.size, seeded.bytes.len() as u64);
+    assert_eq!(built(image).mtime, seeded.mtime);
     assert!(inventory.artifacts.values().all(|a| a.md5.is_none()));
     obs.shutdown().await;
 }
@@ -197,7 +216,7 @@ async fn source_and_debug_packages_are_opt_in_and_metadata_never_an_artifact() {
     let obs = demo_obs().await;
     let client = client(obs.url());
     let both = "filters:\n  source_packages: true\n  debug_packages: true\n";
-    let inventory = obs::observe(&client, &demo_config(obs.url(), both))
+    let inventory = observe(&client, &demo_config(obs.url(), both))
         .await
         .unwrap();
     let mut expected = demo_lines_where(|_| true);
@@ -214,7 +233,7 @@ async fn source_and_debug_packages_are_opt_in_and_metadata_never_an_artifact() {
     assert_eq!(found, expected);
 
     let sources = "filters:\n  source_packages: true\n";
-    let inventory = obs::observe(&client, &demo_config(obs.url(), sources))
+    let inventory = observe(&client, &demo_config(obs.url(), sources))
         .await
         .unwrap();
     let names: Vec<&str> = inventory
@@ -242,7 +261,7 @@ async fn repository_filters_narrow_the_result_request() {
         "filters:\n  repositories:\n    exclude: ['xUbuntu*']\n",
     ] {
         let obs = demo_obs().await;
-        let inventory = obs::observe(&client(obs.url()), &demo_config(obs.url(), filter))
+        let inventory = observe(&client(obs.url()), &demo_config(obs.url(), filter))
             .await
             .unwrap();
         assert_eq!(
@@ -266,7 +285,7 @@ async fn repository_filters_narrow_the_result_request() {
         "  Fedora_39: fedora/39\n",
         "filters:\n  repositories:\n    exclude: ['xUbuntu*']\n",
     );
-    let inventory = obs::observe(&client(obs.url()), &config).await.unwrap();
+    let inventory = observe(&client(obs.url()), &config).await.unwrap();
     assert_eq!(inventory.artifacts.len(), 9);
     obs.shutdown().await;
 }
@@ -281,7 +300,7 @@ async fn arch_filters_take_obs_and_debian_names() {
         "filters:\n  architectures:\n    exclude: [arm64]\n",
     ] {
         let obs = demo_obs().await;
-        let inventory = obs::observe(&client(obs.url()), &demo_config(obs.url(), filter))
+        let inventory = observe(&client(obs.url()), &demo_config(obs.url(), filter))
             .await
             .unwrap();
         assert_eq!(lines(&inventory), x86_64_only, "{filter}");
@@ -296,7 +315,7 @@ async fn arch_filters_take_obs_and_debian_names() {
     // Without x86_64 the noarch and `_all` files come from aarch64.
     let obs = demo_obs().await;
     let filter = "filters:\n  architectures:\n    include: [arm64]\n";
-    let inventory = obs::observe(&client(obs.url()), &demo_config(obs.url(), filter))
+    let inventory = observe(&client(obs.url()), &demo_config(obs.url(), filter))
         .await
         .unwrap();
     let found = lines(&inventory);
@@ -339,7 +358,7 @@ async fn package_filters_match_flavours_by_base_name() {
     ];
     for (filter, expected, query) in cases {
         let obs = demo_obs().await;
-        let inventory = obs::observe(&client(obs.url()), &demo_config(obs.url(), filter))
+        let inventory = observe(&client(obs.url()), &demo_config(obs.url(), filter))
             .await
             .unwrap();
         assert_eq!(lines(&inventory), expected, "{filter}");
@@ -354,7 +373,7 @@ async fn a_package_the_project_lacks_is_not_an_error() {
     // asked again without `package=`, and the include filter applies locally.
     let obs = demo_obs().await;
     let filter = "filters:\n  packages:\n    include: [kata-runtime, kata-proxy]\n";
-    let inventory = obs::observe(&client(obs.url()), &demo_config(obs.url(), filter))
+    let inventory = observe(&client(obs.url()), &demo_config(obs.url(), filter))
         .await
         .unwrap();
     assert_eq!(
@@ -399,7 +418,7 @@ async fn every_project_gets_exactly_one_result_request() {
     let filter = "filters:\n  packages:\n    exclude: [kata-runtime]\n";
     let projects = [DEMO_OBS_PROJECT, "home:other"];
     let config = obs_config(obs.url(), DEMO_AUTH, &projects, DEMO_MAPPING, filter);
-    obs::observe(&client(obs.url()), &config).await.unwrap();
+    observe(&client(obs.url()), &config).await.unwrap();
     let mut paths: Vec<String> = result_requests(&obs).into_iter().map(|r| r.path).collect();
     paths.sort();
     assert_eq!(
@@ -424,7 +443,7 @@ async fn unmapped_repositories_are_listed_together_before_any_result_request() {
         "  Fedora_39: fedora/39\n",
         "",
     );
-    let error = obs::observe(&client(obs.url()), &config).await.unwrap_err();
+    let error = observe(&client(obs.url()), &config).await.unwrap_err();
     assert!(
         matches!(
             &error,
@@ -449,7 +468,7 @@ async fn an_empty_mapping_skips_the_repository() {
     ] {
         let obs = demo_obs().await;
         let config = obs_config(obs.url(), DEMO_AUTH, &[DEMO_OBS_PROJECT], mapping, "");
-        let inventory = obs::observe(&client(obs.url()), &config).await.unwrap();
+        let inventory = observe(&client(obs.url()), &config).await.unwrap();
         assert_eq!(
             lines(&inventory),
             demo_lines_where(|l| l.starts_with("fedora/"))
@@ -465,7 +484,7 @@ async fn an_empty_mapping_skips_the_repository() {
     let obs = demo_obs().await;
     let mapping = "  Fedora_39:\n  xUbuntu_22.04:\n";
     let config = obs_config(obs.url(), DEMO_AUTH, &[DEMO_OBS_PROJECT], mapping, "");
-    let inventory = obs::observe(&client(obs.url()), &config).await.unwrap();
+    let inventory = observe(&client(obs.url()), &config).await.unwrap();
     assert!(inventory.artifacts.is_empty());
     assert!(result_requests(&obs).is_empty());
     obs.shutdown().await;
@@ -482,9 +501,9 @@ async fn one_file_from_two_projects_is_one_artifact_or_a_conflict() {
     add_project(&mut state, "home:a", "Fedora_39", 100);
     let obs = ObsEmulator::start(state).await.unwrap();
     let config = obs_config(obs.url(), "", &["home:b", "home:a"], mapping, "");
-    let inventory = obs::observe(&client(obs.url()), &config).await.unwrap();
+    let inventory = observe(&client(obs.url()), &config).await.unwrap();
     assert_eq!(inventory.artifacts.len(), 1);
-    assert_eq!(inventory.artifacts[&key].origin.project, "home:a");
+    assert_eq!(built(&inventory.artifacts[&key]).origin.project, "home:a");
     obs.shutdown().await;
 
     // Different sizes: a conflict naming both origins.
@@ -493,7 +512,7 @@ async fn one_file_from_two_projects_is_one_artifact_or_a_conflict() {
     add_project(&mut state, "home:b", "Fedora_39", 101);
     let obs = ObsEmulator::start(state).await.unwrap();
     let config = obs_config(obs.url(), "", &["home:a", "home:b"], mapping, "");
-    let error = obs::observe(&client(obs.url()), &config).await.unwrap_err();
+    let error = observe(&client(obs.url()), &config).await.unwrap_err();
     let SourceError::Inventory(InventoryError::Conflicts(conflicts)) = &error else {
         panic!("expected a conflict, got: {error}");
     };
@@ -518,11 +537,11 @@ async fn anonymous_access_uses_the_public_routes() {
     let obs = demo_obs().await;
     let client = client(obs.url());
     let config = obs_config(obs.url(), "", &[DEMO_OBS_PROJECT], DEMO_MAPPING, "");
-    let mut inventory = obs::observe(&client, &config).await.unwrap();
+    let mut inventory = observe(&client, &config).await.unwrap();
     assert_eq!(lines(&inventory), DEMO_INVENTORY);
 
     let key = ArtifactKey::new("fedora/39", "kata-runtime-3.2.0-1.1.x86_64.rpm");
-    obs::fill_md5(
+    fill_md5(
         &client,
         &config,
         &mut inventory,
@@ -553,7 +572,7 @@ async fn project_credentials_take_precedence_over_global_ones() {
          packagecloud:\n  repo: demo/kata\ndistro-mapping:\n{DEMO_MAPPING}",
         url = obs.url()
     ));
-    let inventory = obs::observe(&client(obs.url()), &config).await.unwrap();
+    let inventory = observe(&client(obs.url()), &config).await.unwrap();
     assert_eq!(lines(&inventory), DEMO_INVENTORY);
     assert!(
         obs.requests()
@@ -569,7 +588,7 @@ async fn a_wrong_password_is_a_401_with_a_hint_and_is_never_shown() {
     let password = "pa55-w0rd-that-must-stay-secret";
     let auth = format!("{{user: {DEMO_OBS_USER}, password: {password}}}");
     let config = obs_config(obs.url(), &auth, &[DEMO_OBS_PROJECT], DEMO_MAPPING, "");
-    let error = obs_error(obs::observe(&client(obs.url()), &config).await.unwrap_err());
+    let error = obs_error(observe(&client(obs.url()), &config).await.unwrap_err());
     assert!(
         matches!(&error, ObsError::Api { status, .. } if *status == StatusCode::UNAUTHORIZED),
         "{error}"
@@ -600,7 +619,7 @@ async fn a_wrong_password_is_a_401_with_a_hint_and_is_never_shown() {
         .content_type("application/xml; charset=utf-8"),
     ]);
     let config = config_anonymous(obs.url());
-    let error = obs_error(obs::observe(&client(obs.url()), &config).await.unwrap_err());
+    let error = obs_error(observe(&client(obs.url()), &config).await.unwrap_err());
     assert!(error.to_string().contains("`anonymous_user`"), "{error}");
     assert!(
         error
@@ -624,8 +643,8 @@ async fn binary_download_restriction_is_a_403_with_a_hint() {
 
     // Anonymous: `_result` is open, the binary list with md5 is refused.
     let config = config_anonymous(obs.url());
-    let mut inventory = obs::observe(&client, &config).await.unwrap();
-    let error = obs::fill_md5(
+    let mut inventory = observe(&client, &config).await.unwrap();
+    let error = fill_md5(
         &client,
         &config,
         &mut inventory,
@@ -649,8 +668,8 @@ async fn binary_download_restriction_is_a_403_with_a_hint() {
 
     // With an account, listing works; downloads stay refused (apply's business).
     let config = demo_config(obs.url(), "");
-    let mut inventory = obs::observe(&client, &config).await.unwrap();
-    obs::fill_md5(&client, &config, &mut inventory, &BTreeSet::from([key]))
+    let mut inventory = observe(&client, &config).await.unwrap();
+    fill_md5(&client, &config, &mut inventory, &BTreeSet::from([key]))
         .await
         .unwrap();
     obs.shutdown().await;
@@ -660,7 +679,7 @@ async fn binary_download_restriction_is_a_403_with_a_hint() {
 async fn an_unknown_project_is_named_in_the_error() {
     let obs = demo_obs().await;
     let config = obs_config(obs.url(), DEMO_AUTH, &["home:nosuch"], DEMO_MAPPING, "");
-    let error = obs_error(obs::observe(&client(obs.url()), &config).await.unwrap_err());
+    let error = obs_error(observe(&client(obs.url()), &config).await.unwrap_err());
     assert_eq!(
         error.to_string(),
         "OBS refused the meta of project `home:nosuch` (404 Not Found, `unknown_project`): Project not found: home:nosuch"
@@ -676,7 +695,7 @@ async fn an_unknown_project_is_named_in_the_error() {
         ),
     )]);
     let error = obs_error(
-        obs::observe(&client(obs.url()), &demo_config(obs.url(), ""))
+        observe(&client(obs.url()), &demo_config(obs.url(), ""))
             .await
             .unwrap_err(),
     );
@@ -697,7 +716,7 @@ async fn an_unreachable_server_is_an_error() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let error = obs_error(
-        obs::observe(&client(&url), &demo_config(&url, ""))
+        observe(&client(&url), &demo_config(&url, ""))
             .await
             .unwrap_err(),
     );
@@ -776,7 +795,7 @@ async fn malformed_answers_fail_the_observation() {
             "the build results"
         };
         obs.set_canned_answers(vec![answer]);
-        let error = obs_error(obs::observe(&client, &config).await.unwrap_err());
+        let error = obs_error(observe(&client, &config).await.unwrap_err());
         assert!(matches!(error, ObsError::Malformed { .. }), "{error}");
         let text = error.to_string();
         assert!(
@@ -792,7 +811,7 @@ async fn malformed_answers_fail_the_observation() {
     obs.set_faults(vec![
         FaultRule::new("/_result", Fault::Truncate { keep_bytes: 200 }).times(10),
     ]);
-    let error = obs_error(obs::observe(&client, &config).await.unwrap_err());
+    let error = obs_error(observe(&client, &config).await.unwrap_err());
     assert!(matches!(error, ObsError::Http { .. }), "{error}");
     assert!(chain(&error).contains("cut short"), "{}", chain(&error));
     obs.shutdown().await;
@@ -810,7 +829,7 @@ async fn server_errors_and_cut_transfers_are_retried() {
     ] {
         obs.clear_requests();
         obs.set_faults(vec![fault.clone()]);
-        let inventory = obs::observe(&client, &config).await.unwrap();
+        let inventory = observe(&client, &config).await.unwrap();
         assert_eq!(lines(&inventory), DEMO_INVENTORY, "{fault:?}");
         let attempts = obs
             .requests()
@@ -831,7 +850,7 @@ async fn hostile_file_names_are_refused() {
             b"x".to_vec(),
             1,
         );
-        let error = obs::observe(&client(obs.url()), &demo_config(obs.url(), ""))
+        let error = observe(&client(obs.url()), &demo_config(obs.url(), ""))
             .await
             .unwrap_err();
         match &error {
@@ -857,7 +876,7 @@ async fn fill_md5_asks_once_per_package_needed() {
     let obs = demo_obs().await;
     let client = client(obs.url());
     let config = demo_config(obs.url(), "filters:\n  debug_packages: true\n");
-    let mut inventory = obs::observe(&client, &config).await.unwrap();
+    let mut inventory = observe(&client, &config).await.unwrap();
     obs.clear_requests();
 
     let wanted = BTreeSet::from([
@@ -870,7 +889,7 @@ async fn fill_md5_asks_once_per_package_needed() {
         ),
         ArtifactKey::new("ubuntu/jammy", "kata-containers-image_3.2.0-1.1_all.deb"),
     ]);
-    obs::fill_md5(&client, &config, &mut inventory, &wanted)
+    fill_md5(&client, &config, &mut inventory, &wanted)
         .await
         .unwrap();
 
@@ -892,7 +911,7 @@ async fn fill_md5_asks_once_per_package_needed() {
 
     let builds = &DEMO.projects[DEMO_OBS_PROJECT].builds;
     for artifact in inventory.artifacts.values() {
-        let o = &artifact.origin;
+        let o = &built(artifact).origin;
         if wanted.contains(&artifact.key) {
             let build = &builds[&BuildKey::new(&o.repository, &o.arch, &o.package)];
             let bytes = &build.binaries[&o.filename].bytes;
@@ -913,16 +932,19 @@ async fn fill_md5_notices_a_binary_changed_since_the_listing() {
     let obs = demo_obs().await;
     let client = client(obs.url());
     let config = demo_config(obs.url(), "");
-    let listed = obs::observe(&client, &config).await.unwrap();
+    let listed = observe(&client, &config).await.unwrap();
     let key = ArtifactKey::new("fedora/39", "qemu-kata-8.0.2-1.1.x86_64.rpm");
-    let at = listed.artifacts[&key].origin.clone();
-    let (size, mtime) = (listed.artifacts[&key].size, listed.artifacts[&key].mtime);
+    let at = built(&listed.artifacts[&key]).origin.clone();
+    let (size, mtime) = (
+        listed.artifacts[&key].size,
+        built(&listed.artifacts[&key]).mtime,
+    );
     let wanted = BTreeSet::from([key]);
     let expect_changed = |detail: String| {
         let (client, config, at, wanted) = (&client, &config, &at, &wanted);
         let mut inventory = listed.clone();
         async move {
-            let error = obs::fill_md5(client, config, &mut inventory, wanted)
+            let error = fill_md5(client, config, &mut inventory, wanted)
                 .await
                 .unwrap_err();
             assert!(
@@ -959,7 +981,7 @@ async fn fill_md5_refuses_a_list_without_a_valid_md5() {
     let obs = demo_obs().await;
     let client = client(obs.url());
     let config = demo_config(obs.url(), "");
-    let listed = obs::observe(&client, &config).await.unwrap();
+    let listed = observe(&client, &config).await.unwrap();
     let key = ArtifactKey::new("fedora/39", "kata-runtime-3.2.0-1.1.x86_64.rpm");
     let artifact = &listed.artifacts[&key];
     let wanted = BTreeSet::from([key.clone()]);
@@ -973,16 +995,16 @@ async fn fill_md5_refuses_a_list_without_a_valid_md5() {
             200,
             format!(
                 "<binarylist>\n  <binary filename=\"{}\"{md5_attribute} size=\"{}\" mtime=\"{}\" />\n</binarylist>\n",
-                key.filename, artifact.size, artifact.mtime
+                key.filename, artifact.size, built(artifact).mtime
             ),
         )]);
         let mut inventory = listed.clone();
-        let error = obs::fill_md5(&client, &config, &mut inventory, &wanted)
+        let error = fill_md5(&client, &config, &mut inventory, &wanted)
             .await
             .unwrap_err();
         assert!(
             matches!(&error, SourceError::MissingMd5 { origin, found: f }
-                if origin == &artifact.origin.to_string() && f.as_deref() == found),
+                if origin == &built(artifact).origin.to_string() && f.as_deref() == found),
             "{error}"
         );
         assert!(inventory.artifacts[&key].md5.is_none());
@@ -1012,14 +1034,14 @@ async fn projects_are_observed_concurrently_within_the_bound() {
                 FaultRule::new("/_result", Fault::Delay { millis: 300 }).times(3),
             ]);
             let started = Instant::now();
-            let inventory = obs::observe(&client, &config).await.unwrap();
+            let inventory = observe(&client, &config).await.unwrap();
             // Same files in three projects: one artifact each, from the first.
             assert_eq!(inventory.artifacts.len(), DEMO_INVENTORY.len());
             assert!(
                 inventory
                     .artifacts
                     .values()
-                    .all(|a| a.origin.project == "home:copy:1")
+                    .all(|a| built(a).origin.project == "home:copy:1")
             );
             started.elapsed()
         }

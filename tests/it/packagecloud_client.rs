@@ -36,6 +36,7 @@ fn fast_retries() -> RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
         max_elapsed: Duration::from_secs(20),
+        ..RetryPolicy::default()
     }
 }
 

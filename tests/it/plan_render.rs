@@ -363,7 +363,8 @@ fn the_file_holds_no_absolute_paths_and_no_timestamps() {
         config: config.effective(),
         list_skips: true,
     };
-    let plan = make_plan(&source, &target, &config.policy(Some(2)), &context).unwrap();
+    let policy = pkgsync::plan::policy::Policy::new(&config, &config.distro_mapping, Some(2));
+    let plan = make_plan(&source, &target, &policy, &context).unwrap();
     let text = file::to_file_text(&plan);
 
     let dir_text = dir.path().to_string_lossy().into_owned();
@@ -415,7 +416,8 @@ fn the_file_holds_no_absolute_paths_and_no_timestamps() {
                 .artifacts
                 .values()
                 .find(|a| a.key.filename == filename);
-            assert_eq!(value.as_u64(), artifact.map(|a| a.mtime), "{path}");
+            let mtime = artifact.map(|a| pkgsync::obs::inventory::built(a).mtime);
+            assert_eq!(value.as_u64(), mtime, "{path}");
             continue;
         }
         for word in [

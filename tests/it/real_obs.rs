@@ -9,6 +9,7 @@ use crate::support;
 use crate::support::Run;
 use pkgsync::config::{Config, Environment};
 use pkgsync::http::{HttpClient, RetryPolicy};
+use pkgsync::model::{ObsBuilt, Provenance};
 use pkgsync::obs::client::{ObsClient, ResultQuery};
 use pkgsync::plan::ActionKind;
 use pkgsync::sandbox::packagecloud::PackagecloudSeed;
@@ -241,13 +242,14 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
     let mut listed_md5 = std::collections::BTreeMap::new();
     for action in &plan.actions {
         let source = action.source.as_ref().unwrap();
+        let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance;
         let listed = listing
             .iter()
             .find(|b| {
-                b.repository == source.repository
-                    && b.arch == source.arch
-                    && b.package == source.package
-                    && b.filename == source.filename
+                b.repository == origin.repository
+                    && b.arch == origin.arch
+                    && b.package == origin.package
+                    && b.filename == origin.filename
             })
             .unwrap_or_else(|| panic!("{source:?} is listed by the backend"));
         assert_eq!(source.md5, None, "a plan reads no per-package md5");
@@ -256,7 +258,7 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
             listed.md5.clone(),
         );
         if action.filename.contains(".noarch.") || action.filename.contains("_all.") {
-            assert_eq!(source.arch, "x86_64", "{}", action.filename);
+            assert_eq!(origin.arch, "x86_64", "{}", action.filename);
         }
     }
 

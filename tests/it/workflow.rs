@@ -2,6 +2,7 @@
 
 use crate::support;
 use crate::support::World;
+use pkgsync::model::{ObsBuilt, Provenance};
 use std::path::Path;
 
 #[test]
@@ -417,14 +418,15 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         let Some(source) = action.source.as_mut() else {
             continue;
         };
+        let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance;
         let bytes = obs.with_state(|state| {
-            let project = &state.projects[&source.project];
+            let project = &state.projects[&origin.project];
             project.builds[&pkgsync::sandbox::obs::BuildKey::new(
-                &source.repository,
-                &source.arch,
-                &source.package,
+                &origin.repository,
+                &origin.arch,
+                &origin.package,
             )]
-                .binaries[&source.filename]
+                .binaries[&origin.filename]
                 .bytes
                 .clone()
         });

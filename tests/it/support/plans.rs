@@ -4,8 +4,8 @@
 
 use pkgsync::config::{Config, Environment};
 use pkgsync::model::{
-    ArtifactKey, Coverage, ObsOrigin, PackageType, SourceArtifact, SourceInventory,
-    TargetInventory, TargetPackage,
+    ArtifactKey, Coverage, ObsBuilt, ObsOrigin, PackageType, Provenance, SourceArtifact,
+    SourceInventory, TargetInventory, TargetPackage,
 };
 use pkgsync::plan::planner::PlanContext;
 use pkgsync::plan::policy::Policy;
@@ -95,7 +95,7 @@ pub fn config(s: &Settings) -> Config {
 /// The policy and context `pkgsync plan` would derive from this config.
 pub fn setup(s: &Settings) -> (Policy, PlanContext) {
     let config = config(s);
-    let policy = config.policy(s.allow_deletes);
+    let policy = Policy::new(&config, &config.distro_mapping, s.allow_deletes);
     let context = PlanContext {
         config: config.effective(),
         list_skips: s.list_skips,
@@ -257,19 +257,21 @@ pub fn source_artifact(
     SourceArtifact {
         key: ArtifactKey::new(distro_version, filename),
         package_type: kind.package_type(),
-        origin: ObsOrigin {
-            project: "home:example:stable".into(),
-            repository: repository_of(distro_version).into(),
-            arch: if kind == Kind::NoarchRpm {
-                "noarch".into()
-            } else {
-                "x86_64".into()
+        provenance: Provenance::Obs(ObsBuilt {
+            origin: ObsOrigin {
+                project: "home:example:stable".into(),
+                repository: repository_of(distro_version).into(),
+                arch: if kind == Kind::NoarchRpm {
+                    "noarch".into()
+                } else {
+                    "x86_64".into()
+                },
+                package,
+                filename: filename.into(),
             },
-            package,
-            filename: filename.into(),
-        },
+            mtime: 1_700_000_000 + size,
+        }),
         size,
-        mtime: 1_700_000_000 + size,
         md5: Some(format!("{:032x}", size * 7919)),
         sha256,
     }

@@ -8,6 +8,10 @@
 //! No read is unbounded: a metadata body has a size limit and a deadline, every
 //! body a minimum transfer rate ([`Limits`]); error bodies are read only in part.
 
+mod download;
+
+pub use download::Downloaded;
+
 use crate::display::ShownUrl;
 use crate::secret::Secret;
 use bytes::Bytes;
@@ -66,6 +70,8 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// No new attempt starts after this much time since the first.
     pub max_elapsed: Duration,
+    /// Each retry gets a line on stderr (`PKGSYNC_LOG_RETRIES=1`).
+    pub log: bool,
 }
 
 impl Default for RetryPolicy {
@@ -75,25 +81,18 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(300),
+            log: false,
         }
     }
 }
 
 impl RetryPolicy {
-    /// The default, with the base delay taken from `PKGSYNC_RETRY_BASE_MS` when set
-    /// (tests set it low so fault scenarios run in milliseconds).
-    pub fn from_env() -> Self {
-        let mut policy = Self::default();
-        if let Some(ms) = std::env::var("PKGSYNC_RETRY_BASE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            policy.base_delay = Duration::from_millis(ms);
-            policy.max_delay = policy
-                .max_delay
-                .min(Duration::from_millis(ms.saturating_mul(20)).max(Duration::from_millis(ms)));
-        }
-        policy
+    /// Waits that start at `base` (tests set it low so that fault scenarios
+    /// run in milliseconds), with the longest wait scaled down alike.
+    pub fn with_base_delay(mut self, base: Duration) -> Self {
+        self.base_delay = base;
+        self.max_delay = self.max_delay.min((base * 20).max(base));
+        self
     }
 
     /// Exponential backoff with full jitter, or the server's `Retry-After`.
@@ -232,6 +231,14 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("pkgsync/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(15))
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
@@ -250,27 +257,27 @@ impl HttpClient {
     }
 
     pub fn new(retry: RetryPolicy) -> Self {
-        let read_timeout = std::env::var("PKGSYNC_READ_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(Duration::from_millis)
-            .unwrap_or(Duration::from_secs(120));
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(concat!("pkgsync/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(Duration::from_secs(15))
-        };
-        let client = builder()
-            .read_timeout(read_timeout)
-            .build()
-            .expect("the TLS backend initialises");
-        let upload_client = builder().build().expect("the TLS backend initialises");
         Self {
-            client,
-            upload_client,
+            client: client_builder()
+                .read_timeout(DEFAULT_READ_TIMEOUT)
+                .build()
+                .expect("the TLS backend initialises"),
+            upload_client: client_builder()
+                .build()
+                .expect("the TLS backend initialises"),
             retry,
             limits: Limits::default(),
         }
+    }
+
+    /// How long a request (other than an upload) may wait for its answer's
+    /// head and between reads; tests shorten it.
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.client = client_builder()
+            .read_timeout(timeout)
+            .build()
+            .expect("the TLS backend initialises");
+        self
     }
 
     pub fn request(&self, method: Method, url: &str, auth: &Auth) -> RequestBuilder {
@@ -305,7 +312,9 @@ impl HttpClient {
             {
                 return Err(error);
             }
-            log_retry(&error, failures);
+            if self.retry.log {
+                eprintln!("retry {failures}: {error}");
+            }
             tokio::time::sleep(delay).await;
         }
     }
@@ -608,13 +617,6 @@ impl AttemptError {
     }
 }
 
-/// Retries are worth a line in verbose logs; `PKGSYNC_LOG_RETRIES=1` shows them.
-fn log_retry(error: &HttpError, attempt: u32) {
-    if std::env::var_os("PKGSYNC_LOG_RETRIES").is_some() {
-        eprintln!("retry {attempt}: {error}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,6 +628,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(1000),
             max_elapsed: Duration::from_secs(60),
+            log: false,
         };
         for attempt in 0..12 {
             assert!(policy.delay(attempt, None) <= Duration::from_millis(1000));

@@ -1,0 +1,144 @@
+//! The observe stage, shared by plan and apply: both sides read (concurrently),
+//! and the config's `distro/version`s resolved once against Packagecloud's
+//! distributions into a [`Resolved`] value. After this stage only the config as
+//! written (which the plan records) and its [`Resolved`] mapping are in flight.
+//!
+//! Sources observe in the config's own names; this stage renames their
+//! inventories into Packagecloud's index names (`ubuntu/22.04` → `ubuntu/jammy`),
+//! so that they compare equal with the listing. That keeps every source free of
+//! Packagecloud, and lets the sources' reads overlap with the distributions'.
+
+use crate::config::{Config, DistroMapping};
+use crate::model::{SourceInventory, TargetInventory};
+use crate::packagecloud::{DistroError, DistroIndex, PackagecloudClient, PackagecloudError};
+use crate::plan::policy::Policy;
+use crate::source::{SourceError, Sources};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Packagecloud(#[from] PackagecloudError),
+    #[error("the distro mapping does not fit the packages:\n  {}", .0.join("\n  "))]
+    Unfit(Vec<String>),
+}
+
+impl From<DistroError> for ObserveError {
+    fn from(error: DistroError) -> Self {
+        Self::Packagecloud(error.into())
+    }
+}
+
+/// The config resolved against Packagecloud's distributions.
+pub struct Resolved {
+    /// The config's mapping in Packagecloud's index names.
+    pub mapping: DistroMapping,
+    pub index: DistroIndex,
+}
+
+impl Resolved {
+    /// Fails on a `distro/version` Packagecloud does not know, naming the closest.
+    pub fn new(config: &Config, index: DistroIndex) -> Result<Self, DistroError> {
+        let mut mapping = config.distro_mapping.clone();
+        for target in mapping.values_mut().flatten() {
+            *target = index.canonical_name(target)?.to_string();
+        }
+        Ok(Self { mapping, index })
+    }
+
+    pub fn policy(&self, config: &Config, allow_deletes: Option<usize>) -> Policy {
+        Policy::new(config, &self.mapping, allow_deletes)
+    }
+
+    /// A source inventory (in the config's names) in the index's names; every
+    /// file must be able to go where it is mapped (no rpm into a deb distro).
+    pub fn inventory(
+        &self,
+        config: &Config,
+        inventory: SourceInventory,
+    ) -> Result<SourceInventory, ObserveError> {
+        let renames: BTreeMap<&String, &String> = config
+            .distro_mapping
+            .iter()
+            .filter_map(|(repository, written)| {
+                let canonical = self.mapping.get(repository)?.as_ref()?;
+                Some((written.as_ref()?, canonical)).filter(|(w, c)| w != c)
+            })
+            .collect();
+        let inventory = if renames.is_empty() {
+            inventory
+        } else {
+            let rename = |name: String| match renames.get(&name) {
+                Some(canonical) => canonical.to_string(),
+                None => name,
+            };
+            SourceInventory {
+                artifacts: inventory
+                    .artifacts
+                    .into_values()
+                    .map(|mut artifact| {
+                        artifact.key.distro_version = rename(artifact.key.distro_version);
+                        (artifact.key.clone(), artifact)
+                    })
+                    .collect(),
+                coverage: inventory
+                    .coverage
+                    .into_iter()
+                    .map(|(name, coverage)| (rename(name), coverage))
+                    .collect(),
+            }
+        };
+        let unfit: BTreeSet<String> = inventory
+            .artifacts
+            .values()
+            .filter_map(|a| {
+                let distro = &a.key.distro_version;
+                self.index.resolve(distro, a.package_type).err()
+            })
+            .map(|e| e.to_string())
+            .collect();
+        if !unfit.is_empty() {
+            return Err(ObserveError::Unfit(unfit.into_iter().collect()));
+        }
+        Ok(inventory)
+    }
+}
+
+/// Both sides, as a plan sees them.
+pub struct Observation {
+    pub resolved: Resolved,
+    pub source: SourceInventory,
+    pub target: TargetInventory,
+}
+
+/// Reads the distributions, the target's listing and every source at once.
+pub async fn observe(
+    config: &Config,
+    sources: &Sources,
+    target: &PackagecloudClient,
+) -> Result<Observation, ObserveError> {
+    let (index, target, source) = tokio::try_join!(
+        async { Ok::<_, ObserveError>(target.distributions().await?) },
+        async { Ok(target.list().await?) },
+        async { Ok(sources.observe().await?) },
+    )?;
+    let resolved = Resolved::new(config, index)?;
+    let source = resolved.inventory(config, source)?;
+    Ok(Observation {
+        resolved,
+        source,
+        target,
+    })
+}
+
+/// The sources as they are now, in the index's names (apply's recheck of deletes).
+pub async fn sources_now(
+    config: &Config,
+    sources: &Sources,
+    resolved: &Resolved,
+) -> Result<SourceInventory, ObserveError> {
+    let source = sources.observe().await?;
+    resolved.inventory(config, source)
+}

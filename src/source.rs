@@ -1,0 +1,212 @@
+//! The interface every source implements, and the set of sources a config names.
+//!
+//! A source does three jobs, and nothing else:
+//! - **observe**: every file it offers for the mapped repositories, completely or
+//!   an error, as a [`SourceInventory`] in the config's own `distro/version`
+//!   names (the observe stage resolves those against Packagecloud), with the
+//!   coverage facts deletes rely on;
+//! - **admit**: say whether the config still lets one of its files go to a key
+//!   (apply's guard against a hand-edited plan);
+//! - **recheck**: at apply, look at the planned files again and give, for each,
+//!   either a [`Download`] (where, with which credentials, and what every byte
+//!   must match) or why it moved since planning.
+//!
+//! [`Source`] is an enum, not a trait object: the set of sources is closed and
+//! known here, `async fn` stays plain (no boxing of futures), and adding a
+//! variant makes the compiler list every place that must learn about it.
+
+use crate::config::{Config, DistroMapping};
+use crate::http::{Auth, HttpClient};
+use crate::model::{ArtifactKey, Provenance, SourceInventory};
+use crate::obs::{self, ObsBuildService};
+use crate::plan::SourceExpectation;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Obs(#[from] obs::SourceError),
+    #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
+    Overlap(Vec<String>),
+}
+
+pub enum Source {
+    /// The OBS build API: the build results of the configured projects.
+    Obs(ObsBuildService),
+}
+
+impl Source {
+    pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
+        match self {
+            Self::Obs(obs) => Ok(obs.observe().await?),
+        }
+    }
+
+    /// `None` when the provenance is not this source's; else whether the config
+    /// lets it go to `key` (`mapping` resolved as the listing names them).
+    fn admits(
+        &self,
+        provenance: &Provenance,
+        key: &ArtifactKey,
+        mapping: &DistroMapping,
+    ) -> Option<Result<(), String>> {
+        match (self, provenance) {
+            (Self::Obs(obs), Provenance::Obs(built)) => Some(obs.admits(built, key, mapping)),
+        }
+    }
+
+    fn offers(&self, provenance: &Provenance) -> bool {
+        match (self, provenance) {
+            (Self::Obs(obs), Provenance::Obs(built)) => obs.has_project(&built.origin.project),
+        }
+    }
+
+    async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, SourceError> {
+        match self {
+            Self::Obs(obs) => Ok(obs.recheck(planned).await?),
+        }
+    }
+
+    /// `sync.verify_unchanged`: the md5 of the given artifacts, for sources
+    /// that do not list it with everything else.
+    async fn complete_md5(
+        &self,
+        inventory: &mut SourceInventory,
+        keys: &BTreeSet<ArtifactKey>,
+    ) -> Result<(), SourceError> {
+        match self {
+            Self::Obs(obs) => Ok(obs.fill_md5(inventory, keys).await?),
+        }
+    }
+}
+
+/// What one planned file is now: a download that must deliver exactly what was
+/// planned, or why the plan no longer holds for it.
+pub type Recheck = Result<Download, String>;
+
+/// The recheck of every planned file, by provenance.
+#[derive(Debug, Default)]
+pub struct Rechecked(pub BTreeMap<Provenance, Recheck>);
+
+impl Rechecked {
+    /// The download for a planned file, or why there is none.
+    pub fn download(&self, provenance: &Provenance) -> Result<&Download, &str> {
+        match self.0.get(provenance) {
+            Some(Ok(download)) => Ok(download),
+            Some(Err(why)) => Err(why),
+            None => Err("it was not looked at again"),
+        }
+    }
+}
+
+/// Where to fetch one file, and what every byte must match.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub url: String,
+    pub auth: Auth,
+    /// The file as its source names it, for messages.
+    pub label: String,
+    /// Names the cached copy: the same for the same listed file only.
+    pub identity: String,
+    pub size: u64,
+    pub md5: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// Every source the config names.
+pub struct Sources(Vec<Source>);
+
+impl Sources {
+    pub fn from_config(config: &Config, http: &HttpClient) -> Self {
+        Self(vec![Source::Obs(ObsBuildService::new(
+            config,
+            http.clone(),
+        ))])
+    }
+
+    /// Observes every source concurrently into one inventory. A key offered by
+    /// two sources is refused rather than picked: which copy is right is the
+    /// config's to say, not pkgsync's to guess.
+    pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
+        let inventories = futures::future::try_join_all(self.0.iter().map(Source::observe)).await?;
+        let mut merged = SourceInventory::default();
+        let mut overlap = Vec::new();
+        for inventory in inventories {
+            for (key, artifact) in inventory.artifacts {
+                if let Some(first) = merged.artifacts.get(&key) {
+                    overlap.push(format!(
+                        "`{key}` ({} and {})",
+                        first.provenance, artifact.provenance
+                    ));
+                } else {
+                    merged.artifacts.insert(key, artifact);
+                }
+            }
+            for (distro_version, coverage) in inventory.coverage {
+                let merged = merged.coverage.entry(distro_version).or_default();
+                merged.archs.extend(coverage.archs);
+                merged.incomplete.extend(coverage.incomplete);
+            }
+        }
+        if !overlap.is_empty() {
+            return Err(SourceError::Overlap(overlap));
+        }
+        Ok(merged)
+    }
+
+    /// Whether the config lets `provenance` go to `key`; a provenance no
+    /// configured source offers is refused.
+    pub fn admits(
+        &self,
+        provenance: &Provenance,
+        key: &ArtifactKey,
+        mapping: &DistroMapping,
+    ) -> Result<(), String> {
+        self.0
+            .iter()
+            .find_map(|source| source.admits(provenance, key, mapping))
+            .unwrap_or_else(|| Err(format!("no configured source offers `{provenance}`")))
+    }
+
+    /// Rechecks every planned file with the source that offers it. A file no
+    /// configured source offers is left out, and so reads as moved.
+    pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, SourceError> {
+        let per_source = self.0.iter().map(|source| {
+            let own: Vec<&SourceExpectation> = planned
+                .iter()
+                .copied()
+                .filter(|e| source.offers(&e.provenance))
+                .collect();
+            async move { source.recheck(&own).await }
+        });
+        let mut rechecked = Rechecked::default();
+        for part in futures::future::try_join_all(per_source).await? {
+            rechecked.0.extend(part.0);
+        }
+        for expect in planned {
+            rechecked
+                .0
+                .entry(expect.provenance.clone())
+                .or_insert_with(|| {
+                    Err(format!(
+                        "no configured source offers `{}`",
+                        expect.provenance
+                    ))
+                });
+        }
+        Ok(rechecked)
+    }
+
+    /// `sync.verify_unchanged`: the md5s of `keys`, from sources that list them
+    /// only on request.
+    pub async fn complete_md5(
+        &self,
+        inventory: &mut SourceInventory,
+        keys: &BTreeSet<ArtifactKey>,
+    ) -> Result<(), SourceError> {
+        for source in &self.0 {
+            source.complete_md5(inventory, keys).await?;
+        }
+        Ok(())
+    }
+}
