@@ -110,6 +110,43 @@ impl RetryPolicy {
     }
 }
 
+/// Where one retried operation stands against its [`RetryPolicy`]: how many
+/// attempts failed and since when. The one place that decides whether to try
+/// again and how long to wait first.
+#[derive(Debug)]
+pub struct RetryState<'p> {
+    policy: &'p RetryPolicy,
+    started: Instant,
+    failures: u32,
+}
+
+impl<'p> RetryState<'p> {
+    pub fn new(policy: &'p RetryPolicy) -> Self {
+        Self {
+            policy,
+            started: Instant::now(),
+            failures: 0,
+        }
+    }
+
+    /// Counts a failed attempt. The wait before the next one (the server's
+    /// `Retry-After`, or backoff), or `None` when the policy is spent: in
+    /// attempts, or in time (no wait may end past `max_elapsed`).
+    pub fn failed(&mut self, error: &HttpError, server_wait: Option<Duration>) -> Option<Duration> {
+        self.failures += 1;
+        let delay = self.policy.delay(self.failures, server_wait);
+        if self.failures >= self.policy.max_attempts
+            || self.started.elapsed() + delay > self.policy.max_elapsed
+        {
+            return None;
+        }
+        if self.policy.log {
+            eprintln!("retry {}: {error}", self.failures);
+        }
+        Some(delay)
+    }
+}
+
 /// Credentials for one request.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -290,32 +327,24 @@ impl HttpClient {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy is
-    /// spent (in count, or in time: no wait may end past `max_elapsed`). The one
-    /// retry loop: everything retried goes through here, never nested.
+    /// spent ([`RetryState`]). Everything retried goes through a `RetryState`,
+    /// never nested.
     pub async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, HttpError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, AttemptError>>,
     {
-        let started = Instant::now();
-        let mut failures = 0;
+        let mut state = RetryState::new(&self.retry);
         loop {
             let (error, server_wait) = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(AttemptError::Final(error)) => return Err(error),
                 Err(AttemptError::Retry(error, wait)) => (error, wait),
             };
-            failures += 1;
-            let delay = self.retry.delay(failures, server_wait);
-            if failures >= self.retry.max_attempts
-                || started.elapsed() + delay > self.retry.max_elapsed
-            {
-                return Err(error);
+            match state.failed(&error, server_wait) {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(error),
             }
-            if self.retry.log {
-                eprintln!("retry {failures}: {error}");
-            }
-            tokio::time::sleep(delay).await;
         }
     }
 

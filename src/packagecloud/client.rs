@@ -8,7 +8,7 @@ use super::distributions::{DistroError, DistroIndex};
 use super::types::{Distributions, PackageDetails, PackageFragment, ValidationErrors};
 use crate::config::{PackagecloudTarget, Secret, TokenSource};
 use crate::display::ShownUrl;
-use crate::http::{Auth, HttpClient, HttpError};
+use crate::http::{Auth, HttpClient, HttpError, RetryState};
 use crate::model::{ArtifactKey, TargetInventory, TargetPackage};
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -567,10 +567,8 @@ impl PackagecloudClient {
         sha256: &str,
     ) -> Result<UploadOutcome, PackagecloudError> {
         self.check_planned_file(path, key).await?;
-        let started = std::time::Instant::now();
-        let mut attempt = 0u32;
+        let mut retry = RetryState::new(&self.http.retry);
         loop {
-            attempt += 1;
             let failure = match self
                 .post_package(path, distro_version_id, &key.filename)
                 .await
@@ -616,17 +614,15 @@ impl PackagecloudClient {
             // The upload may have been stored although its answer was lost, or the
             // server may still be storing it: wait first (as the server asked, or
             // with backoff), then look, and only post again when it is not there.
-            let delay = self.http.retry.delay(attempt, failure.1);
-            let spent = attempt >= self.http.retry.max_attempts
-                || started.elapsed() + delay > self.http.retry.max_elapsed;
             // With the budget spent, look once more at once instead of waiting past it.
-            if !spent {
+            let wait = retry.failed(&failure.0, failure.1);
+            if let Some(delay) = wait {
                 tokio::time::sleep(delay).await;
             }
             if let Some(stored) = self.find(key).await? {
                 return self.compare_stored(key, sha256, stored);
             }
-            if spent {
+            if wait.is_none() {
                 return Err(PackagecloudError::Http(failure.0));
             }
         }

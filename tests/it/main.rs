@@ -9,6 +9,7 @@
 
 mod support;
 
+mod apply_check;
 mod apply_faults;
 mod bench_memory;
 mod bench_scale;
