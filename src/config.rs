@@ -303,7 +303,6 @@ pub struct ApplySettings {
 /// The validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub path: PathBuf,
     pub obs: ObsSettings,
     pub packagecloud: PackagecloudTarget,
     /// OBS repository → `distro/version`; `None` = skip this repository.
@@ -572,7 +571,6 @@ impl Config {
         };
 
         Ok(Self {
-            path: path.to_path_buf(),
             obs,
             packagecloud,
             distro_mapping,

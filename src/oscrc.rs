@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 pub struct OscCredentials {
     pub user: String,
     pub password: Secret,
-    pub file: PathBuf,
     pub section: String,
 }
 
@@ -111,7 +110,6 @@ pub fn lookup(path: &Path, api_url: &str) -> Result<Lookup, OscrcError> {
     Ok(Lookup::Found(OscCredentials {
         user: user.to_string(),
         password: Secret::new(password),
-        file: path.to_path_buf(),
         section: section.to_string(),
     }))
 }

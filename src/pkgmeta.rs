@@ -56,11 +56,6 @@ impl PackageIdentity {
             None => self.version.clone(),
         }
     }
-
-    /// True for source rpms (arch `src`).
-    pub fn is_source(&self) -> bool {
-        self.package_type == PackageType::Rpm && self.arch == "src"
-    }
 }
 
 /// Why a package could not be read. `file` is the path, or `<memory>` for bytes.
@@ -491,14 +486,12 @@ mod tests {
         assert_eq!(id.arch, "noarch");
         assert_eq!(id.epoch, None);
         assert_eq!(id.canonical_filename(), "hello-obs-1.0-1.1.noarch.rpm");
-        assert!(!id.is_source());
     }
 
     #[test]
     fn reads_real_source_rpm() {
         let id = read_identity(&fixture("hello-obs-1.0-1.1.src.rpm")).unwrap();
         assert_eq!(id.arch, "src");
-        assert!(id.is_source());
         assert_eq!(id.canonical_filename(), "hello-obs-1.0-1.1.src.rpm");
     }
 

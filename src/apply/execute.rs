@@ -49,7 +49,7 @@ pub async fn execute(
     if !complete {
         return Err(ApplyError::Partial(summary));
     }
-    Ok(ApplyReport { summary, records })
+    Ok(ApplyReport { summary })
 }
 
 /// Each upload downloads under one bound and uploads under another, so a file

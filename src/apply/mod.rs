@@ -69,7 +69,6 @@ pub enum ApplyError {
 #[derive(Debug)]
 pub struct ApplyReport {
     pub summary: String,
-    pub records: Vec<Record>,
 }
 
 /// The clients and places apply works with.

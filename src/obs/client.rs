@@ -222,10 +222,6 @@ impl ObsClient {
         );
         self.url(project, &path)
     }
-
-    pub fn http(&self) -> &HttpClient {
-        &self.http
-    }
 }
 
 fn api_error(project: &ObsProject, what: &str, status: StatusCode, body: &str) -> ObsError {

@@ -151,11 +151,6 @@ impl DistroIndex {
         Ok(entry.id)
     }
 
-    /// Whether `distro/version` names one known distro version.
-    pub fn knows(&self, name: &str) -> bool {
-        matches!(self.lookup(name), Some(Slot::One(_)))
-    }
-
     /// The `index_name` spelling of `name`, or an error naming the closest ones.
     pub fn canonical_name(&self, name: &str) -> Result<&str, DistroError> {
         self.canonical(name).ok_or_else(|| DistroError::Unknown {
@@ -310,7 +305,7 @@ mod tests {
                 second: 4
             }
         );
-        assert!(!index.knows("el/9"));
+        assert_eq!(index.canonical("el/9"), None);
         // The rest is unaffected; deb and dsc share ids without conflict.
         assert_eq!(index.resolve("el/9.1", PackageType::Rpm).unwrap(), 4);
         assert_eq!(
@@ -322,7 +317,7 @@ mod tests {
     #[test]
     fn versions_without_names_are_skipped_and_null_numbers_tolerated() {
         let index = reference_index();
-        assert!(index.knows("any/any"));
-        assert!(!index.knows("python/"));
+        assert_eq!(index.canonical("any/any"), Some("any/any"));
+        assert_eq!(index.canonical("python/"), None);
     }
 }

@@ -456,7 +456,7 @@ mod tests {
         );
         let id = read_identity_from_bytes(&bytes, None).unwrap();
         assert_eq!(id.package_type, PackageType::Rpm);
-        assert!(id.is_source());
+        assert_eq!(id.arch, "src");
         assert_eq!(id.canonical_filename(), "hello-1.0-1.1.src.rpm");
         let package = rpm::Package::parse(&mut std::io::Cursor::new(&bytes)).unwrap();
         assert!(package.metadata.is_source_package());

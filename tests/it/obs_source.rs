@@ -54,8 +54,8 @@ async fn demo_obs() -> ObsEmulator {
     ObsEmulator::start(DEMO.clone()).await.unwrap()
 }
 
-/// A client that retries three times within milliseconds.
-fn client(url: &str) -> ObsClient {
+/// An HTTP client that retries three times within milliseconds.
+fn http() -> HttpClient {
     let retry = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(1),
@@ -63,25 +63,30 @@ fn client(url: &str) -> ObsClient {
         max_elapsed: Duration::from_secs(10),
         ..RetryPolicy::default()
     };
-    ObsClient::new(HttpClient::new(retry), url)
+    HttpClient::new(retry)
 }
 
-/// The OBS source of `config`, over `client`'s HTTP client.
-fn source(client: &ObsClient, config: &Config) -> ObsBuildService {
-    ObsBuildService::new(config, client.http().clone())
+fn client(url: &str) -> ObsClient {
+    ObsClient::new(http(), url)
 }
 
-async fn observe(client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
-    source(client, config).observe().await
+/// The OBS source of `config`. (`_client` marks the places that used to pass
+/// their own client; the source makes its own from the config's URL.)
+fn source(config: &Config) -> ObsBuildService {
+    ObsBuildService::new(config, http())
+}
+
+async fn observe(_client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
+    source(config).observe().await
 }
 
 async fn fill_md5(
-    client: &ObsClient,
+    _client: &ObsClient,
     config: &Config,
     inventory: &mut SourceInventory,
     keys: &BTreeSet<ArtifactKey>,
 ) -> Result<(), SourceError> {
-    source(client, config).fill_md5(inventory, keys).await
+    source(config).fill_md5(inventory, keys).await
 }
 
 fn parse(yaml: &str) -> Config {
