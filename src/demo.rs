@@ -7,12 +7,12 @@ use crate::commands::{load_config, make_plan, render, run_apply};
 use crate::config::Environment;
 use crate::exit::{Exit, Failure};
 use crate::plan;
-use crate::sandbox::demo::{
+use anyhow::Context;
+use pkgsync_sandbox::demo::{
     DEMO_DEB_REPOSITORY, DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO,
     DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
 };
-use crate::sandbox::{Sandbox, Seed};
-use anyhow::Context;
+use pkgsync_sandbox::{Sandbox, Seed};
 use std::path::{Path, PathBuf};
 
 /// A config for the sandbox. Credentials sit in the file because the sandbox's

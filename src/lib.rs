@@ -16,27 +16,25 @@
 // not worth boxing.
 #![allow(clippy::result_large_err)]
 
-pub mod apply;
-pub mod check;
+mod apply;
+mod check;
 pub mod cli;
-pub mod commands;
+mod commands;
 pub mod config;
 pub mod demo;
-pub mod display;
-pub mod exit;
+mod display;
+mod exit;
 pub mod http;
-pub mod init;
-pub mod manuals;
+mod init;
+mod manuals;
 pub mod model;
 pub mod obs;
-pub mod observe;
-pub mod oscrc;
+mod observe;
+mod oscrc;
 pub mod packagecloud;
-pub mod pkgmeta;
 pub mod plan;
-pub mod sandbox;
-pub mod secret;
-pub mod source;
+mod secret;
+mod source;
 
 use cli::{Cli, Command};
 use config::Environment;

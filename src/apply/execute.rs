@@ -155,8 +155,8 @@ async fn upload_one(
     // Packagecloud stores a file under the name its metadata gives; make sure that
     // is the planned name before anything changes, a replace's delete included
     // (the client checks again before it posts, as part of its own contract).
-    let identity = crate::pkgmeta::read_identity(&file.path)
-        .map_err(|e| UploadError::WrongPackage(e.to_string()))?;
+    let identity =
+        pkgfile::read_identity(&file.path).map_err(|e| UploadError::WrongPackage(e.to_string()))?;
     if identity.canonical_filename() != action.filename {
         return Err(UploadError::WrongPackage(format!(
             "its metadata names it `{}`",

@@ -636,7 +636,7 @@ impl PackagecloudClient {
         key: &ArtifactKey,
     ) -> Result<(), PackagecloudError> {
         let owned = path.to_path_buf();
-        let identity = tokio::task::spawn_blocking(move || crate::pkgmeta::read_identity(&owned))
+        let identity = tokio::task::spawn_blocking(move || pkgfile::read_identity(&owned))
             .await
             .map_err(|e| PackagecloudError::File {
                 path: path.display().to_string(),

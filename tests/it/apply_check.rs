@@ -2,9 +2,9 @@
 //! another config, past a deletion guard) costs reads only, on both sides.
 
 use crate::support::World;
-use pkgsync::model::ObsOrigin;
-use pkgsync::sandbox::RecordedRequest;
-use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::RecordedRequest;
+use pkgsync_sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::obs::BinaryPath;
 
 /// Every request either emulator received since `before` (counts per side).
 fn requests_since(world: &World, before: (usize, usize)) -> Vec<RecordedRequest> {
@@ -50,7 +50,7 @@ fn a_stale_plan_costs_reads_only() {
     let world = World::demo();
     let plan = world.plan_out("plan.json");
     // One file the plan uploads is rebuilt on OBS.
-    let origin = ObsOrigin {
+    let origin = BinaryPath {
         project: DEMO_OBS_PROJECT.into(),
         repository: "Fedora_39".into(),
         arch: "x86_64".into(),
@@ -58,7 +58,7 @@ fn a_stale_plan_costs_reads_only() {
         filename: "qemu-kata-8.0.2-1.1.x86_64.rpm".into(),
     };
     let bytes =
-        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+        pkgsync_sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
     world
         .sandbox()
         .obs()

@@ -4,9 +4,9 @@
 
 use crate::support;
 use crate::support::{Run, World};
-use pkgsync::model::ObsOrigin;
-use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
-use pkgsync::sandbox::{Fault, FaultRule};
+use pkgsync_sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::obs::BinaryPath;
+use pkgsync_sandbox::{Fault, FaultRule};
 use std::time::{Duration, Instant};
 
 /// Plans into `plan.json` and returns the plan's path.
@@ -220,7 +220,7 @@ fn a_plan_whose_source_was_rebuilt_is_refused_without_any_change() {
     let world = World::demo();
     let plan = plan(&world);
     let before = world.stored();
-    let origin = ObsOrigin {
+    let origin = BinaryPath {
         project: DEMO_OBS_PROJECT.into(),
         repository: "Fedora_39".into(),
         arch: "x86_64".into(),
@@ -228,7 +228,7 @@ fn a_plan_whose_source_was_rebuilt_is_refused_without_any_change() {
         filename: "qemu-kata-8.0.2-1.1.x86_64.rpm".into(),
     };
     let rebuilt =
-        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+        pkgsync_sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
     world
         .sandbox()
         .obs()
@@ -251,7 +251,7 @@ fn a_plan_whose_target_was_changed_by_someone_else_is_refused_without_any_change
     let plan = plan(&world);
     // Someone uploads another build under a name the plan is about to upload.
     let other =
-        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+        pkgsync_sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
     world
         .sandbox()
         .packagecloud()

@@ -4,8 +4,8 @@
 //! machine: the 1 GiB run stays far below the file size.
 
 use crate::support;
-use pkgsync::sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO};
-use pkgsync::sandbox::{Sandbox, Seed};
+use pkgsync_sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::{Sandbox, Seed};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;

@@ -13,12 +13,12 @@
 
 use crate::support;
 use crate::support::Measured;
-use pkgsync::sandbox::demo::{
+use pkgsync_sandbox::demo::{
     DEMO_DEB_REPOSITORY, DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO,
     DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
 };
-use pkgsync::sandbox::packages::{simple_deb, simple_rpm};
-use pkgsync::sandbox::{Fault, FaultRule, RecordedRequest, Sandbox, Seed};
+use pkgsync_sandbox::packages::{simple_deb, simple_rpm};
+use pkgsync_sandbox::{Fault, FaultRule, RecordedRequest, Sandbox, Seed};
 use std::collections::BTreeMap;
 use std::time::Instant;
 

@@ -2,8 +2,8 @@
 //! produced, and judged again at apply time: through the real binary.
 
 use crate::support::World;
-use pkgsync::model::ObsOrigin;
-use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::demo::{DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::obs::BinaryPath;
 
 fn converge(world: &World) {
     let plan = world.plan_out("converge.json");
@@ -95,7 +95,7 @@ fn a_delete_whose_file_is_built_again_before_apply_is_stale() {
             "kata-proxy-1.11.0-1.1.x86_64.rpm",
         )
         .unwrap();
-    let origin = ObsOrigin {
+    let origin = BinaryPath {
         project: DEMO_OBS_PROJECT.into(),
         repository: "Fedora_39".into(),
         arch: "x86_64".into(),
@@ -176,7 +176,7 @@ fn verify_unchanged_finds_other_content_under_a_built_name_and_replace_fixes_it(
     let pc = world.sandbox().packagecloud();
     assert!(pc.remove_package(DEMO_PC_REPO, "fedora/39", name));
     let other =
-        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+        pkgsync_sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
     pc.insert_package(DEMO_PC_REPO, "fedora/39", other).unwrap();
 
     // Names alone cannot tell.

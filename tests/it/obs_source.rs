@@ -8,13 +8,14 @@
 use md5::{Digest, Md5};
 use pkgsync::config::{Config, Environment};
 use pkgsync::http::{HttpClient, RetryPolicy};
-use pkgsync::model::{ArtifactKey, ObsOrigin, SourceInventory};
+use pkgsync::model::{ArtifactKey, SourceInventory};
 use pkgsync::obs::client::{ObsClient, ObsError};
 use pkgsync::obs::inventory::{InventoryError, built};
 use pkgsync::obs::{ObsBuildService, SourceError};
-use pkgsync::sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER};
-use pkgsync::sandbox::obs::BuildKey;
-use pkgsync::sandbox::{
+use pkgsync_sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER};
+use pkgsync_sandbox::obs::BinaryPath;
+use pkgsync_sandbox::obs::BuildKey;
+use pkgsync_sandbox::{
     CannedAnswer, Fault, FaultRule, ObsEmulator, ObsProject, ObsState, RecordedRequest, Seed,
 };
 use reqwest::StatusCode;
@@ -155,8 +156,8 @@ fn only_result_query(obs: &ObsEmulator) -> String {
     requests[0].query.clone().unwrap_or_default()
 }
 
-fn origin(repository: &str, arch: &str, package: &str, filename: &str) -> ObsOrigin {
-    ObsOrigin {
+fn origin(repository: &str, arch: &str, package: &str, filename: &str) -> BinaryPath {
+    BinaryPath {
         project: DEMO_OBS_PROJECT.into(),
         repository: repository.into(),
         arch: arch.into(),
@@ -940,6 +941,13 @@ async fn fill_md5_notices_a_binary_changed_since_the_listing() {
     let listed = observe(&client, &config).await.unwrap();
     let key = ArtifactKey::new("fedora/39", "qemu-kata-8.0.2-1.1.x86_64.rpm");
     let at = built(&listed.artifacts[&key]).origin.clone();
+    let path = BinaryPath {
+        project: at.project.clone(),
+        repository: at.repository.clone(),
+        arch: at.arch.clone(),
+        package: at.package.clone(),
+        filename: at.filename.clone(),
+    };
     let (size, mtime) = (
         listed.artifacts[&key].size,
         built(&listed.artifacts[&key]).mtime,
@@ -961,7 +969,7 @@ async fn fill_md5_notices_a_binary_changed_since_the_listing() {
     };
 
     // Rebuilt with other bytes.
-    obs.set_binary(&at, vec![1u8; 10], mtime + 60);
+    obs.set_binary(&path, vec![1u8; 10], mtime + 60);
     expect_changed(format!(
         "was {size} bytes (mtime {mtime}) and is now 10 bytes (mtime {})",
         mtime + 60
@@ -969,14 +977,14 @@ async fn fill_md5_notices_a_binary_changed_since_the_listing() {
     .await;
 
     // Rebuilt with the same size: the mtime tells.
-    obs.set_binary(&at, vec![1u8; size as usize], mtime + 1);
+    obs.set_binary(&path, vec![1u8; size as usize], mtime + 1);
     expect_changed(format!(
         "was {size} bytes (mtime {mtime}) and is now {size} bytes (mtime {})",
         mtime + 1
     ))
     .await;
 
-    assert!(obs.remove_binary(&at));
+    assert!(obs.remove_binary(&path));
     expect_changed("is no longer listed".to_string()).await;
     obs.shutdown().await;
 }

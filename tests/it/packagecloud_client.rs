@@ -12,8 +12,8 @@ use pkgsync::model::{ArtifactKey, PackageType};
 use pkgsync::packagecloud::{
     DeleteOutcome, DistroError, PackagecloudClient, PackagecloudError, UploadOutcome,
 };
-use pkgsync::sandbox::packages::{build_rpm, simple_deb, simple_rpm};
-use pkgsync::sandbox::{
+use pkgsync_sandbox::packages::{build_rpm, simple_deb, simple_rpm};
+use pkgsync_sandbox::{
     DuplicateWording, Fault, FaultRule, PackagecloudEmulator, PackagecloudSeed, RecordedRequest,
     Seed,
 };

@@ -5,8 +5,8 @@
 
 use crate::support;
 use crate::support::{Run, World};
-use pkgsync::sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO};
-use pkgsync::sandbox::{Fault, FaultRule, Seed};
+use pkgsync_sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO};
+use pkgsync_sandbox::{Fault, FaultRule, Seed};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -43,7 +43,7 @@ fn one_big_deb(size: usize) -> (World, String, Vec<u8>) {
             state as u8
         })
         .collect();
-    let deb = pkgsync::sandbox::packages::build_deb(
+    let deb = pkgsync_sandbox::packages::build_deb(
         "bigfile",
         "1.0-1",
         "amd64",
@@ -325,7 +325,7 @@ fn credentials_in_a_url_are_refused_and_never_shown() {
 fn crafted_packagecloud_names_are_shown_escaped_and_still_deleted_by_the_rules() {
     let world = World::demo();
     let pc = world.sandbox().packagecloud();
-    let bytes = pkgsync::sandbox::packages::simple_rpm("crafted", "1.0", "1", "x86_64").unwrap();
+    let bytes = pkgsync_sandbox::packages::simple_rpm("crafted", "1.0", "1", "x86_64").unwrap();
     let stored = pc.insert_package(DEMO_PC_REPO, "fedora/39", bytes).unwrap();
     let crafted = "evil\u{1b}[2K\r    + upload  harmless-1.0-1.x86_64.rpm\n| `ubuntu` | `forged` | row |\u{202e}mpr.x86_64-1.0-1.x86_64.rpm";
     assert!(pc.rename_package(DEMO_PC_REPO, "fedora/39", &stored, crafted));

@@ -2,10 +2,10 @@
 //! against the reference payloads in `shared/reference/data/obs-responses/` and the
 //! Packagecloud API reference.
 
-use pkgsync::model::ObsOrigin;
-use pkgsync::sandbox::demo::*;
-use pkgsync::sandbox::packages::{simple_deb, simple_rpm};
-use pkgsync::sandbox::{
+use pkgsync_sandbox::demo::*;
+use pkgsync_sandbox::obs::BinaryPath;
+use pkgsync_sandbox::packages::{simple_deb, simple_rpm};
+use pkgsync_sandbox::{
     DuplicateWording, Fault, FaultRule, ObsEmulator, ObsProject, ObsState, PackagecloudEmulator,
     PackagecloudSeed, Sandbox, Seed,
 };
@@ -18,8 +18,14 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdef";
 
-fn origin(project: &str, repository: &str, arch: &str, package: &str, filename: &str) -> ObsOrigin {
-    ObsOrigin {
+fn origin(
+    project: &str,
+    repository: &str,
+    arch: &str,
+    package: &str,
+    filename: &str,
+) -> BinaryPath {
+    BinaryPath {
         project: project.into(),
         repository: repository.into(),
         arch: arch.into(),

@@ -114,11 +114,11 @@ fn planning_twice_on_unchanged_state_gives_identical_files() {
         "no local paths"
     );
     assert!(
-        !text.contains(pkgsync::sandbox::demo::DEMO_PC_TOKEN),
+        !text.contains(pkgsync_sandbox::demo::DEMO_PC_TOKEN),
         "no token"
     );
     assert!(
-        !text.contains(pkgsync::sandbox::demo::DEMO_OBS_PASSWORD),
+        !text.contains(pkgsync_sandbox::demo::DEMO_OBS_PASSWORD),
         "no password"
     );
 
@@ -342,12 +342,12 @@ fn obs_requests_of_plan(world: &World) -> Vec<String> {
 
 #[test]
 fn a_plan_of_a_thousand_new_packages_asks_obs_twice() {
-    use pkgsync::sandbox::demo::{DEMO_OBS_PROJECT, DEMO_RPM_REPOSITORY};
-    let mut seed = pkgsync::sandbox::Seed::demo();
+    use pkgsync_sandbox::demo::{DEMO_OBS_PROJECT, DEMO_RPM_REPOSITORY};
+    let mut seed = pkgsync_sandbox::Seed::demo();
     let project = seed.obs.project(DEMO_OBS_PROJECT);
     for i in 0..1000 {
         let name = format!("many-{i}");
-        let rpm = pkgsync::sandbox::packages::simple_rpm(&name, "1.0", "1", "x86_64").unwrap();
+        let rpm = pkgsync_sandbox::packages::simple_rpm(&name, "1.0", "1", "x86_64").unwrap();
         project.set_binary(
             DEMO_RPM_REPOSITORY,
             "x86_64",
@@ -377,7 +377,7 @@ fn a_plan_of_a_thousand_new_packages_asks_obs_twice() {
 
 #[test]
 fn apply_verifies_every_download_against_the_md5_obs_lists_at_apply() {
-    use pkgsync::sandbox::{Fault, FaultRule};
+    use pkgsync_sandbox::{Fault, FaultRule};
     let world = World::demo();
     let plan = world.plan_out("plan.json");
     let damaged = "qemu-kata-8.0.2-1.1.x86_64.rpm";
@@ -421,7 +421,7 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance;
         let bytes = obs.with_state(|state| {
             let project = &state.projects[&origin.project];
-            project.builds[&pkgsync::sandbox::obs::BuildKey::new(
+            project.builds[&pkgsync_sandbox::obs::BuildKey::new(
                 &origin.repository,
                 &origin.arch,
                 &origin.package,
@@ -527,7 +527,7 @@ fn color_is_chosen_by_the_flag_and_never_by_default_off_a_terminal() {
 
 #[test]
 fn apply_as_json_lines_counts_what_its_summary_says() {
-    use pkgsync::sandbox::{Fault, FaultRule};
+    use pkgsync_sandbox::{Fault, FaultRule};
     let world = World::demo();
     let plan = world.plan_out("plan.json");
     // One download fails for good, so the run is partial and its deletes wait.
@@ -592,12 +592,12 @@ fn check_passes_on_the_sandbox_and_names_each_failure() {
     let obs_url = world.sandbox().obs_url().to_string();
     let cases = [
         (
-            pkgsync::sandbox::demo::DEMO_PC_TOKEN.to_string(),
+            pkgsync_sandbox::demo::DEMO_PC_TOKEN.to_string(),
             "0".repeat(48),
             "rejected the API token",
         ),
         (
-            format!("repo: {}", pkgsync::sandbox::demo::DEMO_PC_REPO),
+            format!("repo: {}", pkgsync_sandbox::demo::DEMO_PC_REPO),
             "repo: demo/nosuchrepo".to_string(),
             "no repository `demo/nosuchrepo`",
         ),
@@ -645,7 +645,7 @@ fn check_passes_on_the_sandbox_and_names_each_failure() {
 
 #[test]
 fn init_writes_a_config_that_plans_as_written_and_never_overwrites() {
-    use pkgsync::sandbox::demo::{
+    use pkgsync_sandbox::demo::{
         DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO, DEMO_PC_TOKEN,
     };
     let world = World::demo();
@@ -695,9 +695,9 @@ fn init_writes_a_config_that_plans_as_written_and_never_overwrites() {
 
 #[test]
 fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
-    use pkgsync::sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
+    use pkgsync_sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
     // A project with many OBS naming families, as real projects have.
-    let mut seed = pkgsync::sandbox::Seed::demo();
+    let mut seed = pkgsync_sandbox::Seed::demo();
     let archs = ["x86_64"];
     let project = seed.obs.project("home:many");
     for repository in [
@@ -901,15 +901,15 @@ fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
     assert!(body.contains("### pkgsync plan"), "{body}");
 
     // OBS moved on: the committed plan is stale, the job fails, the comment is still posted.
-    let origin = pkgsync::model::ObsOrigin {
-        project: pkgsync::sandbox::demo::DEMO_OBS_PROJECT.into(),
+    let origin = pkgsync_sandbox::obs::BinaryPath {
+        project: pkgsync_sandbox::demo::DEMO_OBS_PROJECT.into(),
         repository: "Fedora_39".into(),
         arch: "x86_64".into(),
         package: "qemu-kata".into(),
         filename: "qemu-kata-8.0.2-1.1.x86_64.rpm".into(),
     };
     let bytes =
-        pkgsync::sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
+        pkgsync_sandbox::packages::simple_rpm("qemu-kata", "8.0.2", "1.1", "x86_64").unwrap();
     world
         .sandbox()
         .obs()

@@ -1,7 +1,7 @@
 //! Shared harness for black-box tests: a sandbox running in the test process and
 //! the real `pkgsync` binary run against it, as a user would.
 
-use pkgsync::sandbox::{Sandbox, Seed};
+use pkgsync_sandbox::{Sandbox, Seed};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -89,7 +89,7 @@ impl World {
         let mut stored: Vec<(String, String)> = self
             .sandbox()
             .packagecloud()
-            .packages(pkgsync::sandbox::demo::DEMO_PC_REPO)
+            .packages(pkgsync_sandbox::demo::DEMO_PC_REPO)
             .into_iter()
             .map(|p| (format!("{}/{}", p.distro_version, p.filename), p.sha256))
             .collect();

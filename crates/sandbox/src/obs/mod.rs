@@ -7,7 +7,6 @@ pub(crate) mod xml;
 
 use super::faults::{FaultPlan, FaultRule, Flavor, lock};
 use super::server::{self, RecordedRequest, RequestLog, RunningServer};
-use crate::model::ObsOrigin;
 use axum::body::Bytes;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -309,6 +308,16 @@ pub(crate) struct ObsShared {
     pub(crate) canned: Mutex<Vec<CannedAnswer>>,
 }
 
+/// Where one binary sits in an emulated build area.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BinaryPath {
+    pub project: String,
+    pub repository: String,
+    pub arch: String,
+    pub package: String,
+    pub filename: String,
+}
+
 /// A running OBS emulator.
 #[derive(Debug)]
 pub struct ObsEmulator {
@@ -399,7 +408,7 @@ impl ObsEmulator {
     }
 
     /// Adds or replaces the binary at `origin` (creating project entries as needed).
-    pub fn set_binary(&self, origin: &ObsOrigin, bytes: impl Into<Bytes>, mtime: u64) {
+    pub fn set_binary(&self, origin: &BinaryPath, bytes: impl Into<Bytes>, mtime: u64) {
         self.with_state(|s| {
             s.project(&origin.project).set_binary(
                 &origin.repository,
@@ -413,7 +422,7 @@ impl ObsEmulator {
     }
 
     /// Removes the binary at `origin`; true if it was there.
-    pub fn remove_binary(&self, origin: &ObsOrigin) -> bool {
+    pub fn remove_binary(&self, origin: &BinaryPath) -> bool {
         self.with_state(|s| {
             s.projects.get_mut(&origin.project).is_some_and(|p| {
                 p.remove_binary(

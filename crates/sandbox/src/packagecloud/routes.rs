@@ -5,14 +5,14 @@
 
 use super::views::{self, Context};
 use super::{DuplicateWording, PcShared, PcState, StoreError, StoredPackage};
-use crate::model::PackageType;
-use crate::sandbox::faults::lock;
-use crate::sandbox::server::basic_credentials;
+use crate::faults::lock;
+use crate::server::basic_credentials;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pkgfile::PackageType;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -276,7 +276,7 @@ fn list(
 async fn upload(shared: &PcShared, repo: &str, request: Request) -> Response {
     let corrupt = request
         .extensions()
-        .get::<crate::sandbox::faults::CorruptUploadMark>()
+        .get::<crate::faults::CorruptUploadMark>()
         .is_some();
     let mut multipart = match Multipart::from_request(request, &()).await {
         Ok(m) => m,

@@ -12,15 +12,15 @@
 
 use super::xml::{self, BinaryEntry, Xml};
 use super::{ObsBuild, ObsProject, ObsShared, ObsState};
-use crate::model::PackageType;
-use crate::sandbox::faults::lock;
-use crate::sandbox::server::basic_credentials;
+use crate::faults::lock;
+use crate::server::basic_credentials;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use md5::{Digest, Md5};
+use pkgfile::PackageType;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -564,7 +564,7 @@ fn download(
 /// `?view=fileinfo`: package identity when the file is a readable package.
 fn fileinfo(file: &str, bytes: &[u8], mtime: u64) -> String {
     let identity = PackageType::from_filename(file)
-        .and_then(|t| crate::pkgmeta::read_identity_from_bytes(bytes, Some(t)).ok());
+        .and_then(|t| pkgfile::read_identity_from_bytes(bytes, Some(t)).ok());
     xml::document(|w| {
         xml::element(w, "fileinfo", &[("filename", file)], |w| {
             if let Some(id) = &identity {

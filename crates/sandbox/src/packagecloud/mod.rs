@@ -11,11 +11,11 @@ pub use distributions::DistroVersion;
 
 use super::faults::{FaultPlan, FaultRule, Flavor, lock};
 use super::server::{self, RecordedRequest, RequestLog, RunningServer};
-use crate::model::PackageType;
-use crate::pkgmeta::{PackageIdentity, read_identity_from_bytes};
 use anyhow::Context;
 use axum::body::Bytes;
 use distributions::Distributions;
+use pkgfile::PackageType;
+use pkgfile::{PackageIdentity, read_identity_from_bytes};
 use sha2::Digest;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

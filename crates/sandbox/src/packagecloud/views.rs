@@ -3,7 +3,7 @@
 //! URLs site-relative except `download_url`.
 
 use super::StoredPackage;
-use crate::model::PackageType;
+use pkgfile::PackageType;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 

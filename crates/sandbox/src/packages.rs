@@ -420,8 +420,8 @@ mod rpm_header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::PackageType;
-    use crate::pkgmeta::read_identity_from_bytes;
+    use pkgfile::PackageType;
+    use pkgfile::read_identity_from_bytes;
 
     const FILES: &[FileSpec<'static>] = &[
         ("/usr/bin/hello", b"#!/bin/sh\necho hello\n"),

@@ -8,7 +8,7 @@
 //! `Architecture` fields are read. Decompressed control data is capped so a hostile
 //! file cannot exhaust memory. Malformed input gives a [`PkgMetaError`], never a panic.
 
-use crate::model::PackageType;
+use crate::PackageType;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -472,7 +472,7 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/packages")
+            .join("../../tests/fixtures/packages")
             .join(name)
     }
 

@@ -340,7 +340,7 @@ impl Seed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::obs::BuildKey;
+    use crate::obs::BuildKey;
 
     #[test]
     fn demo_seed_has_the_documented_shape() {
@@ -375,7 +375,7 @@ mod tests {
         for build in p.builds.values() {
             for (name, binary) in &build.binaries {
                 if name.ends_with(".rpm") || name.ends_with(".deb") {
-                    let id = crate::pkgmeta::read_identity_from_bytes(&binary.bytes, None).unwrap();
+                    let id = pkgfile::read_identity_from_bytes(&binary.bytes, None).unwrap();
                     assert_eq!(&id.canonical_filename(), name);
                 }
             }
