@@ -1,0 +1,109 @@
+//! The effective config: the secret-free part of a config that shapes a plan.
+//! A plan records it and its digest; apply compares its own config's with them.
+
+use super::{Config, PatternFilter, PolicySettings};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+impl Config {
+    /// Everything that decides what a plan contains, without secrets, credentials'
+    /// presence aside. A plan records it; apply compares it with its own config.
+    pub fn effective(&self) -> EffectiveConfig {
+        let patterns = |f: &PatternFilter| EffectivePatterns {
+            include: f.include.written().to_vec(),
+            exclude: f.exclude.written().to_vec(),
+        };
+        EffectiveConfig {
+            obs_url: self.obs.url.clone(),
+            obs_projects: self.obs.projects.iter().map(|p| p.name.clone()).collect(),
+            packagecloud_url: self.packagecloud.url.clone(),
+            packagecloud_repo: self.packagecloud.repo.clone(),
+            distro_mapping: self
+                .distro_mapping
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+                .collect(),
+            filters: EffectiveFilters {
+                repositories: patterns(&self.filters.repositories),
+                architectures: patterns(&self.filters.architectures),
+                packages: patterns(&self.filters.packages),
+                source_packages: self.filters.source_packages,
+                debug_packages: self.filters.debug_packages,
+            },
+            sync: self.policy_settings.clone(),
+        }
+    }
+}
+
+/// The secret-free part of the config that shapes a plan, as recorded in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveConfig {
+    pub obs_url: String,
+    pub obs_projects: Vec<String>,
+    pub packagecloud_url: String,
+    pub packagecloud_repo: String,
+    /// An empty value means "skip this OBS repository".
+    pub distro_mapping: BTreeMap<String, String>,
+    pub filters: EffectiveFilters,
+    pub sync: PolicySettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveFilters {
+    pub repositories: EffectivePatterns,
+    pub architectures: EffectivePatterns,
+    pub packages: EffectivePatterns,
+    pub source_packages: bool,
+    pub debug_packages: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectivePatterns {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl EffectiveConfig {
+    /// `blake3:<hex>` over the canonical JSON of this value.
+    pub fn digest(&self) -> String {
+        let value = serde_json::to_value(self).expect("effective config serialises");
+        crate::plan::file::digest(&crate::plan::file::canonical_compact(&value))
+    }
+
+    /// Human-readable differences, one `key: old → new` per line.
+    pub fn differences(&self, other: &EffectiveConfig) -> Vec<String> {
+        let left = flatten(&serde_json::to_value(self).expect("serialises"));
+        let right = flatten(&serde_json::to_value(other).expect("serialises"));
+        let keys: BTreeSet<&String> = left.keys().chain(right.keys()).collect();
+        keys.into_iter()
+            .filter(|k| left.get(*k) != right.get(*k))
+            .map(|k| {
+                let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(absent)".into());
+                format!("`{k}`: {} → {}", show(left.get(k)), show(right.get(k)))
+            })
+            .collect()
+    }
+}
+
+fn flatten(value: &serde_json::Value) -> BTreeMap<String, String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", value, &mut out);
+    out
+}

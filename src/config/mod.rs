@@ -1,0 +1,291 @@
+//! The YAML config: parsing with line/column errors, validation, kata-pkgsync
+//! compatibility (project-name expansion, null mappings), credentials from the
+//! environment, and the secret-free "effective config" that plans record.
+//!
+//! Secrets live only in [`Secret`] values, whose `Debug` is redacted and which are
+//! never serialised into the effective config.
+
+mod effective;
+mod raw;
+mod sections;
+
+pub use crate::secret::Secret;
+pub use effective::{EffectiveConfig, EffectiveFilters, EffectivePatterns};
+pub use sections::expand_project_names;
+
+use crate::http::{Limits, RetryPolicy};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_OBS_URL: &str = "https://api.opensuse.org";
+pub const DEFAULT_PACKAGECLOUD_URL: &str = "https://packagecloud.io";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file `{path}`: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config file `{path}`: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+// ---------------------------------------------------------------- validated model
+
+/// HTTP Basic credentials for OBS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObsCredentials {
+    pub user: String,
+    pub password: Secret,
+}
+
+/// One expanded OBS project (`<key>[:<arch>][:<release>]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObsProject {
+    pub name: String,
+    pub credentials: Option<ObsCredentials>,
+}
+
+/// Glob patterns as written, compiled once; the one pattern type of pkgsync.
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    written: Vec<String>,
+    set: GlobSet,
+}
+
+impl Patterns {
+    /// `key` names the config key in the error of a bad pattern.
+    fn new(written: &[String], key: &str) -> Result<Self, String> {
+        let mut set = GlobSetBuilder::new();
+        for pattern in written {
+            set.add(
+                Glob::new(pattern).map_err(|e| format!("`{key}`: bad pattern `{pattern}`: {e}"))?,
+            );
+        }
+        Ok(Self {
+            written: written.to_vec(),
+            set: set.build().map_err(|e| format!("`{key}`: {e}"))?,
+        })
+    }
+
+    pub fn written(&self) -> &[String] {
+        &self.written
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty()
+    }
+
+    /// Whether a pattern matches one of `names`.
+    pub fn match_any(&self, names: &[&str]) -> bool {
+        names.iter().any(|name| self.set.is_match(name))
+    }
+}
+
+/// Include/exclude glob patterns; an empty include list means "everything".
+#[derive(Debug, Clone)]
+pub struct PatternFilter {
+    pub include: Patterns,
+    pub exclude: Patterns,
+}
+
+impl PatternFilter {
+    fn new(raw: &raw::RawPatterns, what: &str) -> Result<Self, String> {
+        Ok(Self {
+            include: Patterns::new(&raw.include, &format!("filters.{what}.include"))?,
+            exclude: Patterns::new(&raw.exclude, &format!("filters.{what}.exclude"))?,
+        })
+    }
+
+    pub fn everything() -> Self {
+        Self::new(&raw::RawPatterns::default(), "").expect("empty pattern sets always build")
+    }
+
+    /// A thing with these names (an arch by its OBS and its Debian name, say) is
+    /// taken when an include pattern matches one of them (or there are none) and
+    /// no exclude pattern matches any.
+    pub fn admits(&self, names: &[&str]) -> bool {
+        (self.include.is_empty() || self.include.match_any(names)) && !self.exclude.match_any(names)
+    }
+}
+
+/// What to take from OBS.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    pub repositories: PatternFilter,
+    pub architectures: PatternFilter,
+    pub packages: PatternFilter,
+    pub source_packages: bool,
+    pub debug_packages: bool,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Self {
+            repositories: PatternFilter::everything(),
+            architectures: PatternFilter::everything(),
+            packages: PatternFilter::everything(),
+            source_packages: false,
+            debug_packages: false,
+        }
+    }
+}
+
+/// Where the Packagecloud token came from, so a 401 can say where to look
+/// without ever showing the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Environment,
+    ConfigFile(PathBuf),
+    PackagecloudFile(PathBuf),
+    Missing,
+}
+
+impl fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Environment => f.write_str("the `PACKAGECLOUD_TOKEN` environment variable"),
+            Self::ConfigFile(p) => write!(f, "`packagecloud.auth.token` in `{}`", p.display()),
+            Self::PackagecloudFile(p) => write!(f, "`{}`", p.display()),
+            Self::Missing => f.write_str("nowhere (no token was given)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PackagecloudTarget {
+    pub url: String,
+    /// `<user>/<repo>`, as kata-pkgsync joined them.
+    pub repo: String,
+    pub token: Option<Secret>,
+    pub token_source: TokenSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObsSettings {
+    pub url: String,
+    pub projects: Vec<ObsProject>,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplySettings {
+    pub downloads: usize,
+    pub uploads: usize,
+}
+
+/// The validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub obs: ObsSettings,
+    pub packagecloud: PackagecloudTarget,
+    /// OBS repository → `distro/version`; `None` = skip this repository.
+    pub distro_mapping: DistroMapping,
+    pub filters: Filters,
+    pub policy_settings: PolicySettings,
+    /// `sync.protect`, compiled.
+    pub protect: Patterns,
+    pub apply: ApplySettings,
+    /// Bounds on every read (`limits:`); not part of the plan: they change how
+    /// long pkgsync waits, not what it does.
+    pub limits: Limits,
+    pub warnings: Vec<String>,
+    /// Facts worth a line on stderr (where credentials came from).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Upload what is missing; never delete.
+    Additive,
+    /// Also delete orphans: packages in scope that the source no longer has.
+    Mirror,
+}
+
+/// Source repository → Packagecloud `distro/version`; `None` skips the repository.
+pub type DistroMapping = BTreeMap<String, Option<String>>;
+
+/// The sync rules of the `sync:` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySettings {
+    pub mode: SyncMode,
+    pub protect: Vec<String>,
+    pub max_deletes: usize,
+    pub max_delete_percent: u32,
+    pub replace: bool,
+    /// Compare the md5 of files present on both sides (one extra request per
+    /// stored package), so a changed file under an unchanged name is found.
+    /// Defaults to off when a plan written before this setting existed is read.
+    #[serde(default)]
+    pub verify_unchanged: bool,
+}
+
+pub const DEFAULT_MAX_DELETES: usize = 25;
+pub const DEFAULT_MAX_DELETE_PERCENT: u32 = 10;
+
+/// Environment variables the config reads; a struct so tests need not touch the
+/// process environment.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub obs_user: Option<String>,
+    pub obs_password: Option<String>,
+    pub packagecloud_token: Option<String>,
+    /// The official CLI's `~/.packagecloud` file.
+    pub packagecloud_file: Option<PathBuf>,
+    /// osc's config, the last source of OBS credentials ([`crate::oscrc::locate`]).
+    pub oscrc: Option<PathBuf>,
+    /// How HTTP requests are retried (tests make the waits short).
+    pub retry: RetryPolicy,
+    /// Overrides how long a request waits for its answer (tests shorten it).
+    pub read_timeout: Option<Duration>,
+    /// Where `apply` keeps downloads and its journal unless told otherwise.
+    pub cache_dir: PathBuf,
+    /// `NO_COLOR` is set.
+    pub no_color: bool,
+}
+
+impl Config {
+    pub fn load(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, env)
+    }
+
+    pub fn parse(text: &str, path: &Path, env: &Environment) -> Result<Self, ConfigError> {
+        let raw: raw::RawConfig = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut remarks = sections::Remarks::default();
+        let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
+        let filters = sections::filters(&raw.filters).map_err(invalid)?;
+        let (policy_settings, protect) = sections::sync(&raw.sync, &filters).map_err(invalid)?;
+        Ok(Self {
+            obs,
+            packagecloud: sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?,
+            distro_mapping: sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?,
+            filters,
+            policy_settings,
+            protect,
+            apply: sections::apply(&raw.apply).map_err(invalid)?,
+            limits: sections::limits(&raw.limits).map_err(invalid)?,
+            warnings: remarks.warnings,
+            notes: remarks.notes,
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! The config file as serde reads it: every key, nothing validated yet.
+//! Unknown keys are refused, so a typo is an error, not a silent default.
+
+use super::{Secret, SyncMode};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    /// kata-pkgsync's free text; accepted and ignored.
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub(super) obs: RawObs,
+    pub(super) obsprojects: BTreeMap<String, RawObsProject>,
+    pub(super) packagecloud: RawPackagecloud,
+    #[serde(rename = "distro-mapping")]
+    pub(super) distro_mapping: BTreeMap<String, Option<String>>,
+    #[serde(default)]
+    pub(super) filters: RawFilters,
+    #[serde(default)]
+    pub(super) sync: RawSync,
+    #[serde(default)]
+    pub(super) apply: RawApply,
+    #[serde(default)]
+    pub(super) limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObs {
+    pub(super) url: Option<String>,
+    pub(super) auth: Option<RawObsAuth>,
+    pub(super) concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObsAuth {
+    pub(super) user: Option<String>,
+    pub(super) password: Option<Secret>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObsProject {
+    /// Parsed by kata-pkgsync and never used; accepted with a warning.
+    pub(super) name: Option<String>,
+    pub(super) auth: Option<RawObsAuth>,
+    #[serde(default)]
+    pub(super) releases: Vec<String>,
+    #[serde(default)]
+    pub(super) architectures: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPackagecloud {
+    pub(super) url: Option<String>,
+    #[serde(default)]
+    pub(super) auth: RawPackagecloudAuth,
+    pub(super) repo: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPackagecloudAuth {
+    pub(super) user: Option<String>,
+    pub(super) token: Option<Secret>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFilters {
+    #[serde(default)]
+    pub(super) repositories: RawPatterns,
+    #[serde(default)]
+    pub(super) architectures: RawPatterns,
+    #[serde(default)]
+    pub(super) packages: RawPatterns,
+    #[serde(default)]
+    pub(super) source_packages: bool,
+    #[serde(default)]
+    pub(super) debug_packages: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPatterns {
+    #[serde(default)]
+    pub(super) include: Vec<String>,
+    #[serde(default)]
+    pub(super) exclude: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSync {
+    pub(super) mode: Option<SyncMode>,
+    #[serde(default)]
+    pub(super) protect: Vec<String>,
+    pub(super) max_deletes: Option<usize>,
+    pub(super) max_delete_percent: Option<u32>,
+    #[serde(default)]
+    pub(super) replace: bool,
+    #[serde(default)]
+    pub(super) verify_unchanged: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub(super) max_metadata_mib: Option<u64>,
+    pub(super) request_timeout_secs: Option<u64>,
+    pub(super) min_bytes_per_second: Option<u64>,
+    pub(super) slow_seconds: Option<u64>,
+    pub(super) max_listed_packages: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApply {
+    pub(super) downloads: Option<usize>,
+    pub(super) uploads: Option<usize>,
+}
