@@ -8,17 +8,19 @@
 //! No read is unbounded: a metadata body has a size limit and a deadline, every
 //! body a minimum transfer rate ([`Limits`]); error bodies are read only in part.
 
+mod body;
 mod download;
+mod retry;
 
+pub use body::{BodyError, BodyReader};
 pub use download::Downloaded;
+pub use retry::{RetryPolicy, RetryState};
 
 use crate::display::ShownUrl;
 use crate::secret::Secret;
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use rand::Rng;
+use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How much of an error body is kept for the message: its start says enough.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -59,91 +61,6 @@ impl Default for Limits {
             rate_window: Duration::from_secs(60),
             max_listed_packages: 200_000,
         }
-    }
-}
-
-/// How often and how long to retry.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// No new attempt starts after this much time since the first.
-    pub max_elapsed: Duration,
-    /// Each retry gets a line on stderr (`PKGSYNC_LOG_RETRIES=1`).
-    pub log: bool,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            max_elapsed: Duration::from_secs(300),
-            log: false,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Waits that start at `base` (tests set it low so that fault scenarios
-    /// run in milliseconds), with the longest wait scaled down alike.
-    pub fn with_base_delay(mut self, base: Duration) -> Self {
-        self.base_delay = base;
-        self.max_delay = self.max_delay.min((base * 20).max(base));
-        self
-    }
-
-    /// Exponential backoff with full jitter, or the server's `Retry-After`.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(Duration::from_secs(120));
-        }
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.min(16));
-        let cap = exp.min(self.max_delay);
-        if cap.is_zero() {
-            return cap;
-        }
-        let millis = rand::rng().random_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64);
-        Duration::from_millis(millis)
-    }
-}
-
-/// Where one retried operation stands against its [`RetryPolicy`]: how many
-/// attempts failed and since when. The one place that decides whether to try
-/// again and how long to wait first.
-#[derive(Debug)]
-pub struct RetryState<'p> {
-    policy: &'p RetryPolicy,
-    started: Instant,
-    failures: u32,
-}
-
-impl<'p> RetryState<'p> {
-    pub fn new(policy: &'p RetryPolicy) -> Self {
-        Self {
-            policy,
-            started: Instant::now(),
-            failures: 0,
-        }
-    }
-
-    /// Counts a failed attempt. The wait before the next one (the server's
-    /// `Retry-After`, or backoff), or `None` when the policy is spent: in
-    /// attempts, or in time (no wait may end past `max_elapsed`).
-    pub fn failed(&mut self, error: &HttpError, server_wait: Option<Duration>) -> Option<Duration> {
-        self.failures += 1;
-        let delay = self.policy.delay(self.failures, server_wait);
-        if self.failures >= self.policy.max_attempts
-            || self.started.elapsed() + delay > self.policy.max_elapsed
-        {
-            return None;
-        }
-        if self.policy.log {
-            eprintln!("retry {}: {error}", self.failures);
-        }
-        Some(delay)
     }
 }
 
@@ -512,122 +429,6 @@ pub async fn error_body(response: Response) -> String {
     // An error page that trickles is not worth waiting for.
     let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
     String::from_utf8_lossy(&body).into_owned()
-}
-
-/// Why reading a body stopped early.
-#[derive(Debug)]
-pub enum BodyError {
-    /// The connection failed or closed early (after `received` bytes).
-    Cut { received: u64, reason: String },
-    /// No data came within the read timeout.
-    Stalled { received: u64 },
-    /// Fewer than the minimum rate arrived over the window.
-    TooSlow {
-        received: u64,
-        window_bytes: u64,
-        limits: Limits,
-    },
-}
-
-impl BodyError {
-    pub fn reason(&self) -> String {
-        match self {
-            Self::Cut { received, reason } => {
-                format!("the body was cut short after {received} bytes ({reason})")
-            }
-            Self::Stalled { received } => format!(
-                "the transfer stalled after {received} bytes: no data within the read timeout"
-            ),
-            Self::TooSlow {
-                received,
-                window_bytes,
-                limits,
-            } => format!(
-                "the transfer was too slow: {window_bytes} bytes in the last {} s, below the minimum of {} bytes/s (`limits.min_bytes_per_second` over `limits.slow_seconds`), after {received} bytes",
-                limits.rate_window.as_secs_f64(),
-                limits.min_rate
-            ),
-        }
-    }
-
-    /// Either way, another attempt may do better.
-    pub fn attempt(self, method: &Method, url: &str) -> AttemptError {
-        AttemptError::Retry(
-            HttpError::transport(method.clone(), url, self.reason()),
-            None,
-        )
-    }
-}
-
-/// Reads a response body chunk by chunk under the minimum transfer rate: at the
-/// end of every window, at least `min_rate × window` bytes must have arrived.
-pub struct BodyReader<S> {
-    stream: S,
-    limits: Limits,
-    received: u64,
-    window_start: Instant,
-    window_bytes: u64,
-}
-
-impl<S> BodyReader<S>
-where
-    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
-{
-    pub fn new(stream: S, limits: &Limits) -> Self {
-        Self {
-            stream,
-            limits: *limits,
-            received: 0,
-            window_start: Instant::now(),
-            window_bytes: 0,
-        }
-    }
-
-    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
-        loop {
-            let window_end = self.window_start + self.limits.rate_window;
-            let wait = window_end.saturating_duration_since(Instant::now());
-            let next = tokio::time::timeout(wait, self.stream.next()).await;
-            // A chunk that arrived counts in the window it closes.
-            if let Ok(Some(Ok(chunk))) = &next {
-                self.received += chunk.len() as u64;
-                self.window_bytes += chunk.len() as u64;
-            }
-            if Instant::now() >= window_end {
-                self.check_rate()?;
-            }
-            match next {
-                Err(_) => continue,
-                Ok(None) => return Ok(None),
-                Ok(Some(Err(e))) if e.is_timeout() => {
-                    return Err(BodyError::Stalled {
-                        received: self.received,
-                    });
-                }
-                Ok(Some(Err(e))) => {
-                    return Err(BodyError::Cut {
-                        received: self.received,
-                        reason: transport_reason(&e),
-                    });
-                }
-                Ok(Some(Ok(chunk))) => return Ok(Some(chunk)),
-            }
-        }
-    }
-
-    fn check_rate(&mut self) -> Result<(), BodyError> {
-        let needed = self.limits.min_rate as f64 * self.limits.rate_window.as_secs_f64();
-        if (self.window_bytes as f64) < needed {
-            return Err(BodyError::TooSlow {
-                received: self.received,
-                window_bytes: self.window_bytes,
-                limits: self.limits,
-            });
-        }
-        self.window_start = Instant::now();
-        self.window_bytes = 0;
-        Ok(())
-    }
 }
 
 /// How one attempt failed: worth another (after the server's wait, if it named

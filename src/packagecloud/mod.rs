@@ -2,7 +2,9 @@
 
 pub mod client;
 pub mod distributions;
+mod listing;
 pub mod types;
+mod upload;
 
 pub use client::{
     DeleteOutcome, PAGE_CONCURRENCY, PackagecloudClient, PackagecloudError, UploadOutcome,
