@@ -253,9 +253,40 @@ pub fn build(
     filters: &Filters,
 ) -> Result<SourceInventory, InventoryError> {
     let selection = Selection::new(filters);
+    let copies = collect_copies(listings, mapping, selection)?;
+    let mut inventory = SourceInventory {
+        coverage: coverage(listings, mapping, &selection),
+        ..SourceInventory::default()
+    };
+    let mut conflicts = Vec::new();
+    for (key, mut candidates) in copies {
+        candidates.sort_by(|a, b| preference(a).cmp(&preference(b)));
+        let chosen = candidates.remove(0);
+        for other in &candidates {
+            if !separate_builds(origin(&chosen), origin(other)) && other.size != chosen.size {
+                conflicts.push(OriginConflict {
+                    key: key.clone(),
+                    first: (origin(&chosen).clone(), chosen.size),
+                    second: (origin(other).clone(), other.size),
+                });
+            }
+        }
+        inventory.artifacts.insert(key, chosen);
+    }
+    if !conflicts.is_empty() {
+        return Err(InventoryError::Conflicts(conflicts));
+    }
+    Ok(inventory)
+}
+
+/// Every wanted binary of the listings, with all its copies, by Packagecloud key.
+fn collect_copies(
+    listings: &[ProjectListing],
+    mapping: &BTreeMap<String, Option<String>>,
+    selection: Selection<'_>,
+) -> Result<BTreeMap<ArtifactKey, Vec<SourceArtifact>>, InventoryError> {
     let mut unmapped = BTreeSet::new();
     let mut copies: BTreeMap<ArtifactKey, Vec<SourceArtifact>> = BTreeMap::new();
-
     for listing in listings {
         for result in &listing.results.results {
             if result.project != listing.project {
@@ -282,43 +313,22 @@ pub fn build(
                 if !selection.package(package) {
                     continue;
                 }
+                let place = Place {
+                    project: &listing.project,
+                    repository: &result.repository,
+                    arch: &result.arch,
+                    package,
+                    distro_version,
+                };
                 for binary in &list.binaries {
-                    let place = format!(
-                        "{}/{}/{}/{package}",
-                        listing.project, result.repository, result.arch
-                    );
-                    if !crate::model::is_safe_filename(&binary.filename) {
-                        return Err(InventoryError::UnsafeFilename {
-                            name: binary.filename.clone(),
-                            place,
-                        });
+                    if let Some(artifact) = artifact(&place, binary, selection)? {
+                        // Most files have one copy: a Vec's default first growth
+                        // (room for four) would triple the inventory's memory.
+                        copies
+                            .entry(artifact.key.clone())
+                            .or_insert_with(|| Vec::with_capacity(1))
+                            .push(artifact);
                     }
-                    let Some(package_type) = selection.wanted(&binary.filename) else {
-                        continue;
-                    };
-                    let key = ArtifactKey::new(distro_version, &binary.filename);
-                    // Most files have one copy: a Vec's default first growth
-                    // (room for four) would triple the inventory's memory.
-                    let entry = copies
-                        .entry(key.clone())
-                        .or_insert_with(|| Vec::with_capacity(1));
-                    entry.push(SourceArtifact {
-                        key,
-                        package_type,
-                        provenance: Provenance::Obs(ObsBuilt {
-                            origin: ObsOrigin {
-                                project: listing.project.clone(),
-                                repository: result.repository.clone(),
-                                arch: result.arch.clone(),
-                                package: package.to_string(),
-                                filename: binary.filename.clone(),
-                            },
-                            mtime: binary.mtime,
-                        }),
-                        size: binary.size,
-                        md5: binary.md5.clone(),
-                        sha256: None,
-                    });
                 }
             }
         }
@@ -326,30 +336,54 @@ pub fn build(
     if !unmapped.is_empty() {
         return Err(InventoryError::Unmapped(unmapped.into_iter().collect()));
     }
+    Ok(copies)
+}
 
-    let mut inventory = SourceInventory {
-        coverage: coverage(listings, mapping, &selection),
-        ..SourceInventory::default()
+/// Where one binary list sits, and the `distro/version` it maps to.
+struct Place<'a> {
+    project: &'a str,
+    repository: &'a str,
+    arch: &'a str,
+    package: &'a str,
+    distro_version: &'a str,
+}
+
+/// The artifact of one listed binary, or `None` for a file that is not synced.
+/// An unsafe name fails the whole inventory.
+fn artifact(
+    place: &Place<'_>,
+    binary: &super::xml::Binary,
+    selection: Selection<'_>,
+) -> Result<Option<SourceArtifact>, InventoryError> {
+    if !crate::model::is_safe_filename(&binary.filename) {
+        return Err(InventoryError::UnsafeFilename {
+            name: binary.filename.clone(),
+            place: format!(
+                "{}/{}/{}/{}",
+                place.project, place.repository, place.arch, place.package
+            ),
+        });
+    }
+    let Some(package_type) = selection.wanted(&binary.filename) else {
+        return Ok(None);
     };
-    let mut conflicts = Vec::new();
-    for (key, mut candidates) in copies {
-        candidates.sort_by(|a, b| preference(a).cmp(&preference(b)));
-        let chosen = candidates.remove(0);
-        for other in &candidates {
-            if !separate_builds(origin(&chosen), origin(other)) && other.size != chosen.size {
-                conflicts.push(OriginConflict {
-                    key: key.clone(),
-                    first: (origin(&chosen).clone(), chosen.size),
-                    second: (origin(other).clone(), other.size),
-                });
-            }
-        }
-        inventory.artifacts.insert(key, chosen);
-    }
-    if !conflicts.is_empty() {
-        return Err(InventoryError::Conflicts(conflicts));
-    }
-    Ok(inventory)
+    Ok(Some(SourceArtifact {
+        key: ArtifactKey::new(place.distro_version, &binary.filename),
+        package_type,
+        provenance: Provenance::Obs(ObsBuilt {
+            origin: ObsOrigin {
+                project: place.project.to_string(),
+                repository: place.repository.to_string(),
+                arch: place.arch.to_string(),
+                package: place.package.to_string(),
+                filename: binary.filename.clone(),
+            },
+            mtime: binary.mtime,
+        }),
+        size: binary.size,
+        md5: binary.md5.clone(),
+        sha256: None,
+    }))
 }
 
 /// Sort key: first = preferred. Arch descending (publisher order), then the rest

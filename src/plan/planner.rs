@@ -63,88 +63,24 @@ pub fn plan(
     policy: &Policy,
     context: &PlanContext,
 ) -> Result<Plan, PlanError> {
-    let mut actions = Vec::new();
-    let mut conflicts = Vec::new();
-    let mut unchanged: BTreeMap<String, Vec<&TargetPackage>> = BTreeMap::new();
-
-    for (key, artifact) in &source.artifacts {
-        match target.packages.get(key) {
-            None => actions.push(upload(
-                artifact,
-                ActionKind::Upload,
-                TargetExpectation::absent(),
-            )),
-            Some(stored) => match content_difference(artifact, stored) {
-                None => unchanged
-                    .entry(key.distro_version.clone())
-                    .or_default()
-                    .push(stored),
-                // A protected file is never deleted, so never replaced either.
-                Some(_) if policy.is_protected(key) => unchanged
-                    .entry(key.distro_version.clone())
-                    .or_default()
-                    .push(stored),
-                Some(_) if policy.replace => {
-                    let expect = TargetExpectation {
-                        present: true,
-                        sha256: stored.sha256.clone(),
-                    };
-                    actions.push(upload(artifact, ActionKind::Replace, expect));
-                }
-                Some(detail) => conflicts.push(Conflict {
-                    key: key.clone(),
-                    origin: artifact.provenance.to_string(),
-                    detail,
-                }),
-            },
-        }
-    }
-    if !conflicts.is_empty() {
-        return Err(PlanError::Conflicts(conflicts));
-    }
-
+    let Compared {
+        mut actions,
+        unchanged,
+    } = compare(source, target, policy)?;
+    let (deletes, withheld) = orphans(source, target, policy);
     let in_scope = target
         .packages
         .keys()
         .filter(|k| policy.scope.contains(&k.distro_version))
         .count();
-    let mut deletes = Vec::new();
-    let mut withheld: BTreeMap<String, usize> = BTreeMap::new();
-    for (key, stored) in &target.packages {
-        match orphan_rule(key, source, policy) {
-            Orphan::Keep => {}
-            Orphan::Withheld => *withheld.entry(key.distro_version.clone()).or_default() += 1,
-            Orphan::Delete => {
-                deletes.push(key.clone());
-                actions.push(Action {
-                    action: ActionKind::Delete,
-                    distro_version: key.distro_version.clone(),
-                    filename: key.filename.clone(),
-                    package_type: stored.package_type.clone(),
-                    source: None,
-                    target: TargetExpectation {
-                        present: true,
-                        sha256: stored.sha256.clone(),
-                    },
-                    unsafe_name: !crate::model::is_safe_filename(&key.filename),
-                });
-            }
-        }
-    }
-    let withheld: Vec<WithheldDeletes> = withheld
-        .into_iter()
-        .map(|(distro_version, orphans)| WithheldDeletes {
-            reasons: source.coverage[&distro_version].incomplete.clone(),
-            distro_version,
-            orphans,
-        })
-        .collect();
     let guards = Guards {
         max_deletes: policy.max_deletes,
         max_delete_percent: policy.max_delete_percent,
         allow_deletes: policy.allow_deletes,
     };
-    check_guards(&deletes, in_scope, &guards)?;
+    let keys: Vec<ArtifactKey> = deletes.iter().map(Action::key).collect();
+    check_guards(&keys, in_scope, &guards)?;
+    actions.extend(deletes);
 
     actions.sort_by(|a, b| {
         (&a.distro_version, &a.filename, a.action).cmp(&(&b.distro_version, &b.filename, b.action))
@@ -156,18 +92,6 @@ pub fn plan(
         delete: count(ActionKind::Delete),
         unchanged: unchanged.values().map(Vec::len).sum(),
     };
-    let unchanged = unchanged
-        .into_iter()
-        .map(|(distro_version, packages)| UnchangedGroup {
-            count: packages.len(),
-            digest: fingerprint_lines(packages.iter().map(|p| target_line(p))),
-            files: context
-                .list_skips
-                .then(|| packages.iter().map(|p| p.key.filename.clone()).collect()),
-            distro_version,
-        })
-        .collect();
-
     let mut plan = Plan {
         format_version: FORMAT_VERSION.to_string(),
         tool: format!("pkgsync {}", env!("CARGO_PKG_VERSION")),
@@ -187,12 +111,128 @@ pub fn plan(
             },
         },
         summary,
-        unchanged,
+        unchanged: unchanged_groups(unchanged, context.list_skips),
         withheld,
         actions,
     };
     plan.plan_id = digest(&super::file::canonical_body(&plan));
     Ok(plan)
+}
+
+/// What the source offers, against what the target holds.
+struct Compared<'t> {
+    /// Uploads and replaces.
+    actions: Vec<Action>,
+    /// Stored packages the source offers as they are, per `distro/version`.
+    unchanged: BTreeMap<String, Vec<&'t TargetPackage>>,
+}
+
+/// Every source artifact: an upload, unchanged, a replace, or a conflict that
+/// fails the plan.
+fn compare<'t>(
+    source: &SourceInventory,
+    target: &'t TargetInventory,
+    policy: &Policy,
+) -> Result<Compared<'t>, PlanError> {
+    let mut compared = Compared {
+        actions: Vec::new(),
+        unchanged: BTreeMap::new(),
+    };
+    let mut conflicts = Vec::new();
+    for (key, artifact) in &source.artifacts {
+        let Some(stored) = target.packages.get(key) else {
+            let absent = TargetExpectation::absent();
+            compared
+                .actions
+                .push(upload(artifact, ActionKind::Upload, absent));
+            continue;
+        };
+        match content_difference(artifact, stored) {
+            // A protected file is never deleted, so never replaced either.
+            Some(_) if policy.is_protected(key) => {}
+            None => {}
+            Some(_) if policy.replace => {
+                let expect = TargetExpectation {
+                    present: true,
+                    sha256: stored.sha256.clone(),
+                };
+                compared
+                    .actions
+                    .push(upload(artifact, ActionKind::Replace, expect));
+                continue;
+            }
+            Some(detail) => {
+                conflicts.push(Conflict {
+                    key: key.clone(),
+                    origin: artifact.provenance.to_string(),
+                    detail,
+                });
+                continue;
+            }
+        }
+        compared
+            .unchanged
+            .entry(key.distro_version.clone())
+            .or_default()
+            .push(stored);
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicts(conflicts));
+    }
+    Ok(compared)
+}
+
+/// The deletes of stored files the source does not offer, and per
+/// `distro/version` how many were withheld for incomplete knowledge.
+fn orphans(
+    source: &SourceInventory,
+    target: &TargetInventory,
+    policy: &Policy,
+) -> (Vec<Action>, Vec<WithheldDeletes>) {
+    let mut deletes = Vec::new();
+    let mut withheld: BTreeMap<String, usize> = BTreeMap::new();
+    for (key, stored) in &target.packages {
+        match orphan_rule(key, source, policy) {
+            Orphan::Keep => {}
+            Orphan::Withheld => *withheld.entry(key.distro_version.clone()).or_default() += 1,
+            Orphan::Delete => deletes.push(Action {
+                action: ActionKind::Delete,
+                distro_version: key.distro_version.clone(),
+                filename: key.filename.clone(),
+                package_type: stored.package_type.clone(),
+                source: None,
+                target: TargetExpectation {
+                    present: true,
+                    sha256: stored.sha256.clone(),
+                },
+                unsafe_name: !crate::model::is_safe_filename(&key.filename),
+            }),
+        }
+    }
+    let withheld = withheld
+        .into_iter()
+        .map(|(distro_version, orphans)| WithheldDeletes {
+            reasons: source.coverage[&distro_version].incomplete.clone(),
+            distro_version,
+            orphans,
+        })
+        .collect();
+    (deletes, withheld)
+}
+
+fn unchanged_groups(
+    unchanged: BTreeMap<String, Vec<&TargetPackage>>,
+    list_skips: bool,
+) -> Vec<UnchangedGroup> {
+    unchanged
+        .into_iter()
+        .map(|(distro_version, packages)| UnchangedGroup {
+            count: packages.len(),
+            digest: fingerprint_lines(packages.iter().map(|p| target_line(p))),
+            files: list_skips.then(|| packages.iter().map(|p| p.key.filename.clone()).collect()),
+            distro_version,
+        })
+        .collect()
 }
 
 fn upload(artifact: &SourceArtifact, kind: ActionKind, target: TargetExpectation) -> Action {

@@ -145,6 +145,17 @@ pub fn markdown(plan: &Plan) -> String {
 }
 
 pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
+    let head = markdown_head(plan);
+    let tail = markdown_tail(plan);
+    // Reserve room for the head, the tail and a note about anything cut.
+    let note_room = 250;
+    let budget = limit.saturating_sub(head.len() + tail.len() + note_room);
+    let body = fit_sections(markdown_sections(plan), budget, limit);
+    format!("{head}{body}{tail}")
+}
+
+/// The summary, the repository and the warnings a reviewer must not miss.
+fn markdown_head(plan: &Plan) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "### pkgsync plan\n");
     let _ = writeln!(head, "**{}**\n", summary_line(&plan.summary));
@@ -182,6 +193,11 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         );
     }
 
+    head
+}
+
+/// Per kind of action (deletes first): its title and its table rows.
+fn markdown_sections(plan: &Plan) -> Vec<(ActionKind, String, Vec<String>)> {
     let mut sections: Vec<(ActionKind, String, Vec<String>)> = Vec::new();
     for (kind, title) in [
         (ActionKind::Delete, "Delete"),
@@ -206,6 +222,11 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         }
     }
 
+    sections
+}
+
+/// The unchanged counts and the plan id.
+fn markdown_tail(plan: &Plan) -> String {
     let mut tail = String::new();
     if !plan.unchanged.is_empty() {
         let _ = writeln!(
@@ -226,11 +247,17 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     }
     let _ = writeln!(tail, "\n<sub>plan_id `{}`</sub>", plan.plan_id);
 
-    // Reserve room for the head, the tail and a note about anything cut. Lines
-    // are listed in order while they fit; once one does not, the rest are cut, so
-    // what is shown is always the start of each list (deletes first).
-    let note_room = 250;
-    let mut budget = limit.saturating_sub(head.len() + tail.len() + note_room);
+    tail
+}
+
+/// The sections within `budget` characters. Lines are listed in order while
+/// they fit; once one does not, the rest are cut, so what is shown is always
+/// the start of each list (deletes first), and a note says what was cut.
+fn fit_sections(
+    sections: Vec<(ActionKind, String, Vec<String>)>,
+    mut budget: usize,
+    limit: usize,
+) -> String {
     let mut body = String::new();
     let mut cut: Vec<(ActionKind, usize)> = Vec::new();
     let mut full = false;
@@ -276,7 +303,7 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             what.join(", ")
         );
     }
-    format!("{head}{body}{tail}")
+    body
 }
 
 pub fn json(plan: &Plan) -> String {
