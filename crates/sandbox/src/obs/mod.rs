@@ -2,6 +2,7 @@
 //! results and binaries), the handle tests use to start it and change it, and the
 //! seed-building helpers. Request handling lives in `routes`, XML in `xml`.
 
+mod result;
 mod routes;
 pub(crate) mod xml;
 

@@ -10,7 +10,7 @@
 //! `locallink` (accepted, adds nothing: links are not modelled), `oldstate` long
 //! polling (answers at once), `/published`.
 
-use super::xml::{self, BinaryEntry, Xml};
+use super::xml::{self, BinaryEntry};
 use super::{ObsBuild, ObsProject, ObsShared, ObsState};
 use crate::faults::lock;
 use crate::server::basic_credentials;
@@ -29,7 +29,7 @@ pub(super) fn router(shared: Arc<ObsShared>) -> Router {
 }
 
 /// A finished answer; turned into a response with an exact Content-Length.
-struct Reply {
+pub(super) struct Reply {
     status: StatusCode,
     headers: Vec<(HeaderName, String)>,
     body: Bytes,
@@ -37,7 +37,7 @@ struct Reply {
 
 impl Reply {
     /// Perl backend style: `text/xml`, no caching, connection closed.
-    fn backend(status: StatusCode, body: String) -> Self {
+    pub(super) fn backend(status: StatusCode, body: String) -> Self {
         Self {
             status,
             headers: vec![
@@ -51,7 +51,7 @@ impl Reply {
 
     /// Backend error with numeric code; `details` repeats the status and summary
     /// except for parameter errors, as observed.
-    fn backend_error(status: StatusCode, summary: &str, with_details: bool) -> Self {
+    pub(super) fn backend_error(status: StatusCode, summary: &str, with_details: bool) -> Self {
         let code = status.as_u16().to_string();
         let details = with_details.then(|| format!("{code} {summary}"));
         Self::backend(
@@ -156,7 +156,7 @@ fn route(state: &ObsState, uri: &Uri, headers: &HeaderMap) -> Reply {
         ["source", project, "_meta"] => source_meta(state, project),
         ["source", project] => source_list(state, project, &query),
         ["build", project] => with_project(state, project, build_repositories),
-        ["build", project, "_result"] => result(state, project, &query),
+        ["build", project, "_result"] => super::result::result(state, project, &query),
         ["build", project, repo] => with_project(state, project, |p| build_archs(p, project, repo)),
         ["build", project, repo, arch] => {
             with_project(state, project, |p| build_packages(p, project, repo, arch))
@@ -214,7 +214,7 @@ fn check_auth(state: &ObsState, headers: &HeaderMap) -> Result<(), Reply> {
 }
 
 /// The query as `(key, value)` pairs; a bare key has the value `""`.
-struct Query {
+pub(super) struct Query {
     pairs: Vec<(String, String)>,
 }
 
@@ -230,7 +230,7 @@ impl Query {
         Self { pairs }
     }
 
-    fn all(&self, key: &str) -> Vec<&str> {
+    pub(super) fn all(&self, key: &str) -> Vec<&str> {
         self.pairs
             .iter()
             .filter(|(k, _)| k == key)
@@ -243,12 +243,12 @@ impl Query {
     }
 
     /// A boolean already validated by `check`: bare or `1` is true.
-    fn flag(&self, key: &str) -> bool {
+    pub(super) fn flag(&self, key: &str) -> bool {
         self.first(key).is_some_and(|v| v.is_empty() || v == "1")
     }
 
     /// The backend's parameter checks: unknown keys first, then booleans.
-    fn check(&self, allowed: &[&str], booleans: &[&str]) -> Result<(), Reply> {
+    pub(super) fn check(&self, allowed: &[&str], booleans: &[&str]) -> Result<(), Reply> {
         let unknown: BTreeSet<&str> = self
             .pairs
             .iter()
@@ -312,7 +312,7 @@ fn with_project(state: &ObsState, project: &str, f: impl FnOnce(&ObsProject) -> 
     }
 }
 
-fn no_project(project: &str) -> Reply {
+pub(super) fn no_project(project: &str) -> Reply {
     Reply::backend_error(
         StatusCode::NOT_FOUND,
         &format!("project '{project}' does not exist"),
@@ -442,12 +442,17 @@ fn build_packages(p: &ObsProject, project: &str, repo: &str, arch: &str) -> Repl
     }
 }
 
-fn build_of<'a>(p: &'a ObsProject, repo: &str, arch: &str, package: &str) -> Option<&'a ObsBuild> {
+pub(super) fn build_of<'a>(
+    p: &'a ObsProject,
+    repo: &str,
+    arch: &str,
+    package: &str,
+) -> Option<&'a ObsBuild> {
     p.builds.get(&super::BuildKey::new(repo, arch, package))
 }
 
 /// The `<binary>` entries a package's list shows.
-fn binary_entries(build: Option<&ObsBuild>, with_md5: bool) -> Vec<BinaryEntry> {
+pub(super) fn binary_entries(build: Option<&ObsBuild>, with_md5: bool) -> Vec<BinaryEntry> {
     build
         .and_then(ObsBuild::visible_binaries)
         .map(|binaries| {
@@ -582,184 +587,4 @@ fn fileinfo(file: &str, bytes: &[u8], mtime: u64) -> String {
             xml::text(w, "mtime", &mtime.to_string())
         })
     })
-}
-
-fn result(state: &ObsState, project: &str, query: &Query) -> Reply {
-    let allowed = [
-        "view",
-        "repository",
-        "arch",
-        "package",
-        "multibuild",
-        "locallink",
-        "lastbuild",
-        "code",
-        "oldstate",
-    ];
-    if let Err(reply) = query.check(&allowed, &["multibuild", "locallink", "lastbuild"]) {
-        return reply;
-    }
-    let Some(p) = state.projects.get(project) else {
-        return no_project(project);
-    };
-    let mut views = query.all("view");
-    if views.is_empty() {
-        views.push("status");
-    }
-    if let Some(bad) = views
-        .iter()
-        .find(|v| !matches!(**v, "status" | "binarylist" | "summary"))
-    {
-        return Reply::backend_error(
-            StatusCode::BAD_REQUEST,
-            &format!("unknown view '{bad}'"),
-            false,
-        );
-    }
-    let repo_filter = query.all("repository");
-    if let Some(bad) = repo_filter
-        .iter()
-        .find(|r| !p.repositories.iter().any(|x| x.name == **r))
-    {
-        return Reply::backend_error(
-            StatusCode::NOT_FOUND,
-            &format!("unknown repository '{bad}'"),
-            true,
-        );
-    }
-    let package_filter = query.all("package");
-    if let Some(bad) = package_filter
-        .iter()
-        .find(|n| !p.packages.contains_key(**n))
-    {
-        return Reply::backend_error(
-            StatusCode::NOT_FOUND,
-            &format!("unknown package '{bad}'"),
-            true,
-        );
-    }
-    let multibuild = query.flag("multibuild");
-    let packages: Vec<&String> = p
-        .packages
-        .iter()
-        .filter(|(name, pkg)| {
-            package_filter.is_empty()
-                || package_filter.contains(&name.as_str())
-                || (multibuild
-                    && pkg
-                        .origin_package
-                        .as_deref()
-                        .is_some_and(|o| package_filter.contains(&o)))
-        })
-        .map(|(name, _)| name)
-        .collect();
-    let arch_filter = query.all("arch");
-    let code_filter = query.all("code");
-    let code_of = |repo: &str, arch: &str, package: &str| {
-        build_of(p, repo, arch, package).map_or("unknown", |b| b.code.as_str())
-    };
-
-    let state_attr = result_state(p);
-    let body = xml::document(|w| {
-        let results: Vec<(&str, &str)> = p
-            .repositories
-            .iter()
-            .filter(|r| repo_filter.is_empty() || repo_filter.contains(&r.name.as_str()))
-            .flat_map(|r| r.archs.iter().map(move |a| (r, a)))
-            .filter(|(_, a)| arch_filter.is_empty() || arch_filter.contains(&a.as_str()))
-            .map(|(r, a)| (r.name.as_str(), a.as_str()))
-            .collect();
-        xml::list(
-            w,
-            "resultlist",
-            &[("state", &state_attr)],
-            &results,
-            |w, (repo, arch)| {
-                let repo_code = p
-                    .repositories
-                    .iter()
-                    .find(|r| r.name == *repo)
-                    .and_then(|r| r.states.get(*arch))
-                    .map_or("published", String::as_str);
-                let listed: Vec<&String> = packages
-                    .iter()
-                    .copied()
-                    .filter(|n| {
-                        code_filter.is_empty() || code_filter.contains(&code_of(repo, arch, n))
-                    })
-                    .collect();
-                let attrs = [
-                    ("project", project),
-                    ("repository", *repo),
-                    ("arch", *arch),
-                    ("code", repo_code),
-                    ("state", repo_code),
-                ];
-                let has_children = !listed.is_empty() || views.contains(&"summary");
-                let write_children = |w: &mut Xml| -> std::io::Result<()> {
-                    if views.contains(&"status") {
-                        for name in &listed {
-                            xml::empty(
-                                w,
-                                "status",
-                                &[("package", name), ("code", code_of(repo, arch, name))],
-                            )?;
-                        }
-                    }
-                    if views.contains(&"binarylist") {
-                        for name in &listed {
-                            let entries = binary_entries(build_of(p, repo, arch, name), false);
-                            xml::write_binarylist(w, Some(name), &entries)?;
-                        }
-                    }
-                    if views.contains(&"summary") {
-                        write_summary(w, listed.iter().map(|n| code_of(repo, arch, n)))?;
-                    }
-                    Ok(())
-                };
-                if has_children {
-                    xml::element(w, "result", &attrs, write_children)
-                } else {
-                    xml::empty(w, "result", &attrs)
-                }
-            },
-        )
-    });
-    Reply::backend(StatusCode::OK, body)
-}
-
-fn write_summary<'a>(w: &mut Xml, codes: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
-    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-    for code in codes {
-        *counts.entry(code).or_default() += 1;
-    }
-    let counts: Vec<(&str, usize)> = counts.into_iter().collect();
-    xml::list(w, "summary", &[], &counts, |w, (code, n)| {
-        xml::empty(
-            w,
-            "statuscount",
-            &[("code", code), ("count", &n.to_string())],
-        )
-    })
-}
-
-/// The `state` digest of a result list: changes whenever a code or a binary does.
-fn result_state(p: &ObsProject) -> String {
-    if p.repositories.is_empty() {
-        return "0".repeat(32);
-    }
-    let mut digest = Md5::new();
-    for (key, build) in &p.builds {
-        digest.update(format!(
-            "{}/{}/{}={}\n",
-            key.repository, key.arch, key.package, build.code
-        ));
-        for (name, b) in &build.binaries {
-            digest.update(format!("{name} {} {}\n", b.bytes.len(), b.mtime));
-        }
-    }
-    for repo in &p.repositories {
-        digest.update(format!("{}:{:?}\n", repo.name, repo.states));
-    }
-    hex::encode(digest.finalize())
 }
