@@ -22,6 +22,7 @@ pub mod cli;
 mod commands;
 pub mod config;
 pub mod demo;
+mod digest;
 mod display;
 mod exit;
 pub mod http;

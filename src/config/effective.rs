@@ -67,7 +67,7 @@ impl EffectiveConfig {
     /// `blake3:<hex>` over the canonical JSON of this value.
     pub fn digest(&self) -> String {
         let value = serde_json::to_value(self).expect("effective config serialises");
-        crate::plan::file::digest(&crate::plan::file::canonical_compact(&value))
+        crate::digest::digest(&crate::digest::canonical_compact(&value))
     }
 
     /// Human-readable differences, one `key: old → new` per line.

@@ -6,6 +6,7 @@
 //! the compact canonical form of everything else, so any edit is detected.
 
 use super::{FORMAT_MAJOR, Plan};
+pub use crate::digest::{canonical_compact, digest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -31,28 +32,6 @@ pub enum PlanFileError {
     },
     #[error("plan file `{path}` does not have the shape of a plan: {message}")]
     Shape { path: PathBuf, message: String },
-}
-
-/// `blake3:<hex>` of the given text.
-pub fn digest(text: &str) -> String {
-    format!("blake3:{}", blake3::hash(text.as_bytes()).to_hex())
-}
-
-/// Digest over lines, sorted first so the input order never matters.
-pub fn fingerprint_lines(lines: impl Iterator<Item = String>) -> String {
-    let mut lines: Vec<String> = lines.collect();
-    lines.sort();
-    let mut text = String::new();
-    for line in lines {
-        text.push_str(&line);
-        text.push('\n');
-    }
-    digest(&text)
-}
-
-/// Compact JSON with sorted keys.
-pub fn canonical_compact(value: &Value) -> String {
-    serde_json::to_string(value).expect("a JSON value always serialises")
 }
 
 /// The text `plan_id` is computed over: the plan without its `plan_id`.

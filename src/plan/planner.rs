@@ -10,13 +10,13 @@
 //!   in scope, the file is of a kind this config could have produced, and no
 //!   `protect` pattern matches. The deletion guards then bound how many.
 
-use super::file::{digest, fingerprint_lines};
 use super::policy::{Policy, SyncMode};
 use super::{
     Action, ActionKind, FORMAT_VERSION, Fingerprint, Guards, Observed, Plan, SourceExpectation,
     Summary, TargetExpectation, UnchangedGroup, WithheldDeletes,
 };
 use crate::config::EffectiveConfig;
+use crate::digest::{digest, fingerprint_lines};
 use crate::model::{
     ArtifactKey, Provenance, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
     file_arch, synced_as,

@@ -11,6 +11,7 @@ mod support;
 
 mod apply_check;
 mod apply_faults;
+mod architecture;
 mod bench_memory;
 mod bench_scale;
 mod config;
