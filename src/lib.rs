@@ -1,16 +1,18 @@
-//! pkgsync mirrors OBS-built rpm and deb packages into a Packagecloud repository,
+//! pkgsync mirrors rpm and deb packages into a Packagecloud repository,
 //! Terraform style: `plan` reads both sides and writes a deterministic plan file,
 //! `apply` executes exactly that plan after review.
 //!
-//! Map (data flows one way):
+//! Map (data flows one way; ARCHITECTURE.md has the layering):
 //! - [`config`]: the YAML config, validated; secrets kept apart.
-//! - [`obs`]: the source; [`packagecloud`]: the target. Both through [`http`].
+//! - `source`: the interface every source implements; [`obs`]: the OBS build
+//!   API behind it. [`packagecloud`]: the target. All through [`http`].
+//! - `observe`: both sides read, the config resolved against Packagecloud once.
 //! - [`model`]: the inventories both sides produce.
 //! - [`plan`]: the pure planner, the plan file, its renderings and `diff`.
-//! - [`apply`]: re-observation, preconditions, download cache, execution, journal.
-//! - [`sandbox`]: emulators of both APIs, used by `demo` and the tests.
-//! - [`cli`], [`commands`], [`exit`]: the command line around it all;
-//!   [`manuals`]: completions and man pages generated from [`cli`].
+//! - `apply`: a check phase that only reads, then execution; cache, journal.
+//! - [`cli`], `commands`, `exit`: the command line around it all; `check`,
+//!   `init`, `manuals` (completions, man pages), [`demo`] (against the
+//!   `pkgsync-sandbox` crate's emulators).
 
 // Errors carry names and places for the user; they are rare, so their size is
 // not worth boxing.

@@ -1,6 +1,6 @@
 //! Packagecloud API v1 client: its errors, requests and the small calls
 //! (repository, distributions, package details, deletes). Complete listings are
-//! in [`super::listing`], uploads that are safe to repeat in [`super::upload`].
+//! in `listing.rs`, uploads that are safe to repeat in `upload.rs`.
 //!
 //! The token is only ever handed to the HTTP layer; errors say where the token was
 //! read from, never what it is.
