@@ -30,12 +30,14 @@ mod exit;
 pub mod http;
 mod init;
 mod manuals;
+mod metadata;
 pub mod model;
 pub mod obs;
 mod observe;
 mod oscrc;
 pub mod packagecloud;
 pub mod plan;
+pub mod rpmmd;
 mod secret;
 mod source;
 

@@ -71,6 +71,7 @@ impl fmt::Display for ObsOrigin {
 #[serde(untagged)]
 pub enum Provenance {
     Obs(ObsBuilt),
+    RpmMd(RpmMdFile),
 }
 
 impl Provenance {
@@ -81,6 +82,7 @@ impl Provenance {
             Self::Obs(ObsBuilt { origin: o, .. }) => {
                 format!("{}/{}/{}/{}", o.project, o.repository, o.arch, o.package)
             }
+            Self::RpmMd(file) => file.repository_url.clone(),
         }
     }
 }
@@ -90,6 +92,7 @@ impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Obs(built) => built.origin.fmt(f),
+            Self::RpmMd(file) => f.write_str(&crate::display::text(&file.url())),
         }
     }
 }
@@ -101,6 +104,33 @@ pub struct ObsBuilt {
     #[serde(flatten)]
     pub origin: ObsOrigin,
     pub mtime: u64,
+}
+
+/// A package of a published rpm-md repository, where its `primary` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RpmMdFile {
+    /// The repository's base URL, as configured.
+    pub repository_url: String,
+    /// `location@href`.
+    pub location: String,
+    /// `location@xml:base`, when the repository names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_base: Option<String>,
+}
+
+impl RpmMdFile {
+    /// Where the file is downloaded from: the location below its base.
+    pub fn url(&self) -> String {
+        let base = self
+            .location_base
+            .as_deref()
+            .unwrap_or(&self.repository_url);
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            self.location.trim_start_matches('/')
+        )
+    }
 }
 
 /// A file a source offers, under the Packagecloud key the config maps it to.

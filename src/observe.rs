@@ -8,7 +8,7 @@
 //! so that they compare equal with the listing. That keeps every source free of
 //! Packagecloud, and lets the sources' reads overlap with the distributions'.
 
-use crate::config::{Config, DistroMapping};
+use crate::config::Config;
 use crate::model::{SourceInventory, TargetInventory};
 use crate::packagecloud::{DistroError, DistroIndex, PackagecloudClient, PackagecloudError};
 use crate::plan::policy::Policy;
@@ -33,40 +33,40 @@ impl From<DistroError> for ObserveError {
 
 /// The config resolved against Packagecloud's distributions.
 pub struct Resolved {
-    /// The config's mapping in Packagecloud's index names.
-    pub mapping: DistroMapping,
+    /// Each `distro/version` the config names, as written → its index name.
+    names: BTreeMap<String, String>,
     pub index: DistroIndex,
 }
 
 impl Resolved {
     /// Fails on a `distro/version` Packagecloud does not know, naming the closest.
     pub fn new(config: &Config, index: DistroIndex) -> Result<Self, DistroError> {
-        let mut mapping = config.distro_mapping.clone();
-        for target in mapping.values_mut().flatten() {
-            *target = index.canonical_name(target)?.to_string();
+        let mut names = BTreeMap::new();
+        for written in config.written_distros() {
+            let canonical = index.canonical_name(written)?.to_string();
+            names.insert(written.clone(), canonical);
         }
-        Ok(Self { mapping, index })
+        Ok(Self { names, index })
+    }
+
+    /// The index name of a `distro/version` the config names.
+    pub fn canonical<'a>(&'a self, written: &'a str) -> &'a str {
+        self.names.get(written).map_or(written, String::as_str)
     }
 
     pub fn policy(&self, config: &Config, allow_deletes: Option<usize>) -> Policy {
-        Policy::new(config, &self.mapping, allow_deletes)
+        Policy::new(
+            config,
+            |name| self.canonical(name).to_string(),
+            allow_deletes,
+        )
     }
 
     /// A source inventory (in the config's names) in the index's names; every
     /// file must be able to go where it is mapped (no rpm into a deb distro).
-    pub fn inventory(
-        &self,
-        config: &Config,
-        inventory: SourceInventory,
-    ) -> Result<SourceInventory, ObserveError> {
-        let renames: BTreeMap<&String, &String> = config
-            .distro_mapping
-            .iter()
-            .filter_map(|(repository, written)| {
-                let canonical = self.mapping.get(repository)?.as_ref()?;
-                Some((written.as_ref()?, canonical)).filter(|(w, c)| w != c)
-            })
-            .collect();
+    pub fn inventory(&self, inventory: SourceInventory) -> Result<SourceInventory, ObserveError> {
+        let renames: BTreeMap<&String, &String> =
+            self.names.iter().filter(|(w, c)| w != c).collect();
         let inventory = if renames.is_empty() {
             inventory
         } else {
@@ -125,7 +125,7 @@ pub async fn observe(
         async { Ok(sources.observe().await?) },
     )?;
     let resolved = Resolved::new(config, index)?;
-    let source = resolved.inventory(config, source)?;
+    let source = resolved.inventory(source)?;
     Ok(Observation {
         resolved,
         source,
@@ -135,10 +135,9 @@ pub async fn observe(
 
 /// The sources as they are now, in the index's names (apply's recheck of deletes).
 pub async fn sources_now(
-    config: &Config,
     sources: &Sources,
     resolved: &Resolved,
 ) -> Result<SourceInventory, ObserveError> {
     let source = sources.observe().await?;
-    resolved.inventory(config, source)
+    resolved.inventory(source)
 }

@@ -15,55 +15,73 @@
 //! known here, `async fn` stays plain (no boxing of futures), and adding a
 //! variant makes the compiler list every place that must learn about it.
 
-use crate::config::{Config, DistroMapping};
+use crate::config::Config;
 use crate::http::{Auth, HttpClient};
 use crate::model::{ArtifactKey, Provenance, SourceInventory};
 use crate::obs::{self, ObsBuildService};
 use crate::plan::SourceExpectation;
+use crate::rpmmd::{RpmMdError, RpmMdSource};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error(transparent)]
     Obs(#[from] obs::SourceError),
+    #[error(transparent)]
+    RpmMd(#[from] RpmMdError),
     #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
     Overlap(Vec<String>),
 }
 
+// One value of each per run: their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// The OBS build API: the build results of the configured projects.
     Obs(ObsBuildService),
+    /// Published rpm-md repositories (`rpm-md:`).
+    RpmMd(RpmMdSource),
 }
 
 impl Source {
     pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
         match self {
             Self::Obs(obs) => Ok(obs.observe().await?),
+            Self::RpmMd(rpmmd) => Ok(rpmmd.observe().await?),
         }
     }
 
     /// `None` when the provenance is not this source's; else whether the config
-    /// lets it go to `key` (`mapping` resolved as the listing names them).
+    /// lets it go to `key` (`canonical` names the config's `distro/version`s as
+    /// the listing does).
     fn admits(
         &self,
         provenance: &Provenance,
         key: &ArtifactKey,
-        mapping: &DistroMapping,
+        canonical: &dyn Fn(&str) -> String,
     ) -> Option<Result<(), String>> {
         match (self, provenance) {
-            (Self::Obs(obs), Provenance::Obs(built)) => Some(obs.admits(built, key, mapping)),
+            (Self::Obs(obs), Provenance::Obs(built)) => Some(obs.admits(built, key, canonical)),
+            (Self::RpmMd(rpmmd), Provenance::RpmMd(file)) => {
+                Some(rpmmd.admits(file, key, canonical))
+            }
+            _ => None,
         }
     }
 
     fn offers(&self, provenance: &Provenance) -> bool {
         match (self, provenance) {
             (Self::Obs(obs), Provenance::Obs(built)) => obs.has_project(&built.origin.project),
+            (Self::RpmMd(rpmmd), Provenance::RpmMd(file)) => {
+                rpmmd.has_repository(&file.repository_url)
+            }
+            _ => false,
         }
     }
 
     async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, SourceError> {
         match self {
             Self::Obs(obs) => Ok(obs.recheck(planned).await?),
+            Self::RpmMd(rpmmd) => Ok(rpmmd.recheck(planned).await?),
         }
     }
 
@@ -76,6 +94,8 @@ impl Source {
     ) -> Result<(), SourceError> {
         match self {
             Self::Obs(obs) => Ok(obs.fill_md5(inventory, keys).await?),
+            // Published repositories list sha256, which the listing compares.
+            Self::RpmMd(_) => Ok(()),
         }
     }
 }
@@ -118,10 +138,16 @@ pub struct Sources(Vec<Source>);
 
 impl Sources {
     pub fn from_config(config: &Config, http: &HttpClient) -> Self {
-        Self(vec![Source::Obs(ObsBuildService::new(
-            config,
-            http.clone(),
-        ))])
+        let obs = ObsBuildService::new(config, http.clone());
+        let rpmmd = RpmMdSource::new(config, http.clone());
+        let mut sources = Vec::new();
+        if !obs.is_empty() {
+            sources.push(Source::Obs(obs));
+        }
+        if !rpmmd.is_empty() {
+            sources.push(Source::RpmMd(rpmmd));
+        }
+        Self(sources)
     }
 
     /// Observes every source concurrently into one inventory. A key offered by
@@ -160,11 +186,11 @@ impl Sources {
         &self,
         provenance: &Provenance,
         key: &ArtifactKey,
-        mapping: &DistroMapping,
+        canonical: &dyn Fn(&str) -> String,
     ) -> Result<(), String> {
         self.0
             .iter()
-            .find_map(|source| source.admits(provenance, key, mapping))
+            .find_map(|source| source.admits(provenance, key, canonical))
             .unwrap_or_else(|| Err(format!("no configured source offers `{provenance}`")))
     }
 

@@ -221,9 +221,9 @@ fn admit_uploads(
         let key = action.key();
         let admitted = match &action.source {
             None => Err("the plan names no source".to_string()),
-            Some(expect) => ctx
-                .sources
-                .admits(&expect.provenance, &key, &resolved.mapping),
+            Some(expect) => ctx.sources.admits(&expect.provenance, &key, &|name| {
+                resolved.canonical(name).to_string()
+            }),
         };
         let why = match admitted {
             Err(why) => why,
@@ -252,7 +252,7 @@ async fn admit_deletes(
     target: &TargetInventory,
     resolved: &Resolved,
 ) -> Result<Vec<String>, ApplyError> {
-    let source = observe::sources_now(ctx.config, ctx.sources, resolved).await?;
+    let source = observe::sources_now(ctx.sources, resolved).await?;
     let policy = resolved.policy(ctx.config, plan.guards.allow_deletes);
     let mut stale = Vec::new();
     for action in deletes {

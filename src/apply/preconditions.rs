@@ -81,6 +81,7 @@ mod tests {
                 }),
                 size: 10,
                 md5: Some("0".repeat(32)),
+                sha256: None,
             }),
             target: TargetExpectation::absent(),
             unsafe_name: false,

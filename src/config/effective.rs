@@ -31,6 +31,14 @@ impl Config {
                 debug_packages: self.filters.debug_packages,
             },
             sync: self.policy_settings.clone(),
+            rpm_md: self
+                .rpm_md
+                .iter()
+                .map(|r| EffectiveRpmMd {
+                    url: r.url.clone(),
+                    distro: r.distro_version.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -46,6 +54,15 @@ pub struct EffectiveConfig {
     pub distro_mapping: BTreeMap<String, String>,
     pub filters: EffectiveFilters,
     pub sync: PolicySettings,
+    /// Absent from plans without published rpm-md sources (format 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rpm_md: Vec<EffectiveRpmMd>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveRpmMd {
+    pub url: String,
+    pub distro: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

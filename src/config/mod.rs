@@ -10,7 +10,7 @@ mod raw;
 mod sections;
 
 pub use crate::secret::Secret;
-pub use effective::{EffectiveConfig, EffectiveFilters, EffectivePatterns};
+pub use effective::{EffectiveConfig, EffectiveFilters, EffectivePatterns, EffectiveRpmMd};
 pub use sections::expand_project_names;
 
 use crate::http::{Limits, RetryPolicy};
@@ -176,6 +176,15 @@ pub struct ObsSettings {
     pub concurrency: usize,
 }
 
+/// One published rpm-md repository (`rpm-md:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpmMdRepository {
+    /// Base URL: `repodata/repomd.xml` is below it.
+    pub url: String,
+    /// As written; the observe stage resolves it against Packagecloud.
+    pub distro_version: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplySettings {
     pub downloads: usize,
@@ -189,6 +198,7 @@ pub struct Config {
     pub packagecloud: PackagecloudTarget,
     /// OBS repository → `distro/version`; `None` = skip this repository.
     pub distro_mapping: DistroMapping,
+    pub rpm_md: Vec<RpmMdRepository>,
     pub filters: Filters,
     pub policy_settings: PolicySettings,
     /// `sync.protect`, compiled.
@@ -254,6 +264,14 @@ pub struct Environment {
 }
 
 impl Config {
+    /// Every `distro/version` the config sends files to, as written.
+    pub fn written_distros(&self) -> impl Iterator<Item = &String> {
+        self.distro_mapping
+            .values()
+            .flatten()
+            .chain(self.rpm_md.iter().map(|r| &r.distro_version))
+    }
+
     pub fn load(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -273,12 +291,19 @@ impl Config {
         };
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
+        let rpm_md = sections::rpm_md(&raw.rpm_md).map_err(invalid)?;
+        if obs.projects.is_empty() && rpm_md.is_empty() {
+            return Err(invalid(
+                "the config names no source: list OBS projects under `obsprojects` or repositories under `rpm-md`".to_string(),
+            ));
+        }
         let filters = sections::filters(&raw.filters).map_err(invalid)?;
         let (policy_settings, protect) = sections::sync(&raw.sync, &filters).map_err(invalid)?;
         Ok(Self {
             obs,
             packagecloud: sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?,
             distro_mapping: sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?,
+            rpm_md,
             filters,
             policy_settings,
             protect,

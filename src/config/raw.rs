@@ -14,9 +14,13 @@ pub(super) struct RawConfig {
     description: Option<serde_yaml::Value>,
     #[serde(default)]
     pub(super) obs: RawObs,
+    #[serde(default)]
     pub(super) obsprojects: BTreeMap<String, RawObsProject>,
+    /// Published rpm-md repositories, each into one `distro/version`.
+    #[serde(default, rename = "rpm-md")]
+    pub(super) rpm_md: Vec<RawRpmMd>,
     pub(super) packagecloud: RawPackagecloud,
-    #[serde(rename = "distro-mapping")]
+    #[serde(default, rename = "distro-mapping")]
     pub(super) distro_mapping: BTreeMap<String, Option<String>>,
     #[serde(default)]
     pub(super) filters: RawFilters,
@@ -124,4 +128,11 @@ pub(super) struct RawLimits {
 pub(super) struct RawApply {
     pub(super) downloads: Option<usize>,
     pub(super) uploads: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRpmMd {
+    pub(super) url: String,
+    pub(super) distro: String,
 }

@@ -3,13 +3,13 @@
 
 use super::raw::{
     RawApply, RawConfig, RawFilters, RawLimits, RawObs, RawObsAuth, RawObsProject, RawPackagecloud,
-    RawSync,
+    RawRpmMd, RawSync,
 };
 use super::{
     ApplySettings, DEFAULT_MAX_DELETE_PERCENT, DEFAULT_MAX_DELETES, DEFAULT_OBS_URL,
     DEFAULT_PACKAGECLOUD_URL, DistroMapping, Environment, Filters, ObsCredentials, ObsProject,
-    ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings, Secret, SyncMode,
-    TokenSource,
+    ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings, RpmMdRepository,
+    Secret, SyncMode, TokenSource,
 };
 use crate::display::ShownUrl;
 use crate::http::Limits;
@@ -78,9 +78,6 @@ fn projects(
         _ => return Err("`OBS_USER` and `OBS_PASSWORD` must be set together".to_string()),
     };
     let global = credentials_from(obs.auth.as_ref(), "obs.auth")?;
-    if entries.is_empty() {
-        return Err("`obsprojects` lists no project".to_string());
-    }
     let mut projects = Vec::new();
     for (key, entry) in entries {
         if entry.name.is_some() {
@@ -103,6 +100,40 @@ fn projects(
     Ok(projects)
 }
 
+/// `rpm-md:`: each repository's base URL (no credentials in it) and the
+/// `distro/version` it goes to. One repository twice would offer every file twice.
+pub(super) fn rpm_md(raw: &[RawRpmMd]) -> Result<Vec<RpmMdRepository>, String> {
+    let mut repositories: Vec<RpmMdRepository> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let key = format!("rpm-md[{i}]");
+        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
+        if repositories.iter().any(|r| r.url == url) {
+            return Err(format!(
+                "`{key}.url`: `{}` is listed twice",
+                ShownUrl::new(&url)
+            ));
+        }
+        repositories.push(RpmMdRepository {
+            url,
+            distro_version,
+        });
+    }
+    Ok(repositories)
+}
+
+/// A `distro/version` as written: two non-empty parts.
+fn distro_version(value: &str, key: &str) -> Result<String, String> {
+    let value = value.trim();
+    let valid = value.split('/').count() == 2 && value.split('/').all(|part| !part.is_empty());
+    if !valid {
+        return Err(format!(
+            "`{key}`: `{value}` is not of the form `distro/version`"
+        ));
+    }
+    Ok(value.to_string())
+}
+
 /// `distro-mapping:`: each target `distro/version`, or nothing (skip).
 pub(super) fn distro_mapping(
     raw: &BTreeMap<String, Option<String>>,
@@ -114,12 +145,7 @@ pub(super) fn distro_mapping(
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
         if let Some(t) = &target {
-            let valid = t.split('/').count() == 2 && t.split('/').all(|part| !part.is_empty());
-            if !valid {
-                return Err(format!(
-                    "`distro-mapping.{repository}`: `{t}` is not of the form `distro/version`"
-                ));
-            }
+            distro_version(t, &format!("distro-mapping.{repository}"))?;
         }
         mapping.insert(repository.clone(), target);
     }

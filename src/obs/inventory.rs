@@ -405,8 +405,10 @@ pub fn origin(artifact: &SourceArtifact) -> &ObsOrigin {
 
 /// Where in OBS an artifact this module built comes from.
 pub fn built(artifact: &SourceArtifact) -> &ObsBuilt {
-    let Provenance::Obs(built) = &artifact.provenance;
-    built
+    match &artifact.provenance {
+        Provenance::Obs(built) => built,
+        other => unreachable!("the OBS inventory holds OBS files only, not `{other}`"),
+    }
 }
 
 /// Whether two copies are separate builds of one package (another arch or

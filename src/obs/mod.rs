@@ -56,6 +56,10 @@ pub struct ObsBuildService {
 }
 
 impl ObsBuildService {
+    pub fn is_empty(&self) -> bool {
+        self.settings.projects.is_empty()
+    }
+
     pub fn new(config: &Config, http: HttpClient) -> Self {
         Self {
             client: ObsClient::new(http, &config.obs.url),
@@ -86,7 +90,7 @@ impl ObsBuildService {
         &self,
         built: &ObsBuilt,
         key: &ArtifactKey,
-        mapping: &DistroMapping,
+        canonical: &dyn Fn(&str) -> String,
     ) -> Result<(), String> {
         let origin = &built.origin;
         if !self.has_project(&origin.project) {
@@ -95,7 +99,11 @@ impl ObsBuildService {
                 origin.project
             ));
         }
-        if mapping.get(&origin.repository).and_then(Option::as_ref) != Some(&key.distro_version) {
+        let target = self
+            .mapping
+            .get(&origin.repository)
+            .and_then(Option::as_ref);
+        if target.map(|t| canonical(t)).as_ref() != Some(&key.distro_version) {
             return Err(format!(
                 "the config does not map `{}` to `{}`",
                 origin.repository, key.distro_version
@@ -108,15 +116,21 @@ impl ObsBuildService {
     /// package): unchanged in size and mtime, and with an md5 to verify the
     /// download against (the plan's, else the one listed now).
     pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, SourceError> {
-        let built: Vec<&ObsBuilt> = planned.iter().map(|e| obs_built(&e.provenance)).collect();
+        let own: Vec<(&SourceExpectation, &ObsBuilt)> = planned
+            .iter()
+            .filter_map(|e| match &e.provenance {
+                Provenance::Obs(built) => Some((*e, built)),
+                _ => None,
+            })
+            .collect();
         let current = current_binaries(
             &self.client,
             &self.settings,
-            built.iter().map(|b| &b.origin),
+            own.iter().map(|(_, b)| &b.origin),
         )
         .await?;
         let mut rechecked = Rechecked::default();
-        for (expect, built) in planned.iter().zip(built) {
+        for (expect, built) in own {
             let recheck = match current.get(&built.origin) {
                 None => Err(format!("`{}` is no longer built on OBS", built.origin)),
                 Some(now) => self.download_if_unchanged(expect, built, now),
@@ -361,7 +375,9 @@ impl ObsBuildService {
             let Some(artifact) = inventory.artifacts.get_mut(key) else {
                 continue;
             };
-            let Provenance::Obs(built) = &artifact.provenance;
+            let Provenance::Obs(built) = &artifact.provenance else {
+                continue;
+            };
             let origin = built.origin.to_string();
             let Some(binary) = current.get(&built.origin) else {
                 return Err(SourceError::Changed {
@@ -388,10 +404,4 @@ impl ObsBuildService {
         }
         Ok(())
     }
-}
-
-/// The OBS part of a provenance the sources gave this source.
-fn obs_built(provenance: &Provenance) -> &ObsBuilt {
-    let Provenance::Obs(built) = provenance;
-    built
 }

@@ -16,8 +16,20 @@ use serde::{Deserialize, Serialize};
 pub use planner::{PlanError, plan};
 
 /// Major.minor of the plan file format. Readers refuse an unknown major and
-/// ignore unknown fields of a known major (minor additions).
-pub const FORMAT_VERSION: &str = "1.1";
+/// ignore unknown fields of a known major (minor additions). 1.2 adds published
+/// rpm-md sources; a plan without them is written as 1.1, byte for byte as
+/// before, so that readers of 1.1 keep reading it.
+pub const FORMAT_VERSION: &str = "1.2";
+const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
+
+/// The format version a plan of this config is written in.
+pub fn format_version(config: &EffectiveConfig) -> &'static str {
+    if config.rpm_md.is_empty() {
+        FORMAT_VERSION_WITHOUT_PUBLISHED
+    } else {
+        FORMAT_VERSION
+    }
+}
 pub const FORMAT_MAJOR: u64 = 1;
 
 /// A plan file. Field order here is irrelevant: the file is written with sorted keys.
@@ -150,6 +162,9 @@ pub struct SourceExpectation {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
+    /// The sha256 the source lists (published repositories; format 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl SourceExpectation {
@@ -158,6 +173,7 @@ impl SourceExpectation {
             provenance: artifact.provenance.clone(),
             size: artifact.size,
             md5: artifact.md5.clone(),
+            sha256: artifact.sha256.clone(),
         }
     }
 }

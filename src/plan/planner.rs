@@ -12,8 +12,8 @@
 
 use super::policy::{Policy, SyncMode};
 use super::{
-    Action, ActionKind, FORMAT_VERSION, Fingerprint, Guards, Observed, Plan, SourceExpectation,
-    Summary, TargetExpectation, UnchangedGroup, WithheldDeletes,
+    Action, ActionKind, Fingerprint, Guards, Observed, Plan, SourceExpectation, Summary,
+    TargetExpectation, UnchangedGroup, WithheldDeletes,
 };
 use crate::config::EffectiveConfig;
 use crate::digest::{digest, fingerprint_lines};
@@ -93,7 +93,7 @@ pub fn plan(
         unchanged: unchanged.values().map(Vec::len).sum(),
     };
     let mut plan = Plan {
-        format_version: FORMAT_VERSION.to_string(),
+        format_version: super::format_version(&context.config).to_string(),
         tool: format!("pkgsync {}", env!("CARGO_PKG_VERSION")),
         plan_id: String::new(),
         config_digest: context.config.digest(),
@@ -347,6 +347,14 @@ fn source_line(a: &SourceArtifact) -> String {
         Provenance::Obs(built) => format!(
             "{}\t{}\t{}\t{}\t{md5}\t{}",
             a.key.distro_version, a.key.filename, a.size, built.mtime, built.origin
+        ),
+        Provenance::RpmMd(file) => format!(
+            "{}\t{}\t{}\t{}\t{}",
+            a.key.distro_version,
+            a.key.filename,
+            a.size,
+            a.sha256.as_deref().unwrap_or("-"),
+            file.url()
         ),
     }
 }

@@ -33,13 +33,24 @@ pub struct Deletable {
 }
 
 impl Policy {
-    /// The rules of `config`, with its mapping as resolved against Packagecloud
-    /// (the names the listing uses).
-    pub fn new(config: &Config, mapping: &DistroMapping, allow_deletes: Option<usize>) -> Self {
+    /// The rules of `config`, its `distro/version`s named as `canonical` gives
+    /// them (the names Packagecloud's listing uses).
+    pub fn new(
+        config: &Config,
+        canonical: impl Fn(&str) -> String,
+        allow_deletes: Option<usize>,
+    ) -> Self {
         let settings = &config.policy_settings;
+        let mut mapping = config.distro_mapping.clone();
+        for target in mapping.values_mut().flatten() {
+            *target = canonical(target);
+        }
+        let mut scope = scope(&mapping, &config.filters);
+        // A published repository is whole by construction: its distro is in scope.
+        scope.extend(config.rpm_md.iter().map(|r| canonical(&r.distro_version)));
         Self {
             mode: settings.mode,
-            scope: scope(mapping, &config.filters),
+            scope,
             protect: config.protect.clone(),
             max_deletes: settings.max_deletes,
             max_delete_percent: settings.max_delete_percent,

@@ -22,5 +22,6 @@ mod plan_properties;
 mod plan_render;
 mod real_obs;
 mod reliability;
+mod rpmmd_source;
 mod sandbox_emulators;
 mod workflow;

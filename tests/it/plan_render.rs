@@ -363,7 +363,7 @@ fn the_file_holds_no_absolute_paths_and_no_timestamps() {
         config: config.effective(),
         list_skips: true,
     };
-    let policy = pkgsync::plan::policy::Policy::new(&config, &config.distro_mapping, Some(2));
+    let policy = pkgsync::plan::policy::Policy::new(&config, str::to_string, Some(2));
     let plan = make_plan(&source, &target, &policy, &context).unwrap();
     let text = file::to_file_text(&plan);
 

@@ -242,7 +242,9 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
     let mut listed_md5 = std::collections::BTreeMap::new();
     for action in &plan.actions {
         let source = action.source.as_ref().unwrap();
-        let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance;
+        let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance else {
+            panic!("the demo plans from OBS only");
+        };
         let listed = listing
             .iter()
             .find(|b| {

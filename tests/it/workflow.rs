@@ -418,7 +418,9 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         let Some(source) = action.source.as_mut() else {
             continue;
         };
-        let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance;
+        let Provenance::Obs(ObsBuilt { origin, .. }) = &source.provenance else {
+            panic!("the demo plans from OBS only");
+        };
         let bytes = obs.with_state(|state| {
             let project = &state.projects[&origin.project];
             project.builds[&pkgsync_sandbox::obs::BuildKey::new(

@@ -9,6 +9,7 @@
 
 pub mod demo;
 pub mod faults;
+pub mod files;
 pub mod obs;
 pub mod packagecloud;
 pub mod packages;

@@ -95,7 +95,7 @@ pub fn config(s: &Settings) -> Config {
 /// The policy and context `pkgsync plan` would derive from this config.
 pub fn setup(s: &Settings) -> (Policy, PlanContext) {
     let config = config(s);
-    let policy = Policy::new(&config, &config.distro_mapping, s.allow_deletes);
+    let policy = Policy::new(&config, str::to_string, s.allow_deletes);
     let context = PlanContext {
         config: config.effective(),
         list_skips: s.list_skips,

@@ -1,0 +1,192 @@
+//! Repository metadata files (rpm-md's `primary`, Debian's `Packages`): fetched
+//! to a temporary file under the HTTP client's bounds, verified against the size
+//! and checksum the index that names them gives, and opened decompressed
+//! (gzip, zstd, xz, bzip2 or plain, by the name's suffix) with a cap on the
+//! decompressed size, so that neither a large file nor a decompression bomb
+//! grows memory. Parsers read them as a stream.
+
+use crate::http::{Auth, HttpClient, HttpError};
+use std::io::{BufRead, BufReader, Read};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("cannot fetch `{name}`")]
+    Fetch {
+        name: String,
+        #[source]
+        source: HttpError,
+    },
+    #[error("`{name}` does not match its index: {detail}")]
+    Mismatch { name: String, detail: String },
+    #[error("cannot read `{name}`: {detail}")]
+    Read { name: String, detail: String },
+    #[error("`{name}` decompresses to more than {limit} bytes; refused")]
+    TooLarge { name: String, limit: u64 },
+}
+
+/// What the index says a metadata file must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub size: Option<u64>,
+    /// `(algorithm, lowercase hex)`; only sha256 is accepted for verification.
+    pub sha256: Option<String>,
+}
+
+/// A fetched, verified metadata file on disk (removed when dropped).
+pub struct Fetched {
+    file: tempfile::NamedTempFile,
+    name: String,
+}
+
+/// Fetches `url` (shown as `name`) into a temporary file, at most the client's
+/// metadata limit, and checks it against `expected`.
+pub async fn fetch(
+    http: &HttpClient,
+    url: &str,
+    auth: &Auth,
+    name: &str,
+    expected: &Expected,
+) -> Result<Fetched, MetadataError> {
+    let file = tempfile::NamedTempFile::new().map_err(|e| MetadataError::Read {
+        name: name.to_string(),
+        detail: format!("no temporary file: {e}"),
+    })?;
+    let limit = match expected.size {
+        Some(size) => size.min(http.limits.max_metadata_bytes),
+        None => http.limits.max_metadata_bytes,
+    };
+    let got = http
+        .download_to_file(url, auth, file.path(), limit, &|_| {})
+        .await
+        .map_err(|source| MetadataError::Fetch {
+            name: name.to_string(),
+            source,
+        })?;
+    let mismatch = |detail: String| MetadataError::Mismatch {
+        name: name.to_string(),
+        detail,
+    };
+    if let Some(size) = expected.size
+        && got.size != size
+    {
+        return Err(mismatch(format!("{} bytes, listed {size}", got.size)));
+    }
+    if let Some(sha256) = &expected.sha256
+        && !sha256.eq_ignore_ascii_case(&got.sha256)
+    {
+        return Err(mismatch(format!("sha256 {}, listed {sha256}", got.sha256)));
+    }
+    Ok(Fetched {
+        file,
+        name: name.to_string(),
+    })
+}
+
+impl Fetched {
+    /// The decompressed content as a stream, by the suffix of `name`; reading
+    /// past `limit` decompressed bytes is an error, never a silent cut.
+    pub fn open(&self, limit: u64) -> Result<Box<dyn BufRead + Send>, MetadataError> {
+        let read = |detail: String| MetadataError::Read {
+            name: self.name.clone(),
+            detail,
+        };
+        let file = std::fs::File::open(self.file.path()).map_err(|e| read(e.to_string()))?;
+        let file = BufReader::new(file);
+        let name = self.name.trim_end_matches('/');
+        let inner: Box<dyn Read + Send> = if name.ends_with(".gz") {
+            Box::new(flate2::bufread::MultiGzDecoder::new(file))
+        } else if name.ends_with(".bz2") {
+            Box::new(bzip2::bufread::MultiBzDecoder::new(file))
+        } else if name.ends_with(".zst") {
+            Box::new(
+                ruzstd::decoding::StreamingDecoder::new(file).map_err(|e| read(e.to_string()))?,
+            )
+        } else if name.ends_with(".xz") {
+            Box::new(xz_to_temp(file, limit, &self.name)?)
+        } else {
+            Box::new(file)
+        };
+        Ok(Box::new(BufReader::new(Capped {
+            inner,
+            left: limit,
+            limit,
+            name: self.name.clone(),
+        })))
+    }
+}
+
+/// lzma-rs decodes xz only from a reader into a writer: into a temporary file
+/// then, itself capped, which is read back as a stream.
+fn xz_to_temp(
+    mut input: impl BufRead,
+    limit: u64,
+    name: &str,
+) -> Result<std::fs::File, MetadataError> {
+    let read = |detail: String| MetadataError::Read {
+        name: name.to_string(),
+        detail,
+    };
+    let mut out = tempfile::tempfile().map_err(|e| read(e.to_string()))?;
+    let mut capped = CappedWriter {
+        inner: std::io::BufWriter::new(&mut out),
+        left: limit,
+    };
+    match lzma_rs::xz_decompress(&mut input, &mut capped) {
+        Ok(()) => {}
+        Err(_) if capped.left == 0 => {
+            return Err(MetadataError::TooLarge {
+                name: name.to_string(),
+                limit,
+            });
+        }
+        Err(e) => return Err(read(format!("not valid xz: {e}"))),
+    }
+    std::io::Write::flush(&mut capped.inner).map_err(|e| read(e.to_string()))?;
+    drop(capped);
+    use std::io::Seek;
+    out.rewind().map_err(|e| read(e.to_string()))?;
+    Ok(out)
+}
+
+/// A reader that fails (rather than ends) once `limit` bytes have been read.
+struct Capped {
+    inner: Box<dyn Read + Send>,
+    left: u64,
+    limit: u64,
+    name: String,
+}
+
+impl Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "`{}` decompresses to more than {} bytes; refused",
+                self.name, self.limit
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+struct CappedWriter<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for CappedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            self.left = 0;
+            return Err(std::io::Error::other("decompressed size over the limit"));
+        }
+        self.left -= buf.len() as u64;
+        self.inner.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
