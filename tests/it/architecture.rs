@@ -21,10 +21,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plan", &["config", "digest", "display", "model"]),
     ("packagecloud", &["config", "display", "http", "model"]),
     // The interface names each source; each source uses the interface's types.
-    ("source", &["config", "http", "model", "obs", "plan"]),
+    ("metadata", &["http"]),
+    (
+        "source",
+        &["config", "http", "model", "obs", "plan", "rpmmd"],
+    ),
     (
         "obs",
         &["config", "display", "http", "model", "plan", "source"],
+    ),
+    (
+        "rpmmd",
+        &[
+            "config", "display", "http", "metadata", "model", "plan", "source",
+        ],
     ),
     (
         "observe",
