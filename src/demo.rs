@@ -30,19 +30,19 @@ sync:\n  mode: mirror\n  max_delete_percent: 50\n",
     )
 }
 
-pub async fn run(args: &DemoArgs) -> Result<Exit, Failure> {
+pub async fn run(args: &DemoArgs, env: &Environment) -> Result<Exit, Failure> {
     let sandbox = Sandbox::start(Seed::demo()).await.map_err(Failure::error)?;
     let scratch = tempfile::tempdir().map_err(Failure::error)?;
     let dir = args
         .dir
         .clone()
         .unwrap_or_else(|| scratch.path().to_path_buf());
-    let result = walk_through(&sandbox, &dir).await;
+    let result = walk_through(&sandbox, &dir, env).await;
     sandbox.shutdown().await;
     result
 }
 
-async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
+async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Result<Exit, Failure> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create `{}`", dir.display()))
         .map_err(Failure::error)?;
@@ -61,8 +61,13 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path) -> Result<Exit, Failure> {
     );
 
     // The sandbox config carries its own credentials; the user's environment
-    // must not redirect the demo to real ones.
-    let env = Environment::default();
+    // must not redirect the demo to real ones. How requests are retried and
+    // timed still follows it.
+    let env = Environment {
+        retry: env.retry,
+        read_timeout: env.read_timeout,
+        ..Environment::default()
+    };
     let config = load_config(&config_path, &env)?;
 
     println!("$ pkgsync plan --config demo-config.yaml --out demo-plan.json");

@@ -61,7 +61,7 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
             Command::Check(args) => check::check(args, &env).await,
             Command::Init(args) => init::init(args, &env).await,
             Command::Diff(args) => commands::diff(args),
-            Command::Demo(args) => demo::run(args).await,
+            Command::Demo(args) => demo::run(args, &env).await,
             Command::Sandbox(args) => demo::serve(args).await,
             Command::Completions(args) => manuals::completions(args),
             Command::Man(args) => manuals::man(args),

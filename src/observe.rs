@@ -3,16 +3,17 @@
 //! distributions into a [`Resolved`] value. After this stage only the config as
 //! written (which the plan records) and its [`Resolved`] mapping are in flight.
 //!
-//! Sources observe in the config's own names; this stage renames their
-//! inventories into Packagecloud's index names (`ubuntu/22.04` → `ubuntu/jammy`),
-//! so that they compare equal with the listing. That keeps every source free of
-//! Packagecloud, and lets the sources' reads overlap with the distributions'.
+//! Sources read first (`Sources::fetch`), concurrently with the distributions;
+//! then they build their inventories with the `distro/version`s in
+//! Packagecloud's index names (`ubuntu/22.04` → `ubuntu/jammy`), so that they
+//! compare equal with the listing and two spellings of one distro meet before
+//! the de-duplication and conflict rules. Sources never see Packagecloud.
 
 use crate::config::Config;
 use crate::model::{SourceInventory, TargetInventory};
 use crate::packagecloud::{DistroError, DistroIndex, PackagecloudClient, PackagecloudError};
 use crate::plan::policy::Policy;
-use crate::source::{SourceError, Sources};
+use crate::source::{Fetched, SourceError, Sources};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,34 +63,14 @@ impl Resolved {
         )
     }
 
-    /// A source inventory (in the config's names) in the index's names; every
+    /// One inventory of what the sources read, in the index's names; every
     /// file must be able to go where it is mapped (no rpm into a deb distro).
-    pub fn inventory(&self, inventory: SourceInventory) -> Result<SourceInventory, ObserveError> {
-        let renames: BTreeMap<&String, &String> =
-            self.names.iter().filter(|(w, c)| w != c).collect();
-        let inventory = if renames.is_empty() {
-            inventory
-        } else {
-            let rename = |name: String| match renames.get(&name) {
-                Some(canonical) => canonical.to_string(),
-                None => name,
-            };
-            SourceInventory {
-                artifacts: inventory
-                    .artifacts
-                    .into_values()
-                    .map(|mut artifact| {
-                        artifact.key.distro_version = rename(artifact.key.distro_version);
-                        (artifact.key.clone(), artifact)
-                    })
-                    .collect(),
-                coverage: inventory
-                    .coverage
-                    .into_iter()
-                    .map(|(name, coverage)| (rename(name), coverage))
-                    .collect(),
-            }
-        };
+    pub fn inventory(
+        &self,
+        sources: &Sources,
+        fetched: Vec<Fetched>,
+    ) -> Result<SourceInventory, ObserveError> {
+        let inventory = sources.inventory(fetched, &|name| self.canonical(name).to_string())?;
         let unfit: BTreeSet<String> = inventory
             .artifacts
             .values()
@@ -122,10 +103,10 @@ pub async fn observe(
     let (index, target, source) = tokio::try_join!(
         async { Ok::<_, ObserveError>(target.distributions().await?) },
         async { Ok(target.list().await?) },
-        async { Ok(sources.observe().await?) },
+        async { Ok(sources.fetch().await?) },
     )?;
     let resolved = Resolved::new(config, index)?;
-    let source = resolved.inventory(source)?;
+    let source = resolved.inventory(sources, source)?;
     Ok(Observation {
         resolved,
         source,
@@ -138,6 +119,6 @@ pub async fn sources_now(
     sources: &Sources,
     resolved: &Resolved,
 ) -> Result<SourceInventory, ObserveError> {
-    let source = sources.observe().await?;
-    resolved.inventory(source)
+    let fetched = sources.fetch().await?;
+    resolved.inventory(sources, fetched)
 }

@@ -42,11 +42,32 @@ pub enum Source {
     RpmMd(RpmMdSource),
 }
 
+/// What a source read, before it is an inventory: kept apart so that the reads
+/// overlap with Packagecloud's distributions, which name the inventory's keys.
+pub enum Fetched {
+    Obs(Vec<obs::inventory::ProjectListing>),
+    RpmMd(Vec<crate::rpmmd::Listing>),
+}
+
 impl Source {
-    pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
+    async fn fetch(&self) -> Result<Fetched, SourceError> {
         match self {
-            Self::Obs(obs) => Ok(obs.observe().await?),
-            Self::RpmMd(rpmmd) => Ok(rpmmd.observe().await?),
+            Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
+            Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await?)),
+        }
+    }
+
+    fn inventory(
+        &self,
+        fetched: Fetched,
+        canonical: &dyn Fn(&str) -> String,
+    ) -> Result<SourceInventory, SourceError> {
+        match (self, fetched) {
+            (Self::Obs(obs), Fetched::Obs(listings)) => Ok(obs.inventory(&listings, canonical)?),
+            (Self::RpmMd(rpmmd), Fetched::RpmMd(listings)) => {
+                Ok(rpmmd.inventory(listings, canonical)?)
+            }
+            _ => unreachable!("each source builds from what it fetched"),
         }
     }
 
@@ -150,14 +171,23 @@ impl Sources {
         Self(sources)
     }
 
-    /// Observes every source concurrently into one inventory. A key offered by
-    /// two sources is refused rather than picked: which copy is right is the
-    /// config's to say, not pkgsync's to guess.
-    pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
-        let inventories = futures::future::try_join_all(self.0.iter().map(Source::observe)).await?;
+    /// Reads every source concurrently; complete, or the first error.
+    pub async fn fetch(&self) -> Result<Vec<Fetched>, SourceError> {
+        futures::future::try_join_all(self.0.iter().map(Source::fetch)).await
+    }
+
+    /// One inventory of what every source read, keyed by `canonical` names. A
+    /// key offered by two sources is refused rather than picked: which copy is
+    /// right is the config's to say, not pkgsync's to guess.
+    pub fn inventory(
+        &self,
+        fetched: Vec<Fetched>,
+        canonical: &dyn Fn(&str) -> String,
+    ) -> Result<SourceInventory, SourceError> {
         let mut merged = SourceInventory::default();
         let mut overlap = Vec::new();
-        for inventory in inventories {
+        for (source, fetched) in self.0.iter().zip(fetched) {
+            let inventory = source.inventory(fetched, canonical)?;
             for (key, artifact) in inventory.artifacts {
                 if let Some(first) = merged.artifacts.get(&key) {
                     overlap.push(format!(

@@ -275,11 +275,7 @@ async fn admit_deletes(
         return Ok(stale);
     }
     let keys: Vec<ArtifactKey> = deletes.iter().map(|a| a.key()).collect();
-    let in_scope = target
-        .packages
-        .keys()
-        .filter(|k| policy.scope.contains(&k.distro_version))
-        .count();
+    let in_scope = policy.in_scope(target);
     let guards = Guards {
         max_deletes: policy.max_deletes,
         max_delete_percent: policy.max_delete_percent,

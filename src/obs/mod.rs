@@ -69,11 +69,24 @@ impl ObsBuildService {
         }
     }
 
-    /// Lists the source side completely, or fails.
-    pub async fn observe(&self) -> Result<SourceInventory, SourceError> {
-        let listings =
-            fetch_listings(&self.client, &self.settings, &self.mapping, &self.filters).await?;
-        Ok(inventory::build(&listings, &self.mapping, &self.filters)?)
+    /// Every project's meta and `_result`, completely, or an error.
+    pub async fn fetch(&self) -> Result<Vec<ProjectListing>, SourceError> {
+        fetch_listings(&self.client, &self.settings, &self.mapping, &self.filters).await
+    }
+
+    /// The inventory of fetched listings, its `distro/version`s named by
+    /// `canonical` (so that repositories written to one distro two ways meet,
+    /// and the de-duplication and conflict rules see them together).
+    pub fn inventory(
+        &self,
+        listings: &[ProjectListing],
+        canonical: &dyn Fn(&str) -> String,
+    ) -> Result<SourceInventory, SourceError> {
+        let mut mapping = self.mapping.clone();
+        for target in mapping.values_mut().flatten() {
+            *target = canonical(target);
+        }
+        Ok(inventory::build(listings, &mapping, &self.filters)?)
     }
 
     pub fn has_project(&self, name: &str) -> bool {

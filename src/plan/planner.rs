@@ -68,11 +68,7 @@ pub fn plan(
         unchanged,
     } = compare(source, target, policy)?;
     let (deletes, withheld) = orphans(source, target, policy);
-    let in_scope = target
-        .packages
-        .keys()
-        .filter(|k| policy.scope.contains(&k.distro_version))
-        .count();
+    let in_scope = policy.in_scope(target);
     let guards = Guards {
         max_deletes: policy.max_deletes,
         max_delete_percent: policy.max_delete_percent,

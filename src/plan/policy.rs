@@ -3,7 +3,7 @@
 
 pub use crate::config::SyncMode;
 use crate::config::{Config, DistroMapping, Filters, Patterns};
-use crate::model::ArtifactKey;
+use crate::model::{ArtifactKey, TargetInventory};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -61,6 +61,16 @@ impl Policy {
                 debug_packages: config.filters.debug_packages,
             },
         }
+    }
+
+    /// How many stored packages are in scope: what the deletion guards' share
+    /// is taken of.
+    pub fn in_scope(&self, target: &TargetInventory) -> usize {
+        target
+            .packages
+            .keys()
+            .filter(|k| self.scope.contains(&k.distro_version))
+            .count()
     }
 
     /// `sync.protect` matches the filename or `distro/version/filename`.

@@ -37,8 +37,8 @@ pub struct RpmMdSource {
     debug_packages: bool,
 }
 
-/// What one read of a repository found: its packages by location.
-struct Listing {
+/// What one read of a repository found: its packages.
+pub struct Listing {
     packages: Vec<primary::Package>,
 }
 
@@ -56,18 +56,28 @@ impl RpmMdSource {
         self.repositories.is_empty()
     }
 
-    pub async fn observe(&self) -> Result<SourceInventory, RpmMdError> {
-        let listings =
-            futures::future::try_join_all(self.repositories.iter().map(|r| self.read(r))).await?;
+    /// Every repository's packages, completely, or an error.
+    pub async fn fetch(&self) -> Result<Vec<Listing>, RpmMdError> {
+        futures::future::try_join_all(self.repositories.iter().map(|r| self.read(r))).await
+    }
+
+    /// The inventory of fetched listings, each repository's `distro/version`
+    /// named by `canonical`.
+    pub fn inventory(
+        &self,
+        listings: Vec<Listing>,
+        canonical: &dyn Fn(&str) -> String,
+    ) -> Result<SourceInventory, RpmMdError> {
         let mut inventory = SourceInventory::default();
         for (repository, listing) in self.repositories.iter().zip(listings) {
+            let distro_version = canonical(&repository.distro_version);
             let coverage = inventory
                 .coverage
-                .entry(repository.distro_version.clone())
+                .entry(distro_version.clone())
                 .or_insert_with(Coverage::default);
             for package in listing.packages {
                 coverage.archs.insert(package.arch.clone());
-                let Some(artifact) = self.artifact(repository, package)? else {
+                let Some(artifact) = self.artifact(repository, &distro_version, package)? else {
                     continue;
                 };
                 if let Some(first) = inventory.artifacts.get(&artifact.key) {
@@ -90,6 +100,7 @@ impl RpmMdSource {
     fn artifact(
         &self,
         repository: &RpmMdRepository,
+        distro_version: &str,
         package: primary::Package,
     ) -> Result<Option<SourceArtifact>, RpmMdError> {
         let filename = package.canonical_filename();
@@ -116,7 +127,7 @@ impl RpmMdSource {
             ));
         }
         Ok(Some(SourceArtifact {
-            key: ArtifactKey::new(&repository.distro_version, filename),
+            key: ArtifactKey::new(distro_version, filename),
             package_type,
             provenance: Provenance::RpmMd(RpmMdFile {
                 repository_url: repository.url.clone(),

@@ -249,3 +249,65 @@ fn a_plan_rewritten_to_upload_outside_the_mapping_is_refused() {
     assert_eq!(world.stored(), before, "nothing changed");
     assert_eq!(world.sandbox().packagecloud().upload_attempts(), 0);
 }
+
+/// Two repositories written to one distro two ways (`ubuntu/22.04` and
+/// `ubuntu/jammy`, Packagecloud's index name) are one `distro/version`: the
+/// failed build in one withholds the deletes there even though the other is
+/// complete.
+#[test]
+fn one_distro_written_two_ways_keeps_the_knowledge_of_both_repositories() {
+    use pkgsync_sandbox::Seed;
+    use pkgsync_sandbox::packages::simple_deb;
+    let mut seed = Seed::demo();
+    let orphan = simple_deb("old-tool", "0.9-1", "amd64").unwrap();
+    seed.packagecloud
+        .package(DEMO_PC_REPO, "ubuntu/jammy", orphan);
+    let extra = simple_deb("extra", "1.0-1", "amd64").unwrap();
+    let project = seed.obs.project(DEMO_OBS_PROJECT);
+    project.repository("Ubuntu_Extra", &["x86_64"]).set_binary(
+        "Ubuntu_Extra",
+        "x86_64",
+        "extra",
+        "extra_1.0-1_amd64.deb",
+        extra,
+        1_800_000_000,
+    );
+    // Settled everywhere else: the extra repository is a complete picture.
+    let others: Vec<String> = project.packages.keys().cloned().collect();
+    for package in others.iter().filter(|p| p.as_str() != "extra") {
+        project.set_code("Ubuntu_Extra", "x86_64", package, "excluded");
+    }
+    for repository in ["Fedora_39", "xUbuntu_22.04"] {
+        for arch in ["x86_64", "aarch64"] {
+            project.set_code(repository, arch, "extra", "excluded");
+        }
+    }
+    let world = World::with_seed(seed);
+    // The demo's deb repository (with a failed build) written by version
+    // number, the complete extra one by index name.
+    world.edit_config(
+        "xUbuntu_22.04: ubuntu/jammy",
+        "xUbuntu_22.04: ubuntu/22.04\n  Ubuntu_Extra: ubuntu/jammy",
+    );
+    let plan = pkgsync::plan::file::read(&world.plan_out("plan.json")).unwrap();
+    assert!(
+        !plan
+            .actions
+            .iter()
+            .any(|a| a.action == pkgsync::plan::ActionKind::Delete
+                && a.distro_version == "ubuntu/jammy"),
+        "{:#?}",
+        plan.actions
+    );
+    let withheld: Vec<&str> = plan
+        .withheld
+        .iter()
+        .map(|w| w.distro_version.as_str())
+        .collect();
+    assert_eq!(withheld, ["ubuntu/jammy"]);
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| a.filename == "extra_1.0-1_amd64.deb" && a.distro_version == "ubuntu/jammy")
+    );
+}

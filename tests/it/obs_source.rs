@@ -78,7 +78,9 @@ fn source(config: &Config) -> ObsBuildService {
 }
 
 async fn observe(_client: &ObsClient, config: &Config) -> Result<SourceInventory, SourceError> {
-    source(config).observe().await
+    let source = source(config);
+    let listings = source.fetch().await?;
+    source.inventory(&listings, &str::to_string)
 }
 
 async fn fill_md5(
