@@ -117,6 +117,18 @@ impl fmt::Debug for ShownUrl {
     }
 }
 
+/// An error and its causes on one line, for the journal, summaries and checks.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

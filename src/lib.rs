@@ -23,6 +23,7 @@ mod check;
 pub mod cli;
 mod commands;
 pub mod config;
+mod deb;
 pub mod demo;
 mod digest;
 mod display;

@@ -72,6 +72,7 @@ impl fmt::Display for ObsOrigin {
 pub enum Provenance {
     Obs(ObsBuilt),
     RpmMd(RpmMdFile),
+    Deb(DebFile),
 }
 
 impl Provenance {
@@ -83,6 +84,7 @@ impl Provenance {
                 format!("{}/{}/{}/{}", o.project, o.repository, o.arch, o.package)
             }
             Self::RpmMd(file) => file.repository_url.clone(),
+            Self::Deb(file) => file.archive.clone(),
         }
     }
 }
@@ -93,6 +95,7 @@ impl fmt::Display for Provenance {
         match self {
             Self::Obs(built) => built.origin.fmt(f),
             Self::RpmMd(file) => f.write_str(&crate::display::text(&file.url())),
+            Self::Deb(file) => f.write_str(&crate::display::text(&file.url())),
         }
     }
 }
@@ -130,6 +133,21 @@ impl RpmMdFile {
             base.trim_end_matches('/'),
             self.location.trim_start_matches('/')
         )
+    }
+}
+
+/// A package of a published Debian archive, where its `Packages` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DebFile {
+    /// The archive's URL, as configured.
+    pub archive: String,
+    /// `Filename:` below it, without a leading `./`.
+    pub path: String,
+}
+
+impl DebFile {
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.archive.trim_end_matches('/'), self.path)
     }
 }
 

@@ -16,6 +16,7 @@
 //! variant makes the compiler list every place that must learn about it.
 
 use crate::config::Config;
+use crate::deb::{DebError, DebSource};
 use crate::http::{Auth, HttpClient};
 use crate::model::{ArtifactKey, Provenance, SourceInventory};
 use crate::obs::{self, ObsBuildService};
@@ -29,6 +30,8 @@ pub enum SourceError {
     Obs(#[from] obs::SourceError),
     #[error(transparent)]
     RpmMd(#[from] RpmMdError),
+    #[error(transparent)]
+    Deb(#[from] DebError),
     #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
     Overlap(Vec<String>),
 }
@@ -40,6 +43,8 @@ pub enum Source {
     Obs(ObsBuildService),
     /// Published rpm-md repositories (`rpm-md:`).
     RpmMd(RpmMdSource),
+    /// Published Debian archives (`deb:`).
+    Deb(DebSource),
 }
 
 /// What a source read, before it is an inventory: kept apart so that the reads
@@ -47,6 +52,7 @@ pub enum Source {
 pub enum Fetched {
     Obs(Vec<obs::inventory::ProjectListing>),
     RpmMd(Vec<crate::rpmmd::Listing>),
+    Deb(Vec<crate::deb::Listing>),
 }
 
 impl Source {
@@ -54,6 +60,7 @@ impl Source {
         match self {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
             Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await?)),
+            Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await?)),
         }
     }
 
@@ -67,6 +74,7 @@ impl Source {
             (Self::RpmMd(rpmmd), Fetched::RpmMd(listings)) => {
                 Ok(rpmmd.inventory(listings, canonical)?)
             }
+            (Self::Deb(deb), Fetched::Deb(listings)) => Ok(deb.inventory(listings, canonical)?),
             _ => unreachable!("each source builds from what it fetched"),
         }
     }
@@ -85,6 +93,7 @@ impl Source {
             (Self::RpmMd(rpmmd), Provenance::RpmMd(file)) => {
                 Some(rpmmd.admits(file, key, canonical))
             }
+            (Self::Deb(deb), Provenance::Deb(file)) => Some(deb.admits(file, key, canonical)),
             _ => None,
         }
     }
@@ -95,6 +104,7 @@ impl Source {
             (Self::RpmMd(rpmmd), Provenance::RpmMd(file)) => {
                 rpmmd.has_repository(&file.repository_url)
             }
+            (Self::Deb(deb), Provenance::Deb(file)) => deb.has_repository(&file.archive),
             _ => false,
         }
     }
@@ -103,6 +113,7 @@ impl Source {
         match self {
             Self::Obs(obs) => Ok(obs.recheck(planned).await?),
             Self::RpmMd(rpmmd) => Ok(rpmmd.recheck(planned).await?),
+            Self::Deb(deb) => Ok(deb.recheck(planned).await?),
         }
     }
 
@@ -116,7 +127,7 @@ impl Source {
         match self {
             Self::Obs(obs) => Ok(obs.fill_md5(inventory, keys).await?),
             // Published repositories list sha256, which the listing compares.
-            Self::RpmMd(_) => Ok(()),
+            Self::RpmMd(_) | Self::Deb(_) => Ok(()),
         }
     }
 }
@@ -167,6 +178,10 @@ impl Sources {
         }
         if !rpmmd.is_empty() {
             sources.push(Source::RpmMd(rpmmd));
+        }
+        let deb = DebSource::new(config, http.clone());
+        if !deb.is_empty() {
+            sources.push(Source::Deb(deb));
         }
         Self(sources)
     }

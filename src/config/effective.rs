@@ -39,6 +39,17 @@ impl Config {
                     distro: r.distro_version.clone(),
                 })
                 .collect(),
+            deb: self
+                .deb
+                .iter()
+                .map(|r| EffectiveDeb {
+                    url: r.url.clone(),
+                    distro: r.distro_version.clone(),
+                    suite: r.suite.clone(),
+                    components: r.components.clone(),
+                    architectures: r.architectures.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -57,6 +68,21 @@ pub struct EffectiveConfig {
     /// Absent from plans without published rpm-md sources (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rpm_md: Vec<EffectiveRpmMd>,
+    /// Absent from plans without published Debian sources (format 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deb: Vec<EffectiveDeb>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveDeb {
+    pub url: String,
+    pub distro: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub architectures: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

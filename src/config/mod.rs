@@ -10,7 +10,9 @@ mod raw;
 mod sections;
 
 pub use crate::secret::Secret;
-pub use effective::{EffectiveConfig, EffectiveFilters, EffectivePatterns, EffectiveRpmMd};
+pub use effective::{
+    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectivePatterns, EffectiveRpmMd,
+};
 pub use sections::expand_project_names;
 
 use crate::http::{Limits, RetryPolicy};
@@ -185,6 +187,19 @@ pub struct RpmMdRepository {
     pub distro_version: String,
 }
 
+/// One published Debian archive (`deb:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebRepository {
+    /// The archive's root (a suite) or the repository's directory (flat).
+    pub url: String,
+    /// As written; the observe stage resolves it against Packagecloud.
+    pub distro_version: String,
+    /// `None` for a flat repository.
+    pub suite: Option<String>,
+    pub components: Vec<String>,
+    pub architectures: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplySettings {
     pub downloads: usize,
@@ -199,6 +214,7 @@ pub struct Config {
     /// OBS repository → `distro/version`; `None` = skip this repository.
     pub distro_mapping: DistroMapping,
     pub rpm_md: Vec<RpmMdRepository>,
+    pub deb: Vec<DebRepository>,
     pub filters: Filters,
     pub policy_settings: PolicySettings,
     /// `sync.protect`, compiled.
@@ -270,6 +286,7 @@ impl Config {
             .values()
             .flatten()
             .chain(self.rpm_md.iter().map(|r| &r.distro_version))
+            .chain(self.deb.iter().map(|r| &r.distro_version))
     }
 
     pub fn load(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
@@ -292,9 +309,10 @@ impl Config {
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
         let rpm_md = sections::rpm_md(&raw.rpm_md).map_err(invalid)?;
-        if obs.projects.is_empty() && rpm_md.is_empty() {
+        let deb = sections::deb(&raw.deb).map_err(invalid)?;
+        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() {
             return Err(invalid(
-                "the config names no source: list OBS projects under `obsprojects` or repositories under `rpm-md`".to_string(),
+                "the config names no source: list OBS projects under `obsprojects`, or repositories under `rpm-md` or `deb`".to_string(),
             ));
         }
         let filters = sections::filters(&raw.filters).map_err(invalid)?;
@@ -304,6 +322,7 @@ impl Config {
             packagecloud: sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?,
             distro_mapping: sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?,
             rpm_md,
+            deb,
             filters,
             policy_settings,
             protect,

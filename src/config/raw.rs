@@ -19,6 +19,9 @@ pub(super) struct RawConfig {
     /// Published rpm-md repositories, each into one `distro/version`.
     #[serde(default, rename = "rpm-md")]
     pub(super) rpm_md: Vec<RawRpmMd>,
+    /// Published Debian archives, each into one `distro/version`.
+    #[serde(default)]
+    pub(super) deb: Vec<RawDeb>,
     pub(super) packagecloud: RawPackagecloud,
     #[serde(default, rename = "distro-mapping")]
     pub(super) distro_mapping: BTreeMap<String, Option<String>>,
@@ -135,4 +138,17 @@ pub(super) struct RawApply {
 pub(super) struct RawRpmMd {
     pub(super) url: String,
     pub(super) distro: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeb {
+    pub(super) url: String,
+    pub(super) distro: String,
+    /// Absent for a flat repository (`deb URL /`).
+    pub(super) suite: Option<String>,
+    #[serde(default)]
+    pub(super) components: Vec<String>,
+    #[serde(default)]
+    pub(super) architectures: Vec<String>,
 }

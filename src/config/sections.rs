@@ -2,14 +2,14 @@
 //! section and gives the validated value, or a message naming the key.
 
 use super::raw::{
-    RawApply, RawConfig, RawFilters, RawLimits, RawObs, RawObsAuth, RawObsProject, RawPackagecloud,
-    RawRpmMd, RawSync,
+    RawApply, RawConfig, RawDeb, RawFilters, RawLimits, RawObs, RawObsAuth, RawObsProject,
+    RawPackagecloud, RawRpmMd, RawSync,
 };
 use super::{
     ApplySettings, DEFAULT_MAX_DELETE_PERCENT, DEFAULT_MAX_DELETES, DEFAULT_OBS_URL,
-    DEFAULT_PACKAGECLOUD_URL, DistroMapping, Environment, Filters, ObsCredentials, ObsProject,
-    ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings, RpmMdRepository,
-    Secret, SyncMode, TokenSource,
+    DEFAULT_PACKAGECLOUD_URL, DebRepository, DistroMapping, Environment, Filters, ObsCredentials,
+    ObsProject, ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings,
+    RpmMdRepository, Secret, SyncMode, TokenSource,
 };
 use crate::display::ShownUrl;
 use crate::http::Limits;
@@ -117,6 +117,65 @@ pub(super) fn rpm_md(raw: &[RawRpmMd]) -> Result<Vec<RpmMdRepository>, String> {
         repositories.push(RpmMdRepository {
             url,
             distro_version,
+        });
+    }
+    Ok(repositories)
+}
+
+/// `deb:`: each archive's URL, its layout (flat, or a suite with components
+/// and architectures) and the `distro/version` it goes to.
+pub(super) fn deb(raw: &[RawDeb]) -> Result<Vec<DebRepository>, String> {
+    let mut repositories: Vec<DebRepository> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let key = format!("deb[{i}]");
+        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
+        let suite = entry
+            .suite
+            .as_deref()
+            .map(|s| s.trim().trim_matches('/'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let plain = |list: &[String], what: &str| -> Result<Vec<String>, String> {
+            let names: Vec<String> = list.iter().map(|n| n.trim().to_string()).collect();
+            if names.iter().any(|n| n.is_empty() || n.contains(['/', '.'])) {
+                return Err(format!("`{key}.{what}`: names must be plain words"));
+            }
+            Ok(names)
+        };
+        let components = plain(&entry.components, "components")?;
+        let architectures = plain(&entry.architectures, "architectures")?;
+        match &suite {
+            Some(_) if components.is_empty() || architectures.is_empty() => {
+                return Err(format!(
+                    "`{key}`: a suite needs `components` and `architectures` (which `Packages` to read)"
+                ));
+            }
+            None if !components.is_empty() || !architectures.is_empty() => {
+                return Err(format!(
+                    "`{key}`: a flat repository (no `suite`) has no `components` or `architectures`"
+                ));
+            }
+            _ => {}
+        }
+        if suite.as_deref().is_some_and(|s| s.contains("..")) {
+            return Err(format!("`{key}.suite`: `..` is not a suite"));
+        }
+        if repositories
+            .iter()
+            .any(|r| r.url == url && r.suite == suite)
+        {
+            return Err(format!(
+                "`{key}`: `{}` is listed twice",
+                ShownUrl::new(&url)
+            ));
+        }
+        repositories.push(DebRepository {
+            url,
+            distro_version,
+            suite,
+            components,
+            architectures,
         });
     }
     Ok(repositories)

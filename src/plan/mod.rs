@@ -24,7 +24,7 @@ const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
 
 /// The format version a plan of this config is written in.
 pub fn format_version(config: &EffectiveConfig) -> &'static str {
-    if config.rpm_md.is_empty() {
+    if config.rpm_md.is_empty() && config.deb.is_empty() {
         FORMAT_VERSION_WITHOUT_PUBLISHED
     } else {
         FORMAT_VERSION

@@ -344,15 +344,19 @@ fn source_line(a: &SourceArtifact) -> String {
             "{}\t{}\t{}\t{}\t{md5}\t{}",
             a.key.distro_version, a.key.filename, a.size, built.mtime, built.origin
         ),
-        Provenance::RpmMd(file) => format!(
-            "{}\t{}\t{}\t{}\t{}",
-            a.key.distro_version,
-            a.key.filename,
-            a.size,
-            a.sha256.as_deref().unwrap_or("-"),
-            file.url()
-        ),
+        Provenance::RpmMd(file) => published_line(a, &file.url()),
+        Provenance::Deb(file) => published_line(a, &file.url()),
     }
+}
+
+fn published_line(a: &SourceArtifact, url: &str) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{url}",
+        a.key.distro_version,
+        a.key.filename,
+        a.size,
+        a.sha256.as_deref().unwrap_or("-"),
+    )
 }
 
 fn target_line(p: &TargetPackage) -> String {

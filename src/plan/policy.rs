@@ -48,6 +48,7 @@ impl Policy {
         let mut scope = scope(&mapping, &config.filters);
         // A published repository is whole by construction: its distro is in scope.
         scope.extend(config.rpm_md.iter().map(|r| canonical(&r.distro_version)));
+        scope.extend(config.deb.iter().map(|r| canonical(&r.distro_version)));
         Self {
             mode: settings.mode,
             scope,

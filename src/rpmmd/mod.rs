@@ -13,7 +13,7 @@ pub mod primary;
 pub mod repomd;
 
 use crate::config::{Config, RpmMdRepository};
-use crate::display::ShownUrl;
+use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
 use crate::metadata::{self, Expected};
 use crate::model::{ArtifactKey, Coverage, Provenance, RpmMdFile, SourceArtifact, SourceInventory};
@@ -279,16 +279,4 @@ fn error(repository: &RpmMdRepository, file: &str, detail: String) -> RpmMdError
         file: crate::display::text(file).into_owned(),
         detail,
     }
-}
-
-/// An error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -15,6 +15,7 @@ mod architecture;
 mod bench_memory;
 mod bench_scale;
 mod config;
+mod deb_source;
 mod delete_safety;
 mod obs_source;
 mod packagecloud_client;

@@ -1,0 +1,244 @@
+//! Published Debian archives as a source, end to end: flat repositories made by
+//! the real dpkg-scanpackages and apt-ftparchive (plain, gzip, xz; `Filename:`
+//! with and without `./`; a clearsigned `InRelease` made by gpg) and a suite
+//! layout (`dists/<suite>/<component>/binary-<arch>/`), served over loopback
+//! HTTP, planned and applied into the Packagecloud emulator.
+
+use crate::support::World;
+use pkgsync_sandbox::Seed;
+use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
+use pkgsync_sandbox::files::FileServer;
+use pkgsync_sandbox::packages::simple_deb;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tools() {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/install-debian-packages.sh");
+    let status = Command::new(script)
+        .args(["apt-utils", "dpkg-dev", "xz-utils", "gnupg"])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "apt-utils, dpkg-dev, xz-utils and gnupg are needed"
+    );
+}
+
+fn sh(dir: &Path, script: &str) {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The debs every archive here holds: (subdirectory, name, arch).
+const DEBS: [(&str, &str, &str); 3] = [
+    ("amd64", "alpha", "amd64"),
+    ("amd64", "beta", "amd64"),
+    ("all", "gamma", "all"),
+];
+
+fn write_debs(dir: &Path) {
+    for (sub, name, arch) in DEBS {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        let bytes = simple_deb(name, "1.0-1", arch).unwrap();
+        std::fs::write(
+            dir.join(sub).join(format!("{name}_1.0-1_{arch}.deb")),
+            bytes,
+        )
+        .unwrap();
+    }
+}
+
+/// A flat repository in `root/repo` as OBS publishes one: `Packages` (with
+/// `./` when `dot`), its gzip and xz, and a `Release` listing them.
+fn flat(root: &Path, dot: bool, keep_plain: bool) -> PathBuf {
+    tools();
+    let repo = root.join("repo");
+    write_debs(&repo);
+    // `.` gives `Filename: ./amd64/...`; a directory each gives `amd64/...`.
+    let scan = if dot {
+        "dpkg-scanpackages -m . 2>/dev/null"
+    } else {
+        "{ dpkg-scanpackages -m amd64; dpkg-scanpackages -m all; } 2>/dev/null"
+    };
+    sh(
+        &repo,
+        &format!(
+            "{scan} > Packages \
+             && gzip -k -9 Packages && xz -k Packages {drop} \
+             && apt-ftparchive release . > Release",
+            drop = if keep_plain { "" } else { "&& rm Packages" }
+        ),
+    );
+    repo
+}
+
+fn world(entry: &str) -> World {
+    let mut seed = Seed::empty();
+    seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
+    seed.packagecloud.repo(DEMO_PC_REPO);
+    let world = World::with_seed(seed);
+    let config = format!(
+        "deb:\n{entry}\
+packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
+sync:\n  mode: mirror\n  max_delete_percent: 100\n",
+        pc = world.sandbox().packagecloud_url()
+    );
+    std::fs::write(&world.config, config).unwrap();
+    world
+}
+
+fn sha256_of(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// plan → apply → plan: three uploads whose sha256s are the files' own, then
+/// nothing left to do.
+fn converges(world: &World, files: &Path) {
+    let plan = world.plan_out("plan.json");
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    assert_eq!(written.format_version, "1.2");
+    assert_eq!(written.summary.upload, 3, "{written:#?}");
+    let file_of = |filename: &str| {
+        let (sub, ..) = DEBS
+            .iter()
+            .find(|(_, n, _)| filename.starts_with(n))
+            .unwrap();
+        files.join(sub).join(filename)
+    };
+    for action in &written.actions {
+        let sha256 = action.source.as_ref().unwrap().sha256.as_deref();
+        assert_eq!(sha256, Some(sha256_of(&file_of(&action.filename)).as_str()));
+    }
+    world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+    let stored = world.stored();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    for (path, sha256) in &stored {
+        let filename = path.rsplit('/').next().unwrap();
+        assert!(path.starts_with("ubuntu/jammy/"), "{path}");
+        assert_eq!(sha256, &sha256_of(&file_of(filename)), "{path}");
+    }
+    world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+}
+
+#[test]
+fn flat_repositories_sync_with_and_without_dot_slash_and_any_compression() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (dot, keep_plain) in [(true, true), (false, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = flat(dir.path(), dot, keep_plain);
+        let server = runtime.block_on(FileServer::start(dir.path())).unwrap();
+        let world = world(&format!(
+            "  - url: {}/repo\n    distro: ubuntu/22.04\n",
+            server.url()
+        ));
+        converges(&world, &repo);
+        // The xz index is the one read (it is listed first in preference).
+        let indexes: Vec<String> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/Packages"))
+            .map(|r| r.path)
+            .collect();
+        assert!(
+            !indexes.is_empty() && indexes.iter().all(|p| p.ends_with("Packages.xz")),
+            "{indexes:?}"
+        );
+        runtime.block_on(server.shutdown());
+    }
+}
+
+#[test]
+fn a_clearsigned_in_release_is_read_for_its_message() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = flat(dir.path(), true, true);
+    let gnupg = dir.path().join("gnupg");
+    std::fs::create_dir_all(&gnupg).unwrap();
+    sh(
+        &repo,
+        &format!(
+            "export GNUPGHOME='{home}'; chmod 700 \"$GNUPGHOME\" \
+             && gpg --batch --quiet --passphrase '' --quick-gen-key 'pkgsync test <test@example.org>' ed25519 sign never \
+             && gpg --batch --quiet --clearsign -o InRelease Release && rm Release",
+            home = gnupg.display()
+        ),
+    );
+    let server = runtime.block_on(FileServer::start(dir.path())).unwrap();
+    let world = world(&format!(
+        "  - url: {}/repo\n    distro: ubuntu/jammy\n",
+        server.url()
+    ));
+    converges(&world, &repo);
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/Release")),
+        "InRelease was there: no Release asked for"
+    );
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn a_suite_with_components_and_architectures_syncs() {
+    tools();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let pool = archive.join("pool/main");
+    write_debs(&pool);
+    sh(
+        &archive,
+        "mkdir -p dists/jammy/main/binary-amd64 \
+         && apt-ftparchive packages pool > dists/jammy/main/binary-amd64/Packages \
+         && xz -k dists/jammy/main/binary-amd64/Packages \
+         && apt-ftparchive -o APT::FTPArchive::Release::Suite=jammy release dists/jammy > dists/jammy/Release",
+    );
+    let server = runtime.block_on(FileServer::start(dir.path())).unwrap();
+    let world = world(&format!(
+        "  - url: {}/archive\n    distro: ubuntu/jammy\n    suite: jammy\n    components: [main]\n    architectures: [amd64]\n",
+        server.url()
+    ));
+    converges(&world, &pool);
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn an_index_that_does_not_match_its_release_is_refused_naming_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = flat(dir.path(), true, true);
+    let server = runtime.block_on(FileServer::start(dir.path())).unwrap();
+    let world = world(&format!(
+        "  - url: {}/repo\n    distro: ubuntu/jammy\n",
+        server.url()
+    ));
+    let xz = repo.join("Packages.xz");
+    let mut bytes = std::fs::read(&xz).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0xff;
+    std::fs::write(&xz, bytes).unwrap();
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    for word in ["Debian archive", "Packages.xz", "sha256"] {
+        assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
+    }
+    assert!(world.stored().is_empty());
+    runtime.block_on(server.shutdown());
+}
