@@ -24,7 +24,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metadata", &["http"]),
     (
         "source",
-        &["config", "http", "model", "obs", "plan", "rpmmd"],
+        &["config", "deb", "http", "model", "obs", "plan", "rpmmd"],
+    ),
+    (
+        "deb",
+        &[
+            "config", "display", "http", "metadata", "model", "plan", "source",
+        ],
     ),
     (
         "obs",
