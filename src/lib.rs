@@ -30,6 +30,7 @@ mod display;
 mod exit;
 pub mod http;
 mod init;
+mod keyring;
 mod manuals;
 mod metadata;
 pub mod model;

@@ -37,6 +37,7 @@ impl Config {
                 .map(|r| EffectiveRpmMd {
                     url: r.url.clone(),
                     distro: r.distro_version.clone(),
+                    signed_by: fingerprints(&r.signed_by),
                 })
                 .collect(),
             deb: self
@@ -48,6 +49,7 @@ impl Config {
                     suite: r.suite.clone(),
                     components: r.components.clone(),
                     architectures: r.architectures.clone(),
+                    signed_by: fingerprints(&r.signed_by),
                 })
                 .collect(),
         }
@@ -83,12 +85,24 @@ pub struct EffectiveDeb {
     pub components: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub architectures: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectiveRpmMd {
     pub url: String,
     pub distro: String,
+    /// Fingerprints of the keys its metadata must be signed by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
+}
+
+fn fingerprints(keyring: &Option<crate::keyring::Keyring>) -> Vec<String> {
+    keyring
+        .as_ref()
+        .map(|k| k.fingerprints())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

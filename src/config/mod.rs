@@ -9,6 +9,7 @@ mod effective;
 mod raw;
 mod sections;
 
+pub use crate::keyring::Keyring;
 pub use crate::secret::Secret;
 pub use effective::{
     EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectivePatterns, EffectiveRpmMd,
@@ -185,6 +186,8 @@ pub struct RpmMdRepository {
     pub url: String,
     /// As written; the observe stage resolves it against Packagecloud.
     pub distro_version: String,
+    /// The keys `repomd.xml.asc` must verify against; `None`: not checked.
+    pub signed_by: Option<Keyring>,
 }
 
 /// One published Debian archive (`deb:`).
@@ -198,6 +201,8 @@ pub struct DebRepository {
     pub suite: Option<String>,
     pub components: Vec<String>,
     pub architectures: Vec<String>,
+    /// The keys `InRelease` or `Release.gpg` must verify against.
+    pub signed_by: Option<Keyring>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,8 +313,8 @@ impl Config {
         };
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
-        let rpm_md = sections::rpm_md(&raw.rpm_md).map_err(invalid)?;
-        let deb = sections::deb(&raw.deb).map_err(invalid)?;
+        let rpm_md = sections::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
+        let deb = sections::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
         if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() {
             return Err(invalid(
                 "the config names no source: list OBS projects under `obsprojects`, or repositories under `rpm-md` or `deb`".to_string(),

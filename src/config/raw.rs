@@ -138,6 +138,8 @@ pub(super) struct RawApply {
 pub(super) struct RawRpmMd {
     pub(super) url: String,
     pub(super) distro: String,
+    /// Armored public key(s) `repomd.xml.asc` must verify against.
+    pub(super) signed_by: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,4 +153,6 @@ pub(super) struct RawDeb {
     pub(super) components: Vec<String>,
     #[serde(default)]
     pub(super) architectures: Vec<String>,
+    /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
+    pub(super) signed_by: Option<std::path::PathBuf>,
 }

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::display::ShownUrl;
 use crate::http::Limits;
+use crate::keyring::Keyring;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,7 +103,11 @@ fn projects(
 
 /// `rpm-md:`: each repository's base URL (no credentials in it) and the
 /// `distro/version` it goes to. One repository twice would offer every file twice.
-pub(super) fn rpm_md(raw: &[RawRpmMd]) -> Result<Vec<RpmMdRepository>, String> {
+pub(super) fn rpm_md(
+    raw: &[RawRpmMd],
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<Vec<RpmMdRepository>, String> {
     let mut repositories: Vec<RpmMdRepository> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
         let key = format!("rpm-md[{i}]");
@@ -114,9 +119,11 @@ pub(super) fn rpm_md(raw: &[RawRpmMd]) -> Result<Vec<RpmMdRepository>, String> {
                 ShownUrl::new(&url)
             ));
         }
+        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
         repositories.push(RpmMdRepository {
             url,
             distro_version,
+            signed_by,
         });
     }
     Ok(repositories)
@@ -124,7 +131,11 @@ pub(super) fn rpm_md(raw: &[RawRpmMd]) -> Result<Vec<RpmMdRepository>, String> {
 
 /// `deb:`: each archive's URL, its layout (flat, or a suite with components
 /// and architectures) and the `distro/version` it goes to.
-pub(super) fn deb(raw: &[RawDeb]) -> Result<Vec<DebRepository>, String> {
+pub(super) fn deb(
+    raw: &[RawDeb],
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<Vec<DebRepository>, String> {
     let mut repositories: Vec<DebRepository> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
         let key = format!("deb[{i}]");
@@ -170,15 +181,39 @@ pub(super) fn deb(raw: &[RawDeb]) -> Result<Vec<DebRepository>, String> {
                 ShownUrl::new(&url)
             ));
         }
+        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
         repositories.push(DebRepository {
             url,
             distro_version,
             suite,
             components,
             architectures,
+            signed_by,
         });
     }
     Ok(repositories)
+}
+
+/// The keys of `signed_by` (relative to the config file), or a warning that
+/// the repository's metadata is taken without a signature.
+fn keyring(
+    signed_by: Option<&Path>,
+    config: &Path,
+    key: &str,
+    url: &str,
+    remarks: &mut Remarks,
+) -> Result<Option<Keyring>, String> {
+    let Some(file) = signed_by else {
+        remarks.warnings.push(format!(
+            "`{key}` (`{}`) has no `signed_by`: its metadata is not verified by a signature",
+            ShownUrl::new(url)
+        ));
+        return Ok(None);
+    };
+    let file = config.parent().unwrap_or(Path::new(".")).join(file);
+    Keyring::load(&file)
+        .map(Some)
+        .map_err(|e| format!("`{key}.signed_by`: {e}"))
 }
 
 /// A `distro/version` as written: two non-empty parts.

@@ -164,28 +164,42 @@ impl DebSource {
         Ok(Listing { packages })
     }
 
-    /// `InRelease`'s message, else `Release`, with the name it came from.
+    /// `InRelease`'s message, else `Release`, with the name it came from; with
+    /// `signed_by`, only once its signature verifies (`InRelease`'s own, or
+    /// `Release.gpg` beside `Release`).
     async fn release_text(
         &self,
         repository: &DebRepository,
         dir: &str,
     ) -> Result<(&'static str, String), DebError> {
-        match self
-            .http
-            .get_text(&format!("{dir}/InRelease"), &Auth::None)
-            .await
-        {
-            Ok((_, text)) => {
-                let message = release::clearsigned_message(&text)
-                    .map_err(|e| error(repository, "InRelease", e.to_string()))?;
+        let keyring = repository.signed_by.as_ref();
+        let get = |name: &'static str| async move {
+            self.http
+                .get_text(&format!("{dir}/{name}"), &Auth::None)
+                .await
+                .map(|(_, text)| text)
+        };
+        match get("InRelease").await {
+            Ok(text) => {
+                let message = match keyring {
+                    Some(keyring) => keyring.verify_cleartext(&text).map(|(message, _)| message),
+                    None => release::clearsigned_message(&text).map_err(|e| e.to_string()),
+                }
+                .map_err(|e| error(repository, "InRelease", e))?;
                 Ok(("InRelease", message))
             }
             Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
-                let (_, text) = self
-                    .http
-                    .get_text(&format!("{dir}/Release"), &Auth::None)
+                let text = get("Release")
                     .await
                     .map_err(|e| error(repository, "Release", chain(&e)))?;
+                if let Some(keyring) = keyring {
+                    let signature = get("Release.gpg")
+                        .await
+                        .map_err(|e| error(repository, "Release.gpg", chain(&e)))?;
+                    keyring
+                        .verify_detached(text.as_bytes(), signature.as_bytes())
+                        .map_err(|e| error(repository, "Release.gpg", e))?;
+                }
                 Ok(("Release", text))
             }
             Err(e) => Err(error(repository, "InRelease", chain(&e))),

@@ -148,6 +148,16 @@ impl RpmMdSource {
             .get_text(&repomd_url, &Auth::None)
             .await
             .map_err(|e| error(repository, "repodata/repomd.xml", chain(&e)))?;
+        if let Some(keyring) = &repository.signed_by {
+            let (_, signature) = self
+                .http
+                .get_text(&format!("{repomd_url}.asc"), &Auth::None)
+                .await
+                .map_err(|e| error(repository, "repodata/repomd.xml.asc", chain(&e)))?;
+            keyring
+                .verify_detached(text.as_bytes(), signature.as_bytes())
+                .map_err(|e| error(repository, "repodata/repomd.xml.asc", e))?;
+        }
         let index = repomd::parse(&text)
             .map_err(|e| error(repository, "repodata/repomd.xml", e.to_string()))?;
         let primary = &index.primary;

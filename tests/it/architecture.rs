@@ -16,7 +16,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("digest", &[]),
     ("http", &["display", "secret"]),
     ("oscrc", &["secret"]),
-    ("config", &["digest", "display", "http", "oscrc", "secret"]),
+    ("keyring", &[]),
+    (
+        "config",
+        &["digest", "display", "http", "keyring", "oscrc", "secret"],
+    ),
     ("model", &["display"]),
     ("plan", &["config", "digest", "display", "model"]),
     ("packagecloud", &["config", "display", "http", "model"]),

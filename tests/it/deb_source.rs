@@ -5,6 +5,7 @@
 //! HTTP, planned and applied into the Packagecloud emulator.
 
 use crate::support::World;
+use crate::support::gpg::Gpg;
 use pkgsync_sandbox::Seed;
 use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
 use pkgsync_sandbox::files::FileServer;
@@ -240,5 +241,57 @@ fn an_index_that_does_not_match_its_release_is_refused_naming_it() {
         assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
     }
     assert!(world.stored().is_empty());
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn signed_archives_verify_against_their_key_and_nothing_else() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = flat(dir.path(), true, true);
+    let key = Gpg::new(dir.path(), "archive");
+    let other = Gpg::new(dir.path(), "other");
+    let server = runtime.block_on(FileServer::start(dir.path())).unwrap();
+    let entry = |key: &Gpg| {
+        format!(
+            "  - url: {}/repo\n    distro: ubuntu/jammy\n    signed_by: {}\n",
+            server.url(),
+            key.public_key.display()
+        )
+    };
+    let refused = |world: &World, says: &[&str]| {
+        let run = world
+            .pkgsync(&["plan", "--config", world.config()])
+            .expect(1);
+        for word in says {
+            assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
+        }
+    };
+
+    // Release + Release.gpg: verified; another key is refused.
+    key.detach_sign(&repo.join("Release"));
+    std::fs::rename(repo.join("Release.asc"), repo.join("Release.gpg")).unwrap();
+    refused(
+        &world(&entry(&other)),
+        &["Debian archive", "Release.gpg", "no valid signature"],
+    );
+    let world_signed = world(&entry(&key));
+    let plan = pkgsync::plan::file::read(&world_signed.plan_out("plan.json")).unwrap();
+    assert_eq!(plan.config.deb[0].signed_by, vec![key.fingerprint.clone()]);
+
+    // A Release changed after signing is refused.
+    let release = std::fs::read_to_string(repo.join("Release")).unwrap();
+    std::fs::write(repo.join("Release"), format!("Label: changed\n{release}")).unwrap();
+    refused(&world(&entry(&key)), &["Release.gpg", "no valid signature"]);
+    std::fs::write(repo.join("Release"), &release).unwrap();
+
+    // InRelease, clearsigned: verified, and preferred over Release.
+    key.clearsign(&repo.join("Release"), &repo.join("InRelease"));
+    let world = world(&entry(&key));
+    converges(&world, &repo);
+    refused(
+        &self::world(&entry(&other)),
+        &["InRelease", "no valid signature"],
+    );
     runtime.block_on(server.shutdown());
 }

@@ -4,6 +4,7 @@
 //! Packagecloud emulator; and the faults a published repository can have.
 
 use crate::support::World;
+use crate::support::gpg::Gpg;
 use pkgsync_sandbox::Seed;
 use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
 use pkgsync_sandbox::files::FileServer;
@@ -16,7 +17,7 @@ fn tools() {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/install-debian-packages.sh");
     let status = Command::new(script)
-        .args(["createrepo-c", "zstd"])
+        .args(["createrepo-c", "zstd", "gnupg"])
         .status()
         .unwrap();
     assert!(status.success(), "createrepo-c and zstd are needed");
@@ -54,12 +55,17 @@ fn repository(root: &Path, args: &[&str]) -> PathBuf {
 /// The Packagecloud emulator (empty demo repository) and a config that syncs
 /// the repository at `url` into `fedora/39` in mirror mode.
 fn world(url: &str) -> World {
+    world_with(url, "")
+}
+
+/// Like [`world`], with more keys for the repository's entry.
+fn world_with(url: &str, entry: &str) -> World {
     let mut seed = Seed::empty();
     seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
     seed.packagecloud.repo(DEMO_PC_REPO);
     let world = World::with_seed(seed);
     let config = format!(
-        "rpm-md:\n  - url: {url}\n    distro: fedora/39\n\
+        "rpm-md:\n  - url: {url}\n    distro: fedora/39\n{entry}\
 packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
 sync:\n  mode: mirror\n  max_delete_percent: 100\n",
         pc = world.sandbox().packagecloud_url()
@@ -332,5 +338,65 @@ fn a_package_whose_download_has_another_sha256_is_not_uploaded() {
     assert!(run.stderr.contains("sha256"), "{}", run.stderr);
     let stored: Vec<String> = world.stored().into_iter().map(|(p, _)| p).collect();
     assert!(!stored.iter().any(|p| p.contains("alpha")), "{stored:?}");
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn a_signed_repository_verifies_against_its_key_and_nothing_else() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path(), &[]);
+    let key = Gpg::new(dir.path(), "repo");
+    let repomd = repo.join("repodata/repomd.xml");
+    key.detach_sign(&repomd);
+    let server = serve(&runtime, dir.path());
+    let url = format!("{}/repo", server.url());
+    let signed_by = |key: &Gpg| format!("    signed_by: {}\n", key.public_key.display());
+
+    // Another key: refused, naming the repository and the signature.
+    let other = Gpg::new(dir.path(), "other");
+    let world = world_with(&url, &signed_by(&other));
+    refused(
+        &world,
+        &[
+            "rpm-md repository",
+            "repomd.xml.asc",
+            "no valid signature",
+            &other.fingerprint,
+        ],
+    );
+
+    // Its own key: synced, and the plan records the key's fingerprint.
+    let world = world_with(&url, &signed_by(&key));
+    let plan = pkgsync::plan::file::read(&world.plan_out("signed.json")).unwrap();
+    assert_eq!(plan.config.rpm_md[0].signed_by, vec![key.fingerprint.clone()]);
+    converges(&world, &repo);
+
+    // repomd.xml changed after signing, or no signature at all: refused.
+    let text = std::fs::read_to_string(&repomd).unwrap();
+    std::fs::write(&repomd, text.replace("<revision>", "<revision>1")).unwrap();
+    let world = world_with(&url, &signed_by(&key));
+    refused(&world, &["repomd.xml.asc", "no valid signature"]);
+    std::fs::remove_file(repo.join("repodata/repomd.xml.asc")).unwrap();
+    refused(&world, &["repomd.xml.asc", "404"]);
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn an_unsigned_repository_is_named_as_such() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    repository(dir.path(), &[]);
+    let server = serve(&runtime, dir.path());
+    let world = world(&format!("{}/repo", server.url()));
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(0);
+    assert!(
+        run.stderr
+            .contains("has no `signed_by`: its metadata is not verified by a signature"),
+        "{}",
+        run.stderr
+    );
     runtime.block_on(server.shutdown());
 }

@@ -1,0 +1,86 @@
+//! A throwaway OpenPGP key made by the real gpg, for signing test repositories.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Gpg {
+    home: PathBuf,
+    /// The armored public key, as a repository's users get it.
+    pub public_key: PathBuf,
+    pub fingerprint: String,
+}
+
+impl Gpg {
+    /// A new ed25519 signing key in its own `GNUPGHOME` under `dir`.
+    pub fn new(dir: &Path, name: &str) -> Self {
+        let home = dir.join(format!("gnupg-{name}"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let gpg = Self {
+            public_key: dir.join(format!("{name}.asc")),
+            home,
+            fingerprint: String::new(),
+        };
+        gpg.run(&[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            &format!("{name} <{name}@example.org>"),
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        gpg.run(&[
+            "--armor",
+            "--output",
+            gpg.public_key.to_str().unwrap(),
+            "--export",
+        ]);
+        let listing = gpg.run(&["--with-colons", "--fingerprint"]);
+        let fingerprint = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .and_then(|l| l.split(':').nth(9))
+            .unwrap()
+            .to_string();
+        Self { fingerprint, ..gpg }
+    }
+
+    /// `file.asc` beside `file`: an armored detached signature.
+    pub fn detach_sign(&self, file: &Path) {
+        let out = format!("{}.asc", file.display());
+        self.run(&[
+            "--armor",
+            "--detach-sign",
+            "--output",
+            &out,
+            file.to_str().unwrap(),
+        ]);
+    }
+
+    /// `out`: `file` clearsigned.
+    pub fn clearsign(&self, file: &Path, out: &Path) {
+        self.run(&[
+            "--clearsign",
+            "--output",
+            out.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ]);
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("gpg")
+            .env("GNUPGHOME", &self.home)
+            .args(["--batch", "--quiet", "--yes", "--pinentry-mode", "loopback"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
