@@ -13,6 +13,7 @@ mod apply_check;
 mod apply_faults;
 mod architecture;
 mod bench_memory;
+mod bench_published;
 mod bench_scale;
 mod config;
 mod deb_source;

@@ -369,7 +369,10 @@ fn a_signed_repository_verifies_against_its_key_and_nothing_else() {
     // Its own key: synced, and the plan records the key's fingerprint.
     let world = world_with(&url, &signed_by(&key));
     let plan = pkgsync::plan::file::read(&world.plan_out("signed.json")).unwrap();
-    assert_eq!(plan.config.rpm_md[0].signed_by, vec![key.fingerprint.clone()]);
+    assert_eq!(
+        plan.config.rpm_md[0].signed_by,
+        vec![key.fingerprint.clone()]
+    );
     converges(&world, &repo);
 
     // repomd.xml changed after signing, or no signature at all: refused.

@@ -1,0 +1,134 @@
+//! Benchmark: plan from published repositories at scale, through the real
+//! binary. A 50,000-package `primary.xml.gz` and a 50,000-stanza `Packages.xz`
+//! (written here, in the formats createrepo_c and dpkg-scanpackages write),
+//! served over loopback, against an empty Packagecloud emulator: every package
+//! is an upload, so the plan's work is reading, parsing and planning them all.
+//! Prints wall time, CPU time, peak RSS and the requests per plan; asserts only
+//! that the plans are right. Compare the figures of one run with each other.
+
+use crate::support::{self, World};
+use pkgsync_sandbox::Seed;
+use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
+use pkgsync_sandbox::files::FileServer;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+const PACKAGES: usize = 50_000;
+
+fn fake_sha(i: usize, salt: &str) -> String {
+    hex::encode(Sha256::digest(format!("{salt}{i}")))
+}
+
+/// `repo/repodata/{repomd.xml, primary.xml.gz}` listing `PACKAGES` rpms.
+fn rpm_md(root: &Path) {
+    let repodata = root.join("rpm/repodata");
+    std::fs::create_dir_all(&repodata).unwrap();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata xmlns=\"http://linux.duke.edu/metadata/common\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"{PACKAGES}\">\n"
+    );
+    for i in 0..PACKAGES {
+        let sha = fake_sha(i, "rpm");
+        xml.push_str(&format!(
+            "<package type=\"rpm\">\n  <name>pkg{i}</name>\n  <arch>x86_64</arch>\n  <version epoch=\"0\" ver=\"1.0\" rel=\"1\"/>\n  <checksum type=\"sha256\" pkgid=\"YES\">{sha}</checksum>\n  <summary>Package {i}</summary>\n  <description>Package {i} of the benchmark.</description>\n  <packager></packager>\n  <url></url>\n  <time file=\"1700000000\" build=\"1700000000\"/>\n  <size package=\"{}\" installed=\"10\" archive=\"300\"/>\n  <location href=\"x86_64/pkg{i}-1.0-1.x86_64.rpm\"/>\n  <format>\n    <rpm:license>MIT</rpm:license>\n    <rpm:provides>\n      <rpm:entry name=\"pkg{i}\" flags=\"EQ\" epoch=\"0\" ver=\"1.0\" rel=\"1\"/>\n    </rpm:provides>\n  </format>\n</package>\n",
+            2000 + i
+        ));
+    }
+    xml.push_str("</metadata>\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(xml.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let sha = hex::encode(Sha256::digest(&gz));
+    std::fs::write(repodata.join(format!("{sha}-primary.xml.gz")), &gz).unwrap();
+    let repomd = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\">\n  <revision>1700000000</revision>\n  <data type=\"primary\">\n    <checksum type=\"sha256\">{sha}</checksum>\n    <location href=\"repodata/{sha}-primary.xml.gz\"/>\n    <size>{}</size>\n    <open-size>{}</open-size>\n  </data>\n</repomd>\n",
+        gz.len(),
+        xml.len()
+    );
+    std::fs::write(repodata.join("repomd.xml"), repomd).unwrap();
+}
+
+/// `deb/{Release, Packages.xz}` listing `PACKAGES` debs (flat).
+fn debian(root: &Path) {
+    let dir = root.join("deb");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::new();
+    for i in 0..PACKAGES {
+        text.push_str(&format!(
+            "Package: pkg{i}\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Bench <bench@example.org>\nFilename: ./amd64/pkg{i}_1.0-1_amd64.deb\nSize: {}\nMD5sum: {}\nSHA256: {}\nDescription: package {i}\n benchmark package\n\n",
+            2000 + i,
+            &fake_sha(i, "md5")[..32],
+            fake_sha(i, "deb")
+        ));
+    }
+    let mut xz = Vec::new();
+    lzma_rs::xz_compress(&mut text.as_bytes(), &mut xz).unwrap();
+    std::fs::write(dir.join("Packages.xz"), &xz).unwrap();
+    let release = format!(
+        "Origin: bench\nLabel: bench\nArchitectures: amd64\nSHA256:\n {} {} Packages.xz\n",
+        hex::encode(Sha256::digest(&xz)),
+        xz.len()
+    );
+    std::fs::write(dir.join("Release"), release).unwrap();
+}
+
+#[test]
+fn plan_of_fifty_thousand_published_packages() {
+    let data = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    rpm_md(data.path());
+    debian(data.path());
+    println!(
+        "bench published: {PACKAGES} rpms and {PACKAGES} debs written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut seed = Seed::empty();
+    seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
+    seed.packagecloud.repo(DEMO_PC_REPO);
+    let world = World::with_seed(seed);
+    let server = world
+        .runtime
+        .block_on(FileServer::start(data.path()))
+        .unwrap();
+    for (kind, entry, distro) in [
+        ("rpm-md", "rpm-md", "fedora/39"),
+        ("deb", "deb", "ubuntu/jammy"),
+    ] {
+        let sub = if kind == "rpm-md" { "rpm" } else { "deb" };
+        let config = format!(
+            "{entry}:\n  - url: {}/{sub}\n    distro: {distro}\n\
+packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
+            server.url(),
+            pc = world.sandbox().packagecloud_url()
+        );
+        std::fs::write(&world.config, config).unwrap();
+        let before = server.requests().len();
+        let pc_before = world.sandbox().packagecloud().requests().len();
+        let out = world.path("plan.json");
+        let started = std::time::Instant::now();
+        let measured = support::run_measured(
+            world.dir.path(),
+            &[
+                "plan",
+                "--config",
+                world.config(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let wall = started.elapsed().as_secs_f64();
+        measured.run.expect(0);
+        let plan = pkgsync::plan::file::read(&out).unwrap();
+        assert_eq!(plan.summary.upload, PACKAGES, "{kind}");
+        println!(
+            "bench published: plan {kind:<6} {PACKAGES} packages: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MiB; requests: repository {}, Packagecloud {}",
+            wall,
+            measured.cpu_secs,
+            measured.peak_kib as f64 / 1024.0,
+            server.requests().len() - before,
+            world.sandbox().packagecloud().requests().len() - pc_before,
+        );
+    }
+    world.runtime.block_on(server.shutdown());
+}
