@@ -102,7 +102,60 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
         )));
     }
     println!("\nThe repository now matches OBS; nothing is left to do.");
+    published_source(sandbox, dir, &env, &options).await
+}
+
+/// The same builds read from their published repository (a sha256 for every
+/// file, no OBS account) into another distro version.
+async fn published_source(
+    sandbox: &Sandbox,
+    dir: &Path,
+    env: &Environment,
+    options: &ApplyOptions,
+) -> Result<Exit, Failure> {
+    let config_path = dir.join("demo-published.yaml");
+    std::fs::write(&config_path, published_config(sandbox))
+        .with_context(|| format!("cannot write `{}`", config_path.display()))
+        .map_err(Failure::error)?;
+    println!(
+        "\nThe project's published rpm-md repository, as OBS's download server serves it, into `fedora/40`:"
+    );
+    println!("$ pkgsync plan --config demo-published.yaml --out demo-published-plan.json");
+    let config = load_config(&config_path, env)?;
+    let plan = make_plan(&config, env, None, false).await?;
+    print!("{}", render(&plan, Format::Text));
+    println!("\n$ pkgsync apply demo-published-plan.json --config demo-published.yaml");
+    let report = run_apply(
+        &plan,
+        &config,
+        env,
+        &dir.join("cache"),
+        &dir.join("journal-published.jsonl"),
+        options,
+        false,
+    )
+    .await?;
+    println!("{}", report.summary);
+    let again = make_plan(&config, env, None, false).await?;
+    if again.summary.has_changes() {
+        return Err(Failure::error(anyhow::anyhow!(
+            "the demo did not converge: the published source's second plan still has changes"
+        )));
+    }
+    println!("Planned again: no changes.");
     Ok(Exit::Success)
+}
+
+/// A config that syncs the demo project's published `Fedora_39` repository.
+pub fn published_config(sandbox: &Sandbox) -> String {
+    format!(
+        "# pkgsync config for the built-in sandbox's download server\n\
+rpm-md:\n  - url: {published}/{project}/{DEMO_RPM_REPOSITORY}\n    distro: fedora/40\n\
+packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
+        published = sandbox.published_url(),
+        project = pkgsync_sandbox::published::project_path(DEMO_OBS_PROJECT),
+        pc = sandbox.packagecloud_url(),
+    )
 }
 
 pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
@@ -119,9 +172,10 @@ pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
         None => print!("{config}"),
     }
     eprintln!(
-        "Sandbox running: OBS API at {}, Packagecloud API at {}. Press Ctrl-C to stop.",
+        "Sandbox running: OBS API at {}, Packagecloud API at {}, published repositories at {}. Press Ctrl-C to stop.",
         sandbox.obs_url(),
-        sandbox.packagecloud_url()
+        sandbox.packagecloud_url(),
+        sandbox.published_url()
     );
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;

@@ -158,6 +158,13 @@ fn demo_command_runs_end_to_end() {
         run.stdout
     );
     assert!(dir.path().join("demo/demo-plan.json").exists());
+    // The published repository's part: its rpms into fedora/40, then nothing.
+    assert!(
+        run.stdout.contains("Plan: 9 to upload, 0 to delete, 0 unchanged.")
+            && run.stdout.contains("Planned again: no changes."),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod files;
 pub mod obs;
 pub mod packagecloud;
 pub mod packages;
+pub mod published;
 mod server;
 
 pub use faults::{Fault, FaultRule};
@@ -60,10 +61,19 @@ impl Seed {
 pub struct Sandbox {
     obs: ObsEmulator,
     packagecloud: PackagecloudEmulator,
+    /// The OBS seed's builds as published repositories (see [`published`]).
+    published: files::FileServer,
+    _published_files: tempfile::TempDir,
 }
 
 impl Sandbox {
     pub async fn start(seed: Seed) -> anyhow::Result<Sandbox> {
+        let published_files = tempfile::tempdir().context("a directory for published files")?;
+        published::write_all(&seed.obs, &published_files.path().join("repositories"))
+            .context("publishing the OBS builds")?;
+        let published = files::FileServer::start(published_files.path())
+            .await
+            .context("starting the download server")?;
         let obs = ObsEmulator::start(seed.obs)
             .await
             .context("starting the OBS emulator")?;
@@ -74,7 +84,18 @@ impl Sandbox {
                 return Err(e.context("starting the Packagecloud emulator"));
             }
         };
-        Ok(Sandbox { obs, packagecloud })
+        Ok(Sandbox {
+            obs,
+            packagecloud,
+            published,
+            _published_files: published_files,
+        })
+    }
+
+    /// The download server's `/repositories` (no trailing slash): a project's
+    /// repository is at `<this>/<project with ":" as ":/">/<repository>`.
+    pub fn published_url(&self) -> String {
+        format!("{}/repositories", self.published.url())
     }
 
     /// e.g. `http://127.0.0.1:41234` (no trailing slash).
@@ -99,5 +120,6 @@ impl Sandbox {
     pub async fn shutdown(self) {
         self.obs.shutdown().await;
         self.packagecloud.shutdown().await;
+        self.published.shutdown().await;
     }
 }
