@@ -173,7 +173,7 @@ impl Sources {
         let obs = ObsBuildService::new(config, http.clone());
         let rpmmd = RpmMdSource::new(config, http.clone());
         let mut sources = Vec::new();
-        if !obs.is_empty() {
+        if !obs.is_empty() && !config.obs.published {
             sources.push(Source::Obs(obs));
         }
         if !rpmmd.is_empty() {

@@ -177,6 +177,9 @@ pub struct ObsSettings {
     pub url: String,
     pub projects: Vec<ObsProject>,
     pub concurrency: usize,
+    /// `obs.published`: the projects are read from their published
+    /// repositories (entries in `rpm_md` and `deb`), not the build API.
+    pub published: bool,
 }
 
 /// One published rpm-md repository (`rpm-md:`).
@@ -313,8 +316,16 @@ impl Config {
         };
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
-        let rpm_md = sections::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
-        let deb = sections::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
+        let mut rpm_md = sections::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
+        let mut deb = sections::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
+        let distro_mapping = sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?;
+        if obs.published {
+            let (more_rpm_md, more_deb) =
+                sections::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)
+                    .map_err(invalid)?;
+            rpm_md.extend(more_rpm_md);
+            deb.extend(more_deb);
+        }
         if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() {
             return Err(invalid(
                 "the config names no source: list OBS projects under `obsprojects`, or repositories under `rpm-md` or `deb`".to_string(),
@@ -325,7 +336,7 @@ impl Config {
         Ok(Self {
             obs,
             packagecloud: sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?,
-            distro_mapping: sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?,
+            distro_mapping,
             rpm_md,
             deb,
             filters,

@@ -41,6 +41,12 @@ pub(super) struct RawObs {
     pub(super) url: Option<String>,
     pub(super) auth: Option<RawObsAuth>,
     pub(super) concurrency: Option<usize>,
+    /// Read the projects' published repositories instead of the build API.
+    #[serde(default)]
+    pub(super) published: bool,
+    pub(super) download_url: Option<String>,
+    /// The key the projects' repositories are signed with (`osc signkey`).
+    pub(super) signed_by: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

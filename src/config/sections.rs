@@ -59,8 +59,62 @@ pub(super) fn obs(
         url,
         projects,
         concurrency: at_least_one(raw.obs.concurrency, 4, "obs.concurrency")?,
+        published: raw.obs.published,
     })
 }
+
+/// The download server kata's and most OBS projects publish to.
+pub const DEFAULT_DOWNLOAD_URL: &str = "https://download.opensuse.org/repositories";
+
+/// `obs.published: true`: every project's mapped repositories as published
+/// repositories, at `<download_url>/<project, ":" as ":/">/<repository>`. A
+/// repository mapped to a Debian-family distro is read as a flat Debian
+/// repository, any other as rpm-md.
+pub(super) fn obs_published(
+    raw: &RawObs,
+    obs: &ObsSettings,
+    mapping: &DistroMapping,
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<(Vec<RpmMdRepository>, Vec<DebRepository>), String> {
+    let base = normalise_url(
+        raw.download_url.as_deref().unwrap_or(DEFAULT_DOWNLOAD_URL),
+        "obs.download_url",
+    )?;
+    let mut rpm_md = Vec::new();
+    let mut deb = Vec::new();
+    for project in &obs.projects {
+        for (repository, target) in mapping {
+            let Some(distro_version) = target.clone() else {
+                continue;
+            };
+            let url = format!("{base}/{}/{repository}", project.name.replace(':', ":/"));
+            let key = format!("obs.published ({}/{repository})", project.name);
+            let signed_by = keyring(raw.signed_by.as_deref(), path, &key, &url, remarks)?;
+            let family = distro_version.split('/').next().unwrap_or_default();
+            if DEB_FAMILIES.contains(&family) {
+                deb.push(DebRepository {
+                    url,
+                    distro_version,
+                    suite: None,
+                    components: Vec::new(),
+                    architectures: Vec::new(),
+                    signed_by,
+                });
+            } else {
+                rpm_md.push(RpmMdRepository {
+                    url,
+                    distro_version,
+                    signed_by,
+                });
+            }
+        }
+    }
+    Ok((rpm_md, deb))
+}
+
+/// Packagecloud's Debian-family distros; OBS publishes their repositories flat.
+const DEB_FAMILIES: [&str; 5] = ["debian", "ubuntu", "raspbian", "linuxmint", "elementaryos"];
 
 /// Each `obsprojects` entry, expanded as kata-pkgsync does.
 fn projects(

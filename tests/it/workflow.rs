@@ -160,7 +160,8 @@ fn demo_command_runs_end_to_end() {
     assert!(dir.path().join("demo/demo-plan.json").exists());
     // The published repository's part: its rpms into fedora/40, then nothing.
     assert!(
-        run.stdout.contains("Plan: 9 to upload, 0 to delete, 0 unchanged.")
+        run.stdout
+            .contains("Plan: 9 to upload, 0 to delete, 0 unchanged.")
             && run.stdout.contains("Planned again: no changes."),
         "{}",
         run.stdout
@@ -1001,4 +1002,66 @@ fn the_demo_plan_is_byte_identical_to_the_recorded_one() {
         recorded.display(),
         similar::TextDiff::from_lines(&expected, &normalised).unified_diff()
     );
+}
+
+/// `obs.published: true` reads the same projects from their published
+/// repositories: the plan makes the same changes as the build API's, and every
+/// upload carries the sha256 of the file OBS built.
+#[test]
+fn the_published_repositories_of_a_project_plan_what_its_build_api_plans() {
+    let world = World::demo();
+    let from_api = pkgsync::plan::file::read(&world.plan_out("api.json")).unwrap();
+    world.edit_config(
+        "obs:\n",
+        &format!(
+            "obs:\n  published: true\n  download_url: {}\n",
+            world.sandbox().published_url()
+        ),
+    );
+    let published = pkgsync::plan::file::read(&world.plan_out("published.json")).unwrap();
+    let changes = |plan: &pkgsync::plan::Plan| -> Vec<(String, String, String)> {
+        plan.actions
+            .iter()
+            .map(|a| {
+                (
+                    a.action.as_str().to_string(),
+                    a.distro_version.clone(),
+                    a.filename.clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(changes(&published), changes(&from_api));
+    let obs = world.sandbox().obs();
+    for action in published.actions.iter().filter(|a| a.source.is_some()) {
+        let source = action.source.as_ref().unwrap();
+        // A noarch file is built per arch: the publisher takes x86_64's, as OBS does.
+        let bytes = obs.with_state(|state| {
+            let builds = &state.projects[pkgsync_sandbox::demo::DEMO_OBS_PROJECT].builds;
+            let mut copies: Vec<_> = builds
+                .iter()
+                .filter_map(|(key, b)| Some((key.arch.clone(), b.binaries.get(&action.filename)?)))
+                .collect();
+            copies.sort_by(|a, b| b.0.cmp(&a.0));
+            copies[0].1.bytes.clone()
+        });
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        assert_eq!(
+            source.sha256.as_deref(),
+            Some(sha256.as_str()),
+            "{}",
+            action.filename
+        );
+    }
+    world
+        .pkgsync(&[
+            "apply",
+            world.path("published.json").to_str().unwrap(),
+            "--config",
+            world.config(),
+        ])
+        .expect(0);
+    world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
 }
