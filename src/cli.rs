@@ -47,7 +47,7 @@ impl Environment {
     about = "Mirror OBS-built rpm and deb packages into a Packagecloud repository: plan, review, apply",
     after_help = "Exit codes: 0 success or no changes; 1 error; 2 changes found (plan --detailed-exitcode); \
 3 deletion guard tripped; 4 plan refused as stale or made with another config; 5 apply partly failed; \
-6 content conflict between OBS and Packagecloud. diff: 0 same actions, 1 different."
+6 content conflict between a source and Packagecloud. diff: 0 same actions, 1 different."
 )]
 pub struct Cli {
     /// Colour in terminal output: `auto` colours only on a terminal and without

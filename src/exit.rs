@@ -20,7 +20,7 @@ pub enum Exit {
     Refused = 4,
     /// Apply ran, but some actions failed; rerun to finish.
     PartialApply = 5,
-    /// OBS and Packagecloud hold different content under one name.
+    /// A source and Packagecloud hold different content under one name.
     Conflict = 6,
 }
 

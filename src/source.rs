@@ -1,10 +1,10 @@
 //! The interface every source implements, and the set of sources a config names.
 //!
 //! A source does three jobs, and nothing else:
-//! - **observe**: every file it offers for the mapped repositories, completely or
-//!   an error, as a [`SourceInventory`] in the config's own `distro/version`
-//!   names (the observe stage resolves those against Packagecloud), with the
-//!   coverage facts deletes rely on;
+//! - **observe**, in two steps: `fetch` reads everything it offers for the
+//!   mapped repositories, completely or an error; `inventory` turns that into a
+//!   [`SourceInventory`] with the `distro/version`s as the observe stage names
+//!   them (Packagecloud's index names), with the coverage facts deletes rely on;
 //! - **admit**: say whether the config still lets one of its files go to a key
 //!   (apply's guard against a hand-edited plan);
 //! - **recheck**: at apply, look at the planned files again and give, for each,

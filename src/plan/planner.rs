@@ -41,7 +41,7 @@ pub struct Conflict {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "{} file(s) differ between OBS and Packagecloud: {}",
+        "{} file(s) differ between their source and Packagecloud: {}",
         .0.len(),
         .0.iter().map(|c| format!("`{}` ({})", c.key, c.detail)).collect::<Vec<_>>().join(", ")
     )]
@@ -253,11 +253,11 @@ fn content_difference(artifact: &SourceArtifact, stored: &TargetPackage) -> Opti
     };
     if let Some((ours, theirs)) = differ(&artifact.sha256, &stored.sha256) {
         return Some(format!(
-            "sha256 on OBS `{ours}`, on Packagecloud `{theirs}`"
+            "sha256 at the source `{ours}`, on Packagecloud `{theirs}`"
         ));
     }
     differ(&artifact.md5, &stored.md5)
-        .map(|(ours, theirs)| format!("md5 on OBS `{ours}`, on Packagecloud `{theirs}`"))
+        .map(|(ours, theirs)| format!("md5 at the source `{ours}`, on Packagecloud `{theirs}`"))
 }
 
 /// What to do with a stored file the source does not have.

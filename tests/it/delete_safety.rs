@@ -191,7 +191,7 @@ fn verify_unchanged_finds_other_content_under_a_built_name_and_replace_fixes_it(
         .expect(6);
     assert!(
         run.stderr
-            .contains(&format!("`fedora/39/{name}` (md5 on OBS")),
+            .contains(&format!("`fedora/39/{name}` (md5 at the source")),
         "{}",
         run.stderr
     );

@@ -403,3 +403,92 @@ fn an_unsigned_repository_is_named_as_such() {
     );
     runtime.block_on(server.shutdown());
 }
+
+#[test]
+fn a_file_changed_in_the_repository_after_planning_makes_the_plan_stale() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path(), &[]);
+    let server = serve(&runtime, dir.path());
+    let world = world(&format!("{}/repo", server.url()));
+    let plan = world.plan_out("plan.json");
+    // alpha is rebuilt and the repository republished: its sha256 moves.
+    std::fs::write(
+        repo.join("x86_64/alpha-1.0-1.x86_64.rpm"),
+        simple_rpm("alpha", "1.0", "1", "x86_64")
+            .map(|mut b| {
+                let n = b.len() - 1;
+                b[n] ^= 1;
+                b
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(repo.join("repodata")).unwrap();
+    let output = Command::new("createrepo_c")
+        .args(["--quiet", "--unique-md-filenames", "--checksum=sha256"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let run = world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(4);
+    assert!(
+        run.stderr.contains("the plan is stale") && run.stderr.contains("alpha-1.0-1.x86_64.rpm"),
+        "{}",
+        run.stderr
+    );
+    assert!(world.stored().is_empty(), "nothing changed");
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn mirror_mode_deletes_what_the_repository_no_longer_lists_and_refuses_other_content() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path(), &[]);
+    let server = serve(&runtime, dir.path());
+    let world = world(&format!("{}/repo", server.url()));
+    converges(&world, &repo);
+
+    // beta leaves the repository: its stored copy is an orphan, deleted.
+    std::fs::remove_file(repo.join("x86_64/beta-1.0-1.x86_64.rpm")).unwrap();
+    std::fs::remove_dir_all(repo.join("repodata")).unwrap();
+    let createrepo = |repo: &Path| {
+        let output = Command::new("createrepo_c")
+            .args(["--quiet", "--unique-md-filenames", "--checksum=sha256"])
+            .arg(repo)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+    };
+    createrepo(&repo);
+    let plan = pkgsync::plan::file::read(&world.plan_out("orphan.json")).unwrap();
+    let deletes: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter(|a| a.action == pkgsync::plan::ActionKind::Delete)
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(deletes, ["beta-1.0-1.x86_64.rpm"]);
+    assert_eq!(plan.summary.upload, 0);
+
+    // gamma is listed with other content than Packagecloud holds: a conflict.
+    let gamma = repo.join("noarch/gamma-1.0-1.noarch.rpm");
+    let mut bytes = std::fs::read(&gamma).unwrap();
+    let n = bytes.len() - 1;
+    bytes[n] ^= 1;
+    std::fs::write(&gamma, bytes).unwrap();
+    std::fs::remove_dir_all(repo.join("repodata")).unwrap();
+    createrepo(&repo);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(6);
+    assert!(
+        run.stderr.contains("gamma-1.0-1.noarch.rpm"),
+        "{}",
+        run.stderr
+    );
+    runtime.block_on(server.shutdown());
+}
