@@ -6,6 +6,7 @@
 //! never serialised into the effective config.
 
 mod effective;
+mod published;
 mod raw;
 mod sections;
 
@@ -316,12 +317,12 @@ impl Config {
         };
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
-        let mut rpm_md = sections::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
-        let mut deb = sections::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
+        let mut rpm_md = published::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
+        let mut deb = published::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
         let distro_mapping = sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?;
         if obs.published {
             let (more_rpm_md, more_deb) =
-                sections::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)
+                published::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)
                     .map_err(invalid)?;
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);

@@ -2,18 +2,17 @@
 //! section and gives the validated value, or a message naming the key.
 
 use super::raw::{
-    RawApply, RawConfig, RawDeb, RawFilters, RawLimits, RawObs, RawObsAuth, RawObsProject,
-    RawPackagecloud, RawRpmMd, RawSync,
+    RawApply, RawConfig, RawFilters, RawLimits, RawObs, RawObsAuth, RawObsProject, RawPackagecloud,
+    RawSync,
 };
 use super::{
     ApplySettings, DEFAULT_MAX_DELETE_PERCENT, DEFAULT_MAX_DELETES, DEFAULT_OBS_URL,
-    DEFAULT_PACKAGECLOUD_URL, DebRepository, DistroMapping, Environment, Filters, ObsCredentials,
-    ObsProject, ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings,
-    RpmMdRepository, Secret, SyncMode, TokenSource,
+    DEFAULT_PACKAGECLOUD_URL, DistroMapping, Environment, Filters, ObsCredentials, ObsProject,
+    ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings, Secret, SyncMode,
+    TokenSource,
 };
 use crate::display::ShownUrl;
 use crate::http::Limits;
-use crate::keyring::Keyring;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,59 +62,6 @@ pub(super) fn obs(
     })
 }
 
-/// The download server kata's and most OBS projects publish to.
-pub const DEFAULT_DOWNLOAD_URL: &str = "https://download.opensuse.org/repositories";
-
-/// `obs.published: true`: every project's mapped repositories as published
-/// repositories, at `<download_url>/<project, ":" as ":/">/<repository>`. A
-/// repository mapped to a Debian-family distro is read as a flat Debian
-/// repository, any other as rpm-md.
-pub(super) fn obs_published(
-    raw: &RawObs,
-    obs: &ObsSettings,
-    mapping: &DistroMapping,
-    path: &Path,
-    remarks: &mut Remarks,
-) -> Result<(Vec<RpmMdRepository>, Vec<DebRepository>), String> {
-    let base = normalise_url(
-        raw.download_url.as_deref().unwrap_or(DEFAULT_DOWNLOAD_URL),
-        "obs.download_url",
-    )?;
-    let mut rpm_md = Vec::new();
-    let mut deb = Vec::new();
-    for project in &obs.projects {
-        for (repository, target) in mapping {
-            let Some(distro_version) = target.clone() else {
-                continue;
-            };
-            let url = format!("{base}/{}/{repository}", project.name.replace(':', ":/"));
-            let key = format!("obs.published ({}/{repository})", project.name);
-            let signed_by = keyring(raw.signed_by.as_deref(), path, &key, &url, remarks)?;
-            let family = distro_version.split('/').next().unwrap_or_default();
-            if DEB_FAMILIES.contains(&family) {
-                deb.push(DebRepository {
-                    url,
-                    distro_version,
-                    suite: None,
-                    components: Vec::new(),
-                    architectures: Vec::new(),
-                    signed_by,
-                });
-            } else {
-                rpm_md.push(RpmMdRepository {
-                    url,
-                    distro_version,
-                    signed_by,
-                });
-            }
-        }
-    }
-    Ok((rpm_md, deb))
-}
-
-/// Packagecloud's Debian-family distros; OBS publishes their repositories flat.
-const DEB_FAMILIES: [&str; 5] = ["debian", "ubuntu", "raspbian", "linuxmint", "elementaryos"];
-
 /// Each `obsprojects` entry, expanded as kata-pkgsync does.
 fn projects(
     obs: &RawObs,
@@ -155,123 +101,8 @@ fn projects(
     Ok(projects)
 }
 
-/// `rpm-md:`: each repository's base URL (no credentials in it) and the
-/// `distro/version` it goes to. One repository twice would offer every file twice.
-pub(super) fn rpm_md(
-    raw: &[RawRpmMd],
-    path: &Path,
-    remarks: &mut Remarks,
-) -> Result<Vec<RpmMdRepository>, String> {
-    let mut repositories: Vec<RpmMdRepository> = Vec::new();
-    for (i, entry) in raw.iter().enumerate() {
-        let key = format!("rpm-md[{i}]");
-        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
-        let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
-        if repositories.iter().any(|r| r.url == url) {
-            return Err(format!(
-                "`{key}.url`: `{}` is listed twice",
-                ShownUrl::new(&url)
-            ));
-        }
-        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
-        repositories.push(RpmMdRepository {
-            url,
-            distro_version,
-            signed_by,
-        });
-    }
-    Ok(repositories)
-}
-
-/// `deb:`: each archive's URL, its layout (flat, or a suite with components
-/// and architectures) and the `distro/version` it goes to.
-pub(super) fn deb(
-    raw: &[RawDeb],
-    path: &Path,
-    remarks: &mut Remarks,
-) -> Result<Vec<DebRepository>, String> {
-    let mut repositories: Vec<DebRepository> = Vec::new();
-    for (i, entry) in raw.iter().enumerate() {
-        let key = format!("deb[{i}]");
-        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
-        let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
-        let suite = entry
-            .suite
-            .as_deref()
-            .map(|s| s.trim().trim_matches('/'))
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        let plain = |list: &[String], what: &str| -> Result<Vec<String>, String> {
-            let names: Vec<String> = list.iter().map(|n| n.trim().to_string()).collect();
-            if names.iter().any(|n| n.is_empty() || n.contains(['/', '.'])) {
-                return Err(format!("`{key}.{what}`: names must be plain words"));
-            }
-            Ok(names)
-        };
-        let components = plain(&entry.components, "components")?;
-        let architectures = plain(&entry.architectures, "architectures")?;
-        match &suite {
-            Some(_) if components.is_empty() || architectures.is_empty() => {
-                return Err(format!(
-                    "`{key}`: a suite needs `components` and `architectures` (which `Packages` to read)"
-                ));
-            }
-            None if !components.is_empty() || !architectures.is_empty() => {
-                return Err(format!(
-                    "`{key}`: a flat repository (no `suite`) has no `components` or `architectures`"
-                ));
-            }
-            _ => {}
-        }
-        if suite.as_deref().is_some_and(|s| s.contains("..")) {
-            return Err(format!("`{key}.suite`: `..` is not a suite"));
-        }
-        if repositories
-            .iter()
-            .any(|r| r.url == url && r.suite == suite)
-        {
-            return Err(format!(
-                "`{key}`: `{}` is listed twice",
-                ShownUrl::new(&url)
-            ));
-        }
-        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
-        repositories.push(DebRepository {
-            url,
-            distro_version,
-            suite,
-            components,
-            architectures,
-            signed_by,
-        });
-    }
-    Ok(repositories)
-}
-
-/// The keys of `signed_by` (relative to the config file), or a warning that
-/// the repository's metadata is taken without a signature.
-fn keyring(
-    signed_by: Option<&Path>,
-    config: &Path,
-    key: &str,
-    url: &str,
-    remarks: &mut Remarks,
-) -> Result<Option<Keyring>, String> {
-    let Some(file) = signed_by else {
-        remarks.warnings.push(format!(
-            "`{key}` (`{}`) has no `signed_by`: its metadata is not verified by a signature",
-            ShownUrl::new(url)
-        ));
-        return Ok(None);
-    };
-    let file = config.parent().unwrap_or(Path::new(".")).join(file);
-    Keyring::load(&file)
-        .map(Some)
-        .map_err(|e| format!("`{key}.signed_by`: {e}"))
-}
-
 /// A `distro/version` as written: two non-empty parts.
-fn distro_version(value: &str, key: &str) -> Result<String, String> {
+pub(super) fn distro_version(value: &str, key: &str) -> Result<String, String> {
     let value = value.trim();
     let valid = value.split('/').count() == 2 && value.split('/').all(|part| !part.is_empty());
     if !valid {
@@ -496,7 +327,7 @@ pub(super) fn limits(raw: &RawLimits) -> Result<Limits, String> {
 
 /// An http(s) URL without credentials. Messages show it masked: a URL that
 /// carries a password must not print it, even when it does not parse.
-fn normalise_url(url: &str, key: &str) -> Result<String, String> {
+pub(super) fn normalise_url(url: &str, key: &str) -> Result<String, String> {
     let shown = ShownUrl::new(url);
     if shown.has_credentials() {
         return Err(format!(

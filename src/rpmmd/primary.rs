@@ -59,80 +59,34 @@ pub fn read(
 ) -> Result<usize, PrimaryError> {
     let mut reader = quick_xml::Reader::from_reader(input);
     let mut buf = Vec::new();
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    let mut current: Option<Package> = None;
-    let mut said: Option<usize> = None;
-    let mut found = 0usize;
-    let mut closed = false;
+    let mut state = State::default();
     loop {
         let position = reader.buffer_position();
+        let xml = |detail: String| PrimaryError::Xml { position, detail };
         let event = reader
             .read_event_into(&mut buf)
-            .map_err(|e| PrimaryError::Xml {
-                position,
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| xml(e.to_string()))?;
         match event {
-            Event::Start(e) => {
-                let name = e.local_name().as_ref().to_vec();
-                if path.is_empty() {
-                    if name != b"metadata" {
-                        return Err(PrimaryError::WrongRoot(
-                            String::from_utf8_lossy(&name).into_owned(),
-                        ));
-                    }
-                    said = attribute(&e, "packages").and_then(|n| n.parse().ok());
-                }
-                if path.len() == 1 && name == b"package" {
-                    current = Some(Package::default());
-                }
-                if let Some(package) = current.as_mut() {
-                    fill_from_attributes(package, &name, &e);
-                }
-                path.push(name);
-            }
+            Event::Start(e) => state.start(&e)?,
             Event::Empty(e) => {
-                if let Some(package) = current.as_mut() {
+                if let Some(package) = state.current.as_mut() {
                     fill_from_attributes(package, e.local_name().as_ref(), &e);
                 }
             }
             Event::Text(t) => {
-                if let (Some(package), 3) = (current.as_mut(), path.len()) {
-                    let text = t.decode().map_err(|e| PrimaryError::Xml {
-                        position,
-                        detail: e.to_string(),
-                    })?;
-                    match path[2].as_slice() {
-                        b"name" => package.name.push_str(text.trim()),
-                        b"arch" => package.arch.push_str(text.trim()),
-                        b"checksum" => package
-                            .checksum
-                            .1
-                            .push_str(&text.trim().to_ascii_lowercase()),
-                        _ => {}
-                    }
-                }
+                let text = t.decode().map_err(|e| xml(e.to_string()))?;
+                state.text(&text);
             }
             Event::GeneralRef(r) => {
                 // Names may hold `&amp;` and friends; only the predefined ones exist here.
-                if let (Some(package), 3) = (current.as_mut(), path.len())
-                    && path[2].as_slice() == b"name"
-                    && let Some(c) =
-                        quick_xml::escape::resolve_predefined_entity(&String::from_utf8_lossy(&r))
-                {
-                    package.name.push_str(c);
+                let name = String::from_utf8_lossy(&r);
+                if let Some(c) = quick_xml::escape::resolve_predefined_entity(&name) {
+                    state.text(c);
                 }
             }
             Event::End(_) => {
-                let name = path.pop();
-                if path.len() == 1 && name.as_deref() == Some(b"package") {
-                    let package = current.take().expect("a package was started");
-                    check(&package, found)?;
-                    found += 1;
+                if let Some(package) = state.end()? {
                     each(package)?;
-                }
-                if path.is_empty() {
-                    closed = true;
                 }
             }
             Event::Eof => break,
@@ -140,15 +94,85 @@ pub fn read(
         }
         buf.clear();
     }
-    if !closed {
-        return Err(PrimaryError::Truncated);
+    state.finish()
+}
+
+/// Where the reader is: the open elements, the package being read, and what
+/// the root said and what was found.
+#[derive(Default)]
+struct State {
+    path: Vec<Vec<u8>>,
+    current: Option<Package>,
+    said: Option<usize>,
+    found: usize,
+    closed: bool,
+}
+
+impl State {
+    fn start(&mut self, e: &quick_xml::events::BytesStart<'_>) -> Result<(), PrimaryError> {
+        let name = e.local_name().as_ref().to_vec();
+        if self.path.is_empty() {
+            if name != b"metadata" {
+                return Err(PrimaryError::WrongRoot(
+                    String::from_utf8_lossy(&name).into_owned(),
+                ));
+            }
+            self.said = attribute(e, "packages").and_then(|n| n.parse().ok());
+        }
+        if self.path.len() == 1 && name == b"package" {
+            self.current = Some(Package::default());
+        }
+        if let Some(package) = self.current.as_mut() {
+            fill_from_attributes(package, &name, e);
+        }
+        self.path.push(name);
+        Ok(())
     }
-    if let Some(said) = said
-        && said != found
-    {
-        return Err(PrimaryError::Count { said, found });
+
+    /// Text (or a resolved entity) inside a package's `name`, `arch` or
+    /// `checksum`.
+    fn text(&mut self, text: &str) {
+        let (Some(package), 3) = (self.current.as_mut(), self.path.len()) else {
+            return;
+        };
+        match self.path[2].as_slice() {
+            b"name" => package.name.push_str(text.trim()),
+            b"arch" => package.arch.push_str(text.trim()),
+            b"checksum" => package
+                .checksum
+                .1
+                .push_str(&text.trim().to_ascii_lowercase()),
+            _ => {}
+        }
     }
-    Ok(found)
+
+    /// Closes an element; a finished package, checked, when it was one.
+    fn end(&mut self) -> Result<Option<Package>, PrimaryError> {
+        let name = self.path.pop();
+        if self.path.is_empty() {
+            self.closed = true;
+        }
+        if self.path.len() != 1 || name.as_deref() != Some(b"package") {
+            return Ok(None);
+        }
+        let package = self.current.take().expect("a package was started");
+        check(&package, self.found)?;
+        self.found += 1;
+        Ok(Some(package))
+    }
+
+    fn finish(self) -> Result<usize, PrimaryError> {
+        if !self.closed {
+            return Err(PrimaryError::Truncated);
+        }
+        match self.said {
+            Some(said) if said != self.found => Err(PrimaryError::Count {
+                said,
+                found: self.found,
+            }),
+            _ => Ok(self.found),
+        }
+    }
 }
 
 fn fill_from_attributes(package: &mut Package, name: &[u8], e: &quick_xml::events::BytesStart<'_>) {

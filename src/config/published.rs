@@ -1,0 +1,178 @@
+//! The sections of published repositories: `rpm-md:`, `deb:`, and the
+//! `obs.published` shorthand that derives them from `obsprojects` and
+//! `distro-mapping`; each with its `signed_by` keys.
+
+use super::raw::{RawDeb, RawObs, RawRpmMd};
+use super::sections::{Remarks, distro_version, normalise_url};
+use super::{DebRepository, DistroMapping, ObsSettings, RpmMdRepository};
+use crate::display::ShownUrl;
+use crate::keyring::Keyring;
+use std::path::Path;
+
+/// The download server kata's and most OBS projects publish to.
+pub const DEFAULT_DOWNLOAD_URL: &str = "https://download.opensuse.org/repositories";
+
+/// `obs.published: true`: every project's mapped repositories as published
+/// repositories, at `<download_url>/<project, ":" as ":/">/<repository>`. A
+/// repository mapped to a Debian-family distro is read as a flat Debian
+/// repository, any other as rpm-md.
+pub(super) fn obs_published(
+    raw: &RawObs,
+    obs: &ObsSettings,
+    mapping: &DistroMapping,
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<(Vec<RpmMdRepository>, Vec<DebRepository>), String> {
+    let base = normalise_url(
+        raw.download_url.as_deref().unwrap_or(DEFAULT_DOWNLOAD_URL),
+        "obs.download_url",
+    )?;
+    let mut rpm_md = Vec::new();
+    let mut deb = Vec::new();
+    for project in &obs.projects {
+        for (repository, target) in mapping {
+            let Some(distro_version) = target.clone() else {
+                continue;
+            };
+            let url = format!("{base}/{}/{repository}", project.name.replace(':', ":/"));
+            let key = format!("obs.published ({}/{repository})", project.name);
+            let signed_by = keyring(raw.signed_by.as_deref(), path, &key, &url, remarks)?;
+            let family = distro_version.split('/').next().unwrap_or_default();
+            if DEB_FAMILIES.contains(&family) {
+                deb.push(DebRepository {
+                    url,
+                    distro_version,
+                    suite: None,
+                    components: Vec::new(),
+                    architectures: Vec::new(),
+                    signed_by,
+                });
+            } else {
+                rpm_md.push(RpmMdRepository {
+                    url,
+                    distro_version,
+                    signed_by,
+                });
+            }
+        }
+    }
+    Ok((rpm_md, deb))
+}
+
+/// Packagecloud's Debian-family distros; OBS publishes their repositories flat.
+const DEB_FAMILIES: [&str; 5] = ["debian", "ubuntu", "raspbian", "linuxmint", "elementaryos"];
+
+/// `rpm-md:`: each repository's base URL (no credentials in it) and the
+/// `distro/version` it goes to. One repository twice would offer every file twice.
+pub(super) fn rpm_md(
+    raw: &[RawRpmMd],
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<Vec<RpmMdRepository>, String> {
+    let mut repositories: Vec<RpmMdRepository> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let key = format!("rpm-md[{i}]");
+        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
+        if repositories.iter().any(|r| r.url == url) {
+            return Err(format!(
+                "`{key}.url`: `{}` is listed twice",
+                ShownUrl::new(&url)
+            ));
+        }
+        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        repositories.push(RpmMdRepository {
+            url,
+            distro_version,
+            signed_by,
+        });
+    }
+    Ok(repositories)
+}
+
+/// `deb:`: each archive's URL, its layout (flat, or a suite with components
+/// and architectures) and the `distro/version` it goes to.
+pub(super) fn deb(
+    raw: &[RawDeb],
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<Vec<DebRepository>, String> {
+    let mut repositories: Vec<DebRepository> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let key = format!("deb[{i}]");
+        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
+        let suite = entry
+            .suite
+            .as_deref()
+            .map(|s| s.trim().trim_matches('/'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let plain = |list: &[String], what: &str| -> Result<Vec<String>, String> {
+            let names: Vec<String> = list.iter().map(|n| n.trim().to_string()).collect();
+            if names.iter().any(|n| n.is_empty() || n.contains(['/', '.'])) {
+                return Err(format!("`{key}.{what}`: names must be plain words"));
+            }
+            Ok(names)
+        };
+        let components = plain(&entry.components, "components")?;
+        let architectures = plain(&entry.architectures, "architectures")?;
+        match &suite {
+            Some(_) if components.is_empty() || architectures.is_empty() => {
+                return Err(format!(
+                    "`{key}`: a suite needs `components` and `architectures` (which `Packages` to read)"
+                ));
+            }
+            None if !components.is_empty() || !architectures.is_empty() => {
+                return Err(format!(
+                    "`{key}`: a flat repository (no `suite`) has no `components` or `architectures`"
+                ));
+            }
+            _ => {}
+        }
+        if suite.as_deref().is_some_and(|s| s.contains("..")) {
+            return Err(format!("`{key}.suite`: `..` is not a suite"));
+        }
+        if repositories
+            .iter()
+            .any(|r| r.url == url && r.suite == suite)
+        {
+            return Err(format!(
+                "`{key}`: `{}` is listed twice",
+                ShownUrl::new(&url)
+            ));
+        }
+        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        repositories.push(DebRepository {
+            url,
+            distro_version,
+            suite,
+            components,
+            architectures,
+            signed_by,
+        });
+    }
+    Ok(repositories)
+}
+
+/// The keys of `signed_by` (relative to the config file), or a warning that
+/// the repository's metadata is taken without a signature.
+fn keyring(
+    signed_by: Option<&Path>,
+    config: &Path,
+    key: &str,
+    url: &str,
+    remarks: &mut Remarks,
+) -> Result<Option<Keyring>, String> {
+    let Some(file) = signed_by else {
+        remarks.warnings.push(format!(
+            "`{key}` (`{}`) has no `signed_by`: its metadata is not verified by a signature",
+            ShownUrl::new(url)
+        ));
+        return Ok(None);
+    };
+    let file = config.parent().unwrap_or(Path::new(".")).join(file);
+    Keyring::load(&file)
+        .map(Some)
+        .map_err(|e| format!("`{key}.signed_by`: {e}"))
+}
