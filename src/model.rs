@@ -172,6 +172,21 @@ pub struct SourceArtifact {
 pub struct SourceInventory {
     pub artifacts: BTreeMap<ArtifactKey, SourceArtifact>,
     pub coverage: BTreeMap<String, Coverage>,
+    /// What each published repository's index said when it was read.
+    pub read: Vec<IndexRead>,
+}
+
+/// One published repository's index as read: which one, a digest of its
+/// bytes, and the revision or date it states. A plan records these.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IndexRead {
+    /// The index file's URL.
+    pub url: String,
+    /// `sha256:<hex>` of the index file (`repomd.xml`, `InRelease`, `Release`).
+    pub digest: String,
+    /// `repomd.xml`'s `revision`, or the Release's `Date`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 /// What the configured sources cover for one `distro/version`.

@@ -213,6 +213,7 @@ impl Sources {
                     merged.artifacts.insert(key, artifact);
                 }
             }
+            merged.read.extend(inventory.read);
             for (distro_version, coverage) in inventory.coverage {
                 let merged = merged.coverage.entry(distro_version).or_default();
                 merged.archs.extend(coverage.archs);

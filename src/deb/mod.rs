@@ -17,10 +17,13 @@ use crate::config::{Config, DebRepository};
 use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
 use crate::metadata::{self, Expected};
-use crate::model::{ArtifactKey, Coverage, DebFile, Provenance, SourceArtifact, SourceInventory};
+use crate::model::{
+    ArtifactKey, Coverage, DebFile, IndexRead, Provenance, SourceArtifact, SourceInventory,
+};
 use crate::plan::SourceExpectation;
 use crate::source::{Download, Rechecked};
 use packages::DebPackage;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,7 @@ pub struct DebSource {
 /// What one read of an archive found.
 pub struct Listing {
     packages: Vec<DebPackage>,
+    read: IndexRead,
 }
 
 /// Index files are tried in this order, as the Release lists them.
@@ -77,6 +81,7 @@ impl DebSource {
     ) -> Result<SourceInventory, DebError> {
         let mut inventory = SourceInventory::default();
         for (repository, listing) in self.repositories.iter().zip(listings) {
+            inventory.read.push(listing.read);
             let distro_version = canonical(&repository.distro_version);
             let coverage = inventory
                 .coverage
@@ -145,8 +150,13 @@ impl DebSource {
             None => repository.url.clone(),
             Some(suite) => format!("{}/dists/{suite}", repository.url),
         };
-        let (name, text) = self.release_text(repository, &dir).await?;
+        let (name, raw, text) = self.release_text(repository, &dir).await?;
         let release = release::parse(&text).map_err(|e| error(repository, name, e.to_string()))?;
+        let read = IndexRead {
+            url: format!("{dir}/{name}"),
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(raw.as_bytes()))),
+            revision: release.date.clone(),
+        };
         let mut packages = Vec::new();
         for index in index_names(repository) {
             let listed = COMPRESSIONS
@@ -161,17 +171,18 @@ impl DebSource {
             };
             packages.extend(self.read_index(repository, &dir, listed).await?);
         }
-        Ok(Listing { packages })
+        Ok(Listing { packages, read })
     }
 
-    /// `InRelease`'s message, else `Release`, with the name it came from; with
+    /// `InRelease`'s message, else `Release`, with the name it came from and
+    /// the file as read; with
     /// `signed_by`, only once its signature verifies (`InRelease`'s own, or
     /// `Release.gpg` beside `Release`).
     async fn release_text(
         &self,
         repository: &DebRepository,
         dir: &str,
-    ) -> Result<(&'static str, String), DebError> {
+    ) -> Result<(&'static str, String, String), DebError> {
         let keyring = repository.signed_by.as_ref();
         let get = |name: &'static str| async move {
             self.http
@@ -186,7 +197,7 @@ impl DebSource {
                     None => release::clearsigned_message(&text).map_err(|e| e.to_string()),
                 }
                 .map_err(|e| error(repository, "InRelease", e))?;
-                Ok(("InRelease", message))
+                Ok(("InRelease", text, message))
             }
             Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
                 let text = get("Release")
@@ -200,7 +211,7 @@ impl DebSource {
                         .verify_detached(text.as_bytes(), signature.as_bytes())
                         .map_err(|e| error(repository, "Release.gpg", e))?;
                 }
-                Ok(("Release", text))
+                Ok(("Release", text.clone(), text))
             }
             Err(e) => Err(error(repository, "InRelease", chain(&e))),
         }

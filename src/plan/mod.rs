@@ -53,6 +53,10 @@ pub struct Plan {
     /// are incomplete (a failed build, say). Absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<WithheldDeletes>,
+    /// The published repositories' indexes as read (format 1.2). Absent when
+    /// there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<crate::model::IndexRead>,
     pub actions: Vec<Action>,
 }
 

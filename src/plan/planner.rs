@@ -109,6 +109,11 @@ pub fn plan(
         summary,
         unchanged: unchanged_groups(unchanged, context.list_skips),
         withheld,
+        indexes: {
+            let mut read = source.read.clone();
+            read.sort();
+            read
+        },
         actions,
     };
     plan.plan_id = digest(&super::file::canonical_body(&plan));

@@ -16,9 +16,12 @@ use crate::config::{Config, RpmMdRepository};
 use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
 use crate::metadata::{self, Expected};
-use crate::model::{ArtifactKey, Coverage, Provenance, RpmMdFile, SourceArtifact, SourceInventory};
+use crate::model::{
+    ArtifactKey, Coverage, IndexRead, Provenance, RpmMdFile, SourceArtifact, SourceInventory,
+};
 use crate::plan::SourceExpectation;
 use crate::source::{Download, Rechecked};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,7 @@ pub struct RpmMdSource {
 /// What one read of a repository found: its packages.
 pub struct Listing {
     packages: Vec<primary::Package>,
+    read: IndexRead,
 }
 
 impl RpmMdSource {
@@ -70,6 +74,7 @@ impl RpmMdSource {
     ) -> Result<SourceInventory, RpmMdError> {
         let mut inventory = SourceInventory::default();
         for (repository, listing) in self.repositories.iter().zip(listings) {
+            inventory.read.push(listing.read);
             let distro_version = canonical(&repository.distro_version);
             let coverage = inventory
                 .coverage
@@ -196,7 +201,14 @@ impl RpmMdSource {
         .await
         .expect("parsing does not panic");
         let packages = parsed.map_err(|detail| error(repository, &href, detail))?;
-        Ok(Listing { packages })
+        Ok(Listing {
+            packages,
+            read: IndexRead {
+                url: repomd_url,
+                digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
+                revision: index.revision,
+            },
+        })
     }
 
     pub fn has_repository(&self, url: &str) -> bool {

@@ -110,6 +110,14 @@ fn converges(world: &World, files: &Path) {
     let written = pkgsync::plan::file::read(&plan).unwrap();
     assert_eq!(written.format_version, "1.2");
     assert_eq!(written.summary.upload, 3, "{written:#?}");
+    let [index] = &written.indexes[..] else {
+        panic!("{:?}", written.indexes)
+    };
+    assert!(index.url.ends_with("Release"), "{}", index.url);
+    assert!(
+        index.digest.starts_with("sha256:") && index.revision.is_some(),
+        "{index:?}"
+    );
     let file_of = |filename: &str| {
         let (sub, ..) = DEBS
             .iter()

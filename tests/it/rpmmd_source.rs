@@ -91,6 +91,21 @@ fn converges(world: &World, repo: &Path) {
     let written = pkgsync::plan::file::read(&plan).unwrap();
     assert_eq!(written.format_version, "1.2");
     assert_eq!(written.summary.upload, 3, "{written:#?}");
+    // The plan names the index it was made from, by digest and revision.
+    let repomd = std::fs::read_to_string(repo.join("repodata/repomd.xml")).unwrap();
+    let [index] = &written.indexes[..] else {
+        panic!("{:?}", written.indexes)
+    };
+    assert!(index.url.ends_with("/repodata/repomd.xml"), "{}", index.url);
+    assert_eq!(
+        index.digest,
+        format!("sha256:{}", sha256_of(&repo.join("repodata/repomd.xml")))
+    );
+    let revision = index.revision.as_deref().unwrap();
+    assert!(
+        repomd.contains(&format!("<revision>{revision}</revision>")),
+        "{repomd}"
+    );
     for action in &written.actions {
         let source = action.source.as_ref().unwrap();
         let arch = if action.filename.contains("noarch") {
