@@ -151,6 +151,59 @@ impl Rechecked {
     }
 }
 
+/// A planned file of a published repository against what its metadata lists
+/// now (`(size, sha256)`, or nothing): the download, or why it moved.
+pub fn recheck_published(
+    url: &str,
+    expect: &SourceExpectation,
+    listed: Option<&(u64, String)>,
+) -> Recheck {
+    match (listed, &expect.sha256) {
+        (None, _) => Err(format!("`{url}` is no longer listed")),
+        (Some((size, sha256)), Some(planned))
+            if *size == expect.size && sha256.eq_ignore_ascii_case(planned) =>
+        {
+            Ok(Download {
+                url: url.to_string(),
+                auth: Auth::None,
+                label: url.to_string(),
+                identity: format!("{url}\n{size}\n{sha256}"),
+                size: *size,
+                md5: None,
+                sha256: Some(sha256.clone()),
+            })
+        }
+        (Some((size, sha256)), _) => Err(format!(
+            "`{url}` changed in its repository ({} bytes, sha256 {} when planned; {size} bytes, sha256 {sha256} now)",
+            expect.size,
+            expect.sha256.as_deref().unwrap_or("unknown"),
+        )),
+    }
+}
+
+/// A published repository's file may go to `key` when the repository at
+/// `url` is configured (`configured`: the `distro/version` it is sent to) and
+/// that is `key`'s, as `canonical` names it.
+pub fn admits_published(
+    kind: &str,
+    url: &str,
+    configured: Option<&str>,
+    key: &ArtifactKey,
+    canonical: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
+    let shown = crate::display::ShownUrl::new(url);
+    let Some(distro_version) = configured else {
+        return Err(format!("`{shown}` is not a configured {kind}"));
+    };
+    if canonical(distro_version) != key.distro_version {
+        return Err(format!(
+            "the config sends `{shown}` to `{distro_version}`, not `{}`",
+            key.distro_version
+        ));
+    }
+    Ok(())
+}
+
 /// Where to fetch one file, and what every byte must match.
 #[derive(Debug, Clone)]
 pub struct Download {

@@ -21,7 +21,7 @@ use crate::model::{
     ArtifactKey, Coverage, DebFile, IndexRead, Provenance, SourceArtifact, SourceInventory,
 };
 use crate::plan::SourceExpectation;
-use crate::source::{Download, Rechecked};
+use crate::source::{Rechecked, admits_published, recheck_published};
 use packages::DebPackage;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -254,21 +254,14 @@ impl DebSource {
         key: &ArtifactKey,
         canonical: &dyn Fn(&str) -> String,
     ) -> Result<(), String> {
-        let Some(repository) = self.repositories.iter().find(|r| r.url == file.archive) else {
-            return Err(format!(
-                "`{}` is not a configured Debian archive",
-                ShownUrl::new(&file.archive)
-            ));
-        };
-        if canonical(&repository.distro_version) != key.distro_version {
-            return Err(format!(
-                "the config sends `{}` to `{}`, not `{}`",
-                ShownUrl::new(&repository.url),
-                repository.distro_version,
-                key.distro_version
-            ));
-        }
-        Ok(())
+        let configured = self.repositories.iter().find(|r| r.url == file.archive);
+        admits_published(
+            "Debian archive",
+            &file.archive,
+            configured.map(|r| r.distro_version.as_str()),
+            key,
+            canonical,
+        )
     }
 
     /// Each planned file as the archive lists it now: the same path with the
@@ -296,41 +289,12 @@ impl DebSource {
                 continue;
             };
             let listed = now.get(&(file.archive.clone(), file.path.clone()));
-            rechecked
-                .0
-                .insert(expect.provenance.clone(), recheck_one(expect, file, listed));
+            rechecked.0.insert(
+                expect.provenance.clone(),
+                recheck_published(&file.url(), expect, listed),
+            );
         }
         Ok(rechecked)
-    }
-}
-
-/// A planned file against what its archive lists now.
-fn recheck_one(
-    expect: &SourceExpectation,
-    file: &DebFile,
-    listed: Option<&(u64, String)>,
-) -> crate::source::Recheck {
-    let url = file.url();
-    match (listed, &expect.sha256) {
-        (None, _) => Err(format!("`{url}` is no longer listed")),
-        (Some((size, sha256)), Some(planned))
-            if *size == expect.size && sha256.eq_ignore_ascii_case(planned) =>
-        {
-            Ok(Download {
-                identity: format!("{url}\n{size}\n{sha256}"),
-                label: url.clone(),
-                url,
-                auth: Auth::None,
-                size: *size,
-                md5: None,
-                sha256: Some(sha256.clone()),
-            })
-        }
-        (Some((size, sha256)), _) => Err(format!(
-            "`{url}` changed in its archive ({} bytes, sha256 {} when planned; {size} bytes, sha256 {sha256} now)",
-            expect.size,
-            expect.sha256.as_deref().unwrap_or("unknown"),
-        )),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::model::{
     ArtifactKey, Coverage, IndexRead, Provenance, RpmMdFile, SourceArtifact, SourceInventory,
 };
 use crate::plan::SourceExpectation;
-use crate::source::{Download, Rechecked};
+use crate::source::{Rechecked, admits_published, recheck_published};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -222,25 +222,17 @@ impl RpmMdSource {
         key: &ArtifactKey,
         canonical: &dyn Fn(&str) -> String,
     ) -> Result<(), String> {
-        let Some(repository) = self
+        let configured = self
             .repositories
             .iter()
-            .find(|r| r.url == file.repository_url)
-        else {
-            return Err(format!(
-                "`{}` is not a configured rpm-md repository",
-                ShownUrl::new(&file.repository_url)
-            ));
-        };
-        if canonical(&repository.distro_version) != key.distro_version {
-            return Err(format!(
-                "the config sends `{}` to `{}`, not `{}`",
-                ShownUrl::new(&repository.url),
-                repository.distro_version,
-                key.distro_version
-            ));
-        }
-        Ok(())
+            .find(|r| r.url == file.repository_url);
+        admits_published(
+            "rpm-md repository",
+            &file.repository_url,
+            configured.map(|r| r.distro_version.as_str()),
+            key,
+            canonical,
+        )
     }
 
     /// Each planned file as the repository lists it now: the same location
@@ -267,28 +259,7 @@ impl RpmMdSource {
                 continue;
             };
             let listed = now.get(&(file.repository_url.clone(), file.location.clone()));
-            let recheck = match (listed, &expect.sha256) {
-                (None, _) => Err(format!("`{}` is no longer listed", file.url())),
-                (Some((size, sha256)), Some(planned_sha256))
-                    if *size == expect.size && sha256.eq_ignore_ascii_case(planned_sha256) =>
-                {
-                    Ok(Download {
-                        url: file.url(),
-                        auth: Auth::None,
-                        label: file.url(),
-                        identity: format!("{}\n{size}\n{sha256}", file.url()),
-                        size: *size,
-                        md5: None,
-                        sha256: Some(sha256.clone()),
-                    })
-                }
-                (Some((size, sha256)), _) => Err(format!(
-                    "`{}` changed in its repository ({} bytes, sha256 {} when planned; {size} bytes, sha256 {sha256} now)",
-                    file.url(),
-                    expect.size,
-                    expect.sha256.as_deref().unwrap_or("unknown"),
-                )),
-            };
+            let recheck = recheck_published(&file.url(), expect, listed);
             rechecked.0.insert(expect.provenance.clone(), recheck);
         }
         Ok(rechecked)

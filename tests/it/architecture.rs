@@ -28,7 +28,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metadata", &["http"]),
     (
         "source",
-        &["config", "deb", "http", "model", "obs", "plan", "rpmmd"],
+        &[
+            "config", "deb", "display", "http", "model", "obs", "plan", "rpmmd",
+        ],
     ),
     (
         "deb",
