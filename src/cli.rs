@@ -24,6 +24,7 @@ impl Environment {
             obs_user: var("OBS_USER"),
             obs_password: var("OBS_PASSWORD"),
             packagecloud_token: var("PACKAGECLOUD_TOKEN"),
+            promote_token: var("PACKAGECLOUD_PROMOTE_TOKEN"),
             packagecloud_file: dirs::home_dir().map(|home| home.join(".packagecloud")),
             oscrc: crate::oscrc::locate(
                 std::env::var_os("OSC_CONFIG").map(PathBuf::from),
@@ -118,6 +119,10 @@ pub struct PlanArgs {
     /// List unchanged packages by name in the plan file, not only their count
     #[arg(long)]
     pub list_skips: bool,
+    /// A promotion follows this reviewed plan of its source repository: plan and
+    /// apply refuse (exit 4) unless that repository holds what the plan led to
+    #[arg(long, value_name = "PLAN")]
+    pub after: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

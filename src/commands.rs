@@ -70,8 +70,13 @@ pub async fn make_plan(
     env: &Environment,
     allow_deletes: Option<usize>,
     list_skips: bool,
+    after: Option<&std::path::Path>,
 ) -> Result<Plan, Failure> {
     let (sources, pc_client) = clients(config, env);
+    let after = match after {
+        Some(path) => Some(promotion_gate(&sources, path).await?),
+        None => None,
+    };
     let Observation {
         resolved,
         mut source,
@@ -101,9 +106,25 @@ pub async fn make_plan(
     let context = PlanContext {
         config: config.effective(),
         list_skips,
+        after,
     };
     let policy = resolved.policy(config, allow_deletes);
     plan::plan(&source, &target, &policy, &context).map_err(Failure::plan)
+}
+
+/// `plan --after`: the staging plan, read and checked against the promotion's
+/// source as it is now.
+async fn promotion_gate(sources: &Sources, path: &std::path::Path) -> Result<plan::After, Failure> {
+    let Some(promotion) = sources.promotion() else {
+        return Err(Failure::error(anyhow::anyhow!(
+            "`--after` orders a promotion after another plan, but the config has no `promote:` section"
+        )));
+    };
+    let staged = plan::file::read(path).map_err(Failure::error)?;
+    promotion.after(&staged).await.map_err(|e| match e {
+        crate::promotion::PromotionError::NotApplied { .. } => Failure::new(Exit::Refused, e),
+        other => Failure::error(other),
+    })
 }
 
 /// `sync.verify_unchanged`: the md5 of every file both sides hold, from its
@@ -151,7 +172,14 @@ pub fn render(plan: &Plan, format: Format) -> String {
 
 pub async fn plan(args: &PlanArgs, env: &Environment) -> Result<Exit, Failure> {
     let config = load_config(&args.config, env)?;
-    let plan = make_plan(&config, env, args.allow_deletes, args.list_skips).await?;
+    let plan = make_plan(
+        &config,
+        env,
+        args.allow_deletes,
+        args.list_skips,
+        args.after.as_deref(),
+    )
+    .await?;
     if let Some(out) = &args.out {
         plan::file::write(&plan, out)
             .with_context(|| format!("cannot write the plan file `{}`", out.display()))

@@ -71,7 +71,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
     let config = load_config(&config_path, &env)?;
 
     println!("$ pkgsync plan --config demo-config.yaml --out demo-plan.json");
-    let first = make_plan(&config, &env, None, false).await?;
+    let first = make_plan(&config, &env, None, false, None).await?;
     plan::file::write(&first, &plan_path).map_err(Failure::error)?;
     print!("{}", render(&first, Format::Text));
 
@@ -94,7 +94,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
     println!("{}", report.summary);
 
     println!("\n$ pkgsync plan --config demo-config.yaml   # again");
-    let second = make_plan(&config, &env, None, false).await?;
+    let second = make_plan(&config, &env, None, false, None).await?;
     print!("{}", render(&second, Format::Text));
     if second.summary.has_changes() {
         return Err(Failure::error(anyhow::anyhow!(
@@ -122,7 +122,7 @@ async fn published_source(
     );
     println!("$ pkgsync plan --config demo-published.yaml --out demo-published-plan.json");
     let config = load_config(&config_path, env)?;
-    let plan = make_plan(&config, env, None, false).await?;
+    let plan = make_plan(&config, env, None, false, None).await?;
     print!("{}", render(&plan, Format::Text));
     println!("\n$ pkgsync apply demo-published-plan.json --config demo-published.yaml");
     let report = run_apply(
@@ -136,7 +136,7 @@ async fn published_source(
     )
     .await?;
     println!("{}", report.summary);
-    let again = make_plan(&config, env, None, false).await?;
+    let again = make_plan(&config, env, None, false, None).await?;
     if again.summary.has_changes() {
         return Err(Failure::error(anyhow::anyhow!(
             "the demo did not converge: the published source's second plan still has changes"

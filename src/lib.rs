@@ -39,6 +39,7 @@ mod observe;
 mod oscrc;
 pub mod packagecloud;
 pub mod plan;
+mod promotion;
 pub mod rpmmd;
 mod secret;
 mod source;

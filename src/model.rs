@@ -73,6 +73,7 @@ pub enum Provenance {
     Obs(ObsBuilt),
     RpmMd(RpmMdFile),
     Deb(DebFile),
+    Promotion(PromotedFile),
 }
 
 impl Provenance {
@@ -85,6 +86,7 @@ impl Provenance {
             }
             Self::RpmMd(file) => file.repository_url.clone(),
             Self::Deb(file) => file.archive.clone(),
+            Self::Promotion(file) => format!("{}/{}", file.repo, file.distro_version),
         }
     }
 }
@@ -96,6 +98,10 @@ impl fmt::Display for Provenance {
             Self::Obs(built) => built.origin.fmt(f),
             Self::RpmMd(file) => f.write_str(&crate::display::text(&file.url())),
             Self::Deb(file) => f.write_str(&crate::display::text(&file.url())),
+            Self::Promotion(file) => f.write_str(&crate::display::text(&format!(
+                "{}/{}/{}",
+                file.repo, file.distro_version, file.filename
+            ))),
         }
     }
 }
@@ -151,6 +157,45 @@ impl DebFile {
     }
 }
 
+/// How a promotion brings a package from one Packagecloud repository to
+/// another: `copy` downloads and uploads it (the source repository stays as it
+/// was); `move` is Packagecloud's promote call (the package leaves the source
+/// repository and its download counts start again).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PromoteMethod {
+    #[default]
+    Copy,
+    Move,
+}
+
+impl PromoteMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Copy => "copy",
+            Self::Move => "move",
+        }
+    }
+}
+
+/// A package of another Packagecloud repository (a promotion's source), as
+/// its listing names it, and how it is to be brought over.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PromotedFile {
+    /// `user/repo`.
+    pub repo: String,
+    pub distro_version: String,
+    pub filename: String,
+    pub method: PromoteMethod,
+}
+
+/// A size for people: `123 bytes`, or that it is not known.
+pub fn shown_size(size: Option<u64>) -> String {
+    size.map_or_else(|| "size unknown".to_string(), |n| format!("{n} bytes"))
+}
+
 /// A file a source offers, under the Packagecloud key the config maps it to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceArtifact {
@@ -159,7 +204,8 @@ pub struct SourceArtifact {
     /// The copy chosen among all copies a source offers (for OBS, see
     /// `obs::inventory` for the rule).
     pub provenance: Provenance,
-    pub size: u64,
+    /// Bytes, when the source lists them (a Packagecloud listing does not).
+    pub size: Option<u64>,
     /// MD5 of the whole file, when the source lists it.
     pub md5: Option<String>,
     /// sha256 of the whole file, when the source lists it (OBS build areas do not).

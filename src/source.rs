@@ -20,7 +20,9 @@ use crate::deb::{DebError, DebSource};
 use crate::http::{Auth, HttpClient};
 use crate::model::{ArtifactKey, Provenance, SourceInventory};
 use crate::obs::{self, ObsBuildService};
+use crate::model::TargetInventory;
 use crate::plan::SourceExpectation;
+use crate::promotion::{PromotionError, PromotionSource};
 use crate::rpmmd::{RpmMdError, RpmMdSource};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +34,8 @@ pub enum SourceError {
     RpmMd(#[from] RpmMdError),
     #[error(transparent)]
     Deb(#[from] DebError),
+    #[error(transparent)]
+    Promotion(#[from] PromotionError),
     #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
     Overlap(Vec<String>),
 }
@@ -45,6 +49,8 @@ pub enum Source {
     RpmMd(RpmMdSource),
     /// Published Debian archives (`deb:`).
     Deb(DebSource),
+    /// Another Packagecloud repository (`promote:`).
+    Promotion(PromotionSource),
 }
 
 /// What a source read, before it is an inventory: kept apart so that the reads
@@ -53,6 +59,7 @@ pub enum Fetched {
     Obs(Vec<obs::inventory::ProjectListing>),
     RpmMd(Vec<crate::rpmmd::Listing>),
     Deb(Vec<crate::deb::Listing>),
+    Promotion(TargetInventory),
 }
 
 impl Source {
@@ -61,6 +68,7 @@ impl Source {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
             Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await?)),
             Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await?)),
+            Self::Promotion(promotion) => Ok(Fetched::Promotion(promotion.fetch().await?)),
         }
     }
 
@@ -75,6 +83,9 @@ impl Source {
                 Ok(rpmmd.inventory(listings, canonical)?)
             }
             (Self::Deb(deb), Fetched::Deb(listings)) => Ok(deb.inventory(listings, canonical)?),
+            (Self::Promotion(promotion), Fetched::Promotion(listing)) => {
+                Ok(promotion.inventory(listing, canonical)?)
+            }
             _ => unreachable!("each source builds from what it fetched"),
         }
     }
@@ -94,6 +105,9 @@ impl Source {
                 Some(rpmmd.admits(file, key, canonical))
             }
             (Self::Deb(deb), Provenance::Deb(file)) => Some(deb.admits(file, key, canonical)),
+            (Self::Promotion(promotion), Provenance::Promotion(file)) => {
+                Some(promotion.admits(file, key, canonical))
+            }
             _ => None,
         }
     }
@@ -105,6 +119,7 @@ impl Source {
                 rpmmd.has_repository(&file.repository_url)
             }
             (Self::Deb(deb), Provenance::Deb(file)) => deb.has_repository(&file.archive),
+            (Self::Promotion(promotion), Provenance::Promotion(file)) => promotion.offers(file),
             _ => false,
         }
     }
@@ -114,6 +129,7 @@ impl Source {
             Self::Obs(obs) => Ok(obs.recheck(planned).await?),
             Self::RpmMd(rpmmd) => Ok(rpmmd.recheck(planned).await?),
             Self::Deb(deb) => Ok(deb.recheck(planned).await?),
+            Self::Promotion(promotion) => Ok(promotion.recheck(planned).await?),
         }
     }
 
@@ -127,7 +143,7 @@ impl Source {
         match self {
             Self::Obs(obs) => Ok(obs.fill_md5(inventory, keys).await?),
             // Published repositories list sha256, which the listing compares.
-            Self::RpmMd(_) | Self::Deb(_) => Ok(()),
+            Self::RpmMd(_) | Self::Deb(_) | Self::Promotion(_) => Ok(()),
         }
     }
 }
@@ -161,7 +177,7 @@ pub fn recheck_published(
     match (listed, &expect.sha256) {
         (None, _) => Err(format!("`{url}` is no longer listed")),
         (Some((size, sha256)), Some(planned))
-            if *size == expect.size && sha256.eq_ignore_ascii_case(planned) =>
+            if Some(*size) == expect.size && sha256.eq_ignore_ascii_case(planned) =>
         {
             Ok(Download {
                 url: url.to_string(),
@@ -171,11 +187,12 @@ pub fn recheck_published(
                 size: *size,
                 md5: None,
                 sha256: Some(sha256.clone()),
+                promote_url: None,
             })
         }
         (Some((size, sha256)), _) => Err(format!(
-            "`{url}` changed in its repository ({} bytes, sha256 {} when planned; {size} bytes, sha256 {sha256} now)",
-            expect.size,
+            "`{url}` changed in its repository ({}, sha256 {} when planned; {size} bytes, sha256 {sha256} now)",
+            crate::model::shown_size(expect.size),
             expect.sha256.as_deref().unwrap_or("unknown"),
         )),
     }
@@ -216,6 +233,9 @@ pub struct Download {
     pub size: u64,
     pub md5: Option<String>,
     pub sha256: Option<String>,
+    /// `promote.method: move`: the promote call (site-relative) that brings the
+    /// file over instead of an upload; the download then only serves comparisons.
+    pub promote_url: Option<String>,
 }
 
 /// Every source the config names.
@@ -236,7 +256,18 @@ impl Sources {
         if !deb.is_empty() {
             sources.push(Source::Deb(deb));
         }
+        if let Some(promotion) = PromotionSource::new(config, http.clone()) {
+            sources.push(Source::Promotion(promotion));
+        }
         Self(sources)
+    }
+
+    /// The promotion source, when the config names one.
+    pub fn promotion(&self) -> Option<&PromotionSource> {
+        self.0.iter().find_map(|source| match source {
+            Source::Promotion(promotion) => Some(promotion),
+            _ => None,
+        })
     }
 
     /// Reads every source concurrently; complete, or the first error.

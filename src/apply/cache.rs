@@ -226,6 +226,7 @@ mod tests {
             size: 1,
             md5: None,
             sha256: None,
+            promote_url: None,
         };
         let path = cache.path_for(&download);
         assert!(path.starts_with(dir.path().join("files")));

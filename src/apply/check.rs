@@ -10,8 +10,9 @@ use crate::model::{ArtifactKey, PackageType, TargetInventory};
 use crate::observe::{self, Resolved};
 use crate::packagecloud::PackagecloudError;
 use crate::plan::planner::{Orphan, check_guards, orphan_rule};
-use crate::plan::{Action, ActionKind, Guards, Plan, SourceExpectation};
-use crate::source::Rechecked;
+use crate::plan::{Action, ActionKind, After, Guards, Plan, SourceExpectation};
+use crate::promotion::PromotionError;
+use crate::source::{Rechecked, SourceError};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
@@ -79,6 +80,9 @@ pub async fn check<'p>(
         async { Ok::<_, ApplyError>(ctx.packagecloud.list().await?) },
         async { Ok(ctx.sources.recheck(&planned).await?) },
     )?;
+    if let Some(after) = &plan.after {
+        promotion_gate(ctx, after, &target).await?;
+    }
     let Triage { pending, compare } = triage(plan, ctx, &target, &rechecked)?;
 
     let (uploads, deletes): (Vec<&Action>, Vec<&Action>) = pending
@@ -105,7 +109,7 @@ pub async fn check<'p>(
         .iter()
         .chain(&to_compare)
         .filter_map(|a| a.source.as_ref())
-        .map(|s| s.size)
+        .filter_map(|s| s.size)
         .sum();
     let progress = Progress::new(
         options.progress,
@@ -126,6 +130,26 @@ pub async fn check<'p>(
         rechecked,
         progress,
     })
+}
+
+/// `plan --after`: the promotion's source still holds what the plan it follows
+/// led to there.
+async fn promotion_gate(
+    ctx: &Context<'_>,
+    after: &After,
+    target: &TargetInventory,
+) -> Result<(), ApplyError> {
+    let Some(promotion) = ctx.sources.promotion() else {
+        return Err(ApplyError::Stale(vec![
+            "the plan follows a plan of a promotion's source, but the config promotes nothing"
+                .into(),
+        ]));
+    };
+    match promotion.gate(after, target).await {
+        Ok(()) => Ok(()),
+        Err(e @ PromotionError::NotApplied { .. }) => Err(ApplyError::Stale(vec![e.to_string()])),
+        Err(e) => Err(SourceError::from(e).into()),
+    }
 }
 
 /// The config must be the one the plan was made with.

@@ -6,7 +6,8 @@ use super::check::Approved;
 use super::journal::{self, Outcome, Record, StoredCopy};
 use super::progress::Progress;
 use super::{ApplyError, ApplyOptions, ApplyReport, Context, fetch, record, write_record};
-use crate::model::ArtifactKey;
+use crate::model::{ArtifactKey, PromoteMethod, Provenance};
+use crate::promotion::PromotionSource;
 use crate::packagecloud::{DeleteOutcome, PackagecloudError, UploadOutcome};
 use crate::plan::{Action, ActionKind, Plan};
 use futures::StreamExt;
@@ -144,6 +145,19 @@ async fn upload_one(
     action: &Action,
     delete_first: bool,
 ) -> Result<Outcome, UploadError> {
+    if let Some(promotion) = moved_by(ctx, action) {
+        let download = approved
+            .rechecked()
+            .download(&action.source.as_ref().expect("uploads have a source").provenance)
+            .expect("the check phase passed only uploads with a download");
+        let _slot = slots.uploads.acquire().await.expect("semaphore stays open");
+        let key = action.key();
+        if delete_first {
+            ctx.packagecloud.delete(&key).await?;
+        }
+        let outcome = promotion.promote(download, &key, ctx.packagecloud).await?;
+        return Ok(outcome_of(action, outcome, delete_first));
+    }
     let file = {
         let _slot = slots
             .downloads
@@ -170,12 +184,28 @@ async fn upload_one(
     }
     let distro_id = approved.distro_id(&key);
     let outcome = upload_verified(ctx, approved.plan(), action, &file, distro_id).await?;
-    Ok(match (action.action, outcome) {
+    Ok(outcome_of(action, outcome, delete_first))
+}
+
+fn outcome_of(action: &Action, outcome: UploadOutcome, delete_first: bool) -> Outcome {
+    match (action.action, outcome) {
         (_, UploadOutcome::AlreadyPresent) => Outcome::AlreadyDone,
         (ActionKind::Replace, UploadOutcome::Created) => Outcome::Replaced,
         (_, UploadOutcome::Created) if delete_first => Outcome::Replaced,
         (_, UploadOutcome::Created) => Outcome::Uploaded,
-    })
+    }
+}
+
+/// The promotion source, when the action's file is moved by Packagecloud's
+/// promote call rather than downloaded and uploaded (`promote.method: move`).
+fn moved_by<'c>(ctx: &Context<'c>, action: &Action) -> Option<&'c PromotionSource> {
+    let expect = action.source.as_ref()?;
+    match &expect.provenance {
+        Provenance::Promotion(file) if file.method == PromoteMethod::Move => {
+            ctx.sources.promotion()
+        }
+        _ => None,
+    }
 }
 
 /// Uploads the file; a copy Packagecloud stored other than it was sent (bytes

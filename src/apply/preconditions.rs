@@ -40,6 +40,15 @@ pub fn check(action: &Action, target: &TargetInventory, source: &Rechecked) -> V
             let Some(expect) = &action.source else {
                 return Verdict::Stale("the plan names no source".into());
             };
+            // The planned content is there (a rerun after a move whose
+            // answer was lost, say): done, whatever the source holds now.
+            if let (Some(p), Some(planned)) = (stored, &expect.sha256)
+                && p.sha256
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(planned))
+            {
+                return Verdict::Done("already on Packagecloud".into());
+            }
             if let Err(why) = source.download(&expect.provenance) {
                 return Verdict::Stale(why.to_string());
             }
@@ -79,7 +88,7 @@ mod tests {
                     },
                     mtime: 100,
                 }),
-                size: 10,
+                size: Some(10),
                 md5: Some("0".repeat(32)),
                 sha256: None,
             }),
@@ -98,9 +107,10 @@ mod tests {
                 auth: crate::http::Auth::None,
                 label: e.provenance.to_string(),
                 identity: e.provenance.to_string(),
-                size: e.size,
+                size: e.size.unwrap(),
                 md5: e.md5.clone(),
                 sha256: None,
+                promote_url: None,
             }),
         };
         Rechecked([(e.provenance.clone(), recheck)].into())

@@ -52,6 +52,11 @@ impl Config {
                     signed_by: fingerprints(&r.signed_by),
                 })
                 .collect(),
+            promote: self.promote.as_ref().map(|p| EffectivePromotion {
+                from: p.from.repo.clone(),
+                method: p.method,
+                distros: p.distros.clone().unwrap_or_default(),
+            }),
         }
     }
 }
@@ -73,6 +78,19 @@ pub struct EffectiveConfig {
     /// Absent from plans without published Debian sources (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deb: Vec<EffectiveDeb>,
+    /// Absent from plans that promote nothing (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<EffectivePromotion>,
+}
+
+/// `promote:` as a plan records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectivePromotion {
+    pub from: String,
+    pub method: crate::model::PromoteMethod,
+    /// Empty: every `distro/version` of the source, under the same name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub distros: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

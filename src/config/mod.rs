@@ -6,6 +6,7 @@
 //! never serialised into the effective config.
 
 mod effective;
+mod promotion;
 mod published;
 mod raw;
 mod sections;
@@ -13,8 +14,10 @@ mod sections;
 pub use crate::keyring::Keyring;
 pub use crate::secret::Secret;
 pub use effective::{
-    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectivePatterns, EffectiveRpmMd,
+    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectivePatterns, EffectivePromotion,
+    EffectiveRpmMd,
 };
+pub use promotion::Promotion;
 pub use sections::expand_project_names;
 
 use crate::http::{Limits, RetryPolicy};
@@ -150,6 +153,10 @@ pub enum TokenSource {
     Environment,
     ConfigFile(PathBuf),
     PackagecloudFile(PathBuf),
+    /// `PACKAGECLOUD_PROMOTE_TOKEN`: the promotion source's own token.
+    PromoteEnvironment,
+    /// `promote.auth.token` in this config file.
+    PromoteConfigFile(PathBuf),
     Missing,
 }
 
@@ -159,6 +166,10 @@ impl fmt::Display for TokenSource {
             Self::Environment => f.write_str("the `PACKAGECLOUD_TOKEN` environment variable"),
             Self::ConfigFile(p) => write!(f, "`packagecloud.auth.token` in `{}`", p.display()),
             Self::PackagecloudFile(p) => write!(f, "`{}`", p.display()),
+            Self::PromoteEnvironment => {
+                f.write_str("the `PACKAGECLOUD_PROMOTE_TOKEN` environment variable")
+            }
+            Self::PromoteConfigFile(p) => write!(f, "`promote.auth.token` in `{}`", p.display()),
             Self::Missing => f.write_str("nowhere (no token was given)"),
         }
     }
@@ -224,6 +235,8 @@ pub struct Config {
     pub distro_mapping: DistroMapping,
     pub rpm_md: Vec<RpmMdRepository>,
     pub deb: Vec<DebRepository>,
+    /// `promote:`: another Packagecloud repository as the source.
+    pub promote: Option<Promotion>,
     pub filters: Filters,
     pub policy_settings: PolicySettings,
     /// `sync.protect`, compiled.
@@ -274,6 +287,9 @@ pub struct Environment {
     pub obs_user: Option<String>,
     pub obs_password: Option<String>,
     pub packagecloud_token: Option<String>,
+    /// `PACKAGECLOUD_PROMOTE_TOKEN`: the token for `promote.from`, when it is not
+    /// the target's.
+    pub promote_token: Option<String>,
     /// The official CLI's `~/.packagecloud` file.
     pub packagecloud_file: Option<PathBuf>,
     /// osc's config, the last source of OBS credentials ([`crate::oscrc::locate`]).
@@ -296,6 +312,12 @@ impl Config {
             .flatten()
             .chain(self.rpm_md.iter().map(|r| &r.distro_version))
             .chain(self.deb.iter().map(|r| &r.distro_version))
+            .chain(
+                self.promote
+                    .iter()
+                    .filter_map(|p| p.distros.as_ref())
+                    .flat_map(|d| d.iter().flat_map(|(from, to)| [from, to])),
+            )
     }
 
     pub fn load(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
@@ -327,16 +349,25 @@ impl Config {
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);
         }
-        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() {
+        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() && raw.promote.is_none()
+        {
             return Err(invalid(
-                "the config names no source: list OBS projects under `obsprojects`, or repositories under `rpm-md` or `deb`".to_string(),
+                "the config names no source: list OBS projects under `obsprojects`, repositories under `rpm-md` or `deb`, or a repository to `promote` from".to_string(),
             ));
         }
         let filters = sections::filters(&raw.filters).map_err(invalid)?;
         let (policy_settings, protect) = sections::sync(&raw.sync, &filters).map_err(invalid)?;
+        let packagecloud = sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?;
+        let promote = raw
+            .promote
+            .as_ref()
+            .map(|p| promotion::promotion(p, &packagecloud, policy_settings.mode, path, env))
+            .transpose()
+            .map_err(invalid)?;
         Ok(Self {
             obs,
-            packagecloud: sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?,
+            packagecloud,
+            promote,
             distro_mapping,
             rpm_md,
             deb,

@@ -23,6 +23,9 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) deb: Vec<RawDeb>,
     pub(super) packagecloud: RawPackagecloud,
+    /// Another Packagecloud repository as the source (staging → production).
+    #[serde(default)]
+    pub(super) promote: Option<RawPromote>,
     #[serde(default, rename = "distro-mapping")]
     pub(super) distro_mapping: BTreeMap<String, Option<String>>,
     #[serde(default)]
@@ -161,4 +164,23 @@ pub(super) struct RawDeb {
     pub(super) architectures: Vec<String>,
     /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPromote {
+    /// `user/repo` on the target's Packagecloud host.
+    pub(super) from: String,
+    #[serde(default)]
+    pub(super) method: crate::model::PromoteMethod,
+    #[serde(default)]
+    pub(super) auth: RawPromoteAuth,
+    /// Source `distro/version` → target `distro/version` (null: the same).
+    pub(super) distros: Option<BTreeMap<String, Option<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPromoteAuth {
+    pub(super) token: Option<Secret>,
 }

@@ -138,7 +138,7 @@ impl DebSource {
                 archive: repository.url.clone(),
                 path,
             }),
-            size: package.size,
+            size: Some(package.size),
             md5: None,
             sha256: Some(package.sha256),
         }))

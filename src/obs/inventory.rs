@@ -266,8 +266,8 @@ pub fn build(
             if !separate_builds(origin(&chosen), origin(other)) && other.size != chosen.size {
                 conflicts.push(OriginConflict {
                     key: key.clone(),
-                    first: (origin(&chosen).clone(), chosen.size),
-                    second: (origin(other).clone(), other.size),
+                    first: (origin(&chosen).clone(), chosen.size.unwrap_or_default()),
+                    second: (origin(other).clone(), other.size.unwrap_or_default()),
                 });
             }
         }
@@ -380,7 +380,7 @@ fn artifact(
             },
             mtime: binary.mtime,
         }),
-        size: binary.size,
+        size: Some(binary.size),
         md5: binary.md5.clone(),
         sha256: None,
     }))
@@ -595,7 +595,7 @@ mod tests {
         let artifact = inv.artifacts.values().next().unwrap();
         assert_eq!(
             (origin(artifact).project.as_str(), artifact.size),
-            ("k:x86_64:stable", 101)
+            ("k:x86_64:stable", Some(101))
         );
     }
 

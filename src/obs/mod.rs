@@ -164,10 +164,18 @@ impl ObsBuildService {
             (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
             _ => false,
         };
-        if now.size != expect.size || now.mtime != built.mtime || md5_moved {
+        let Some(size) = expect.size.filter(|&size| size == now.size) else {
             return Err(format!(
-                "`{origin}` was rebuilt on OBS ({} bytes, mtime {} when planned; {} bytes, mtime {} now)",
-                expect.size, built.mtime, now.size, now.mtime
+                "`{origin}` was rebuilt on OBS ({} when planned; {} bytes, mtime {} now)",
+                crate::model::shown_size(expect.size),
+                now.size,
+                now.mtime
+            ));
+        };
+        if now.mtime != built.mtime || md5_moved {
+            return Err(format!(
+                "`{origin}` was rebuilt on OBS ({size} bytes, mtime {} when planned; {} bytes, mtime {} now)",
+                built.mtime, now.size, now.mtime
             ));
         }
         let Some(md5) = expect.md5.clone().or_else(|| now.valid_md5()) else {
@@ -184,10 +192,11 @@ impl ObsBuildService {
             url,
             auth,
             label: origin.to_string(),
-            identity: format!("{origin}\n{}\n{}\n{md5}", expect.size, built.mtime),
-            size: expect.size,
+            identity: format!("{origin}\n{size}\n{}\n{md5}", built.mtime),
+            size,
             md5: Some(md5),
             sha256: None,
+            promote_url: None,
         })
     }
 }
@@ -398,12 +407,15 @@ impl ObsBuildService {
                     detail: "is no longer listed".into(),
                 });
             };
-            if binary.size != artifact.size || binary.mtime != built.mtime {
+            if Some(binary.size) != artifact.size || binary.mtime != built.mtime {
                 return Err(SourceError::Changed {
                     origin,
                     detail: format!(
-                        "was {} bytes (mtime {}) and is now {} bytes (mtime {})",
-                        artifact.size, built.mtime, binary.size, binary.mtime
+                        "was {} (mtime {}) and is now {} bytes (mtime {})",
+                        crate::model::shown_size(artifact.size),
+                        built.mtime,
+                        binary.size,
+                        binary.mtime
                     ),
                 });
             }

@@ -78,6 +78,18 @@ pub enum PackagecloudError {
         path: String,
         reason: String,
     },
+    #[error(
+        "Packagecloud answered the promote of `{key}` to `{destination}`, but `{destination}` does not list it"
+    )]
+    NotArrived { key: ArtifactKey, destination: String },
+    #[error(
+        "`{key}` is in neither `{source_repo}` (404 on its promote call) nor `{destination}`"
+    )]
+    NothingToPromote {
+        key: ArtifactKey,
+        source_repo: String,
+        destination: String,
+    },
     #[error("cannot read `{path}` for upload")]
     File {
         path: String,
@@ -222,22 +234,53 @@ impl PackagecloudClient {
         &self,
         package: &TargetPackage,
     ) -> Result<Option<String>, PackagecloudError> {
+        Ok(self
+            .details(package)
+            .await?
+            .and_then(|d| d.md5sum)
+            .map(|m| m.to_ascii_lowercase()))
+    }
+
+    /// A stored package's details, when its listing names where they are.
+    pub async fn details(
+        &self,
+        package: &TargetPackage,
+    ) -> Result<Option<PackageDetails>, PackagecloudError> {
         let Some(path) = &package.details_path else {
             return Ok(None);
         };
-        // A site-relative path only, so the token never goes to another host.
+        let url = self.url_on_this_host(path, "package_url", &package.key)?;
+        let (_, details): (_, PackageDetails) = self.get_json(&url).await?;
+        Ok(Some(details))
+    }
+
+    /// `base` + a site-relative path from an answer; any other form is refused,
+    /// so the token never goes to another host.
+    pub(super) fn url_on_this_host(
+        &self,
+        path: &str,
+        field: &str,
+        key: &ArtifactKey,
+    ) -> Result<String, PackagecloudError> {
         if !path.starts_with('/') || path.starts_with("//") {
             return Err(PackagecloudError::Malformed {
                 url: ShownUrl::new(&self.base),
-                message: format!(
-                    "`package_url` of `{}` is not a path on this host",
-                    package.key
-                ),
+                message: format!("`{field}` of `{key}` is not a path on this host"),
             });
         }
-        let url = format!("{}{path}", self.base);
-        let (_, details): (_, PackageDetails) = self.get_json(&url).await?;
-        Ok(details.md5sum.map(|m| m.to_ascii_lowercase()))
+        Ok(format!("{}{path}", self.base))
+    }
+
+    /// Whether `url` is on this client's host (scheme, host and port), so
+    /// that its token may go with it.
+    pub fn is_on_this_host(&self, url: &str) -> bool {
+        let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+        origin(url).is_some_and(|o| Some(o) == origin(&self.base))
+    }
+
+    /// The credentials this client sends, for a download from its host.
+    pub fn download_auth(&self) -> Auth {
+        self.token.clone().map_or(Auth::None, Auth::Token)
     }
 
     pub async fn delete(&self, key: &ArtifactKey) -> Result<DeleteOutcome, PackagecloudError> {

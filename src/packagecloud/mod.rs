@@ -3,6 +3,7 @@
 pub mod client;
 pub mod distributions;
 mod listing;
+mod promote;
 pub mod types;
 mod upload;
 

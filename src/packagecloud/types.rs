@@ -17,16 +17,25 @@ pub struct PackageFragment {
     pub package_url: Option<String>,
 }
 
-/// The 201 body of an upload.
+/// A package's details (also the 201 body of an upload).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct PackageDetails {
     pub filename: String,
     #[serde(default)]
     pub distro_version: Option<String>,
+    /// Bytes, as a string (`"3712"`).
+    #[serde(default)]
+    pub size: Option<String>,
     #[serde(default)]
     pub md5sum: Option<String>,
     #[serde(default)]
     pub sha256sum: Option<String>,
+    /// Absolute: where package managers download it.
+    #[serde(default)]
+    pub download_url: Option<String>,
+    /// Site-relative: the promote call of this package.
+    #[serde(default)]
+    pub promote_url: Option<String>,
 }
 
 /// `GET /api/v1/distributions.json`: package type → distributions.

@@ -222,7 +222,7 @@ impl PackagecloudClient {
         }
     }
 
-    async fn after_rejection(
+    pub(super) async fn after_rejection(
         &self,
         key: &ArtifactKey,
         sha256: &str,
@@ -251,7 +251,7 @@ impl PackagecloudClient {
         })
     }
 
-    fn compare_stored(
+    pub(super) fn compare_stored(
         &self,
         key: &ArtifactKey,
         sha256: &str,

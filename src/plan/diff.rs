@@ -35,8 +35,8 @@ fn describe(action: &Action) -> (String, String) {
     if let Some(source) = &action.source {
         let _ = write!(
             text,
-            " ({} bytes, md5 {})",
-            source.size,
+            " ({}, md5 {})",
+            crate::model::shown_size(source.size),
             source.md5.as_deref().unwrap_or("-")
         );
     }

@@ -17,17 +17,21 @@ pub use planner::{PlanError, plan};
 
 /// Major.minor of the plan file format. Readers refuse an unknown major and
 /// ignore unknown fields of a known major (minor additions). 1.2 adds published
-/// rpm-md sources; a plan without them is written as 1.1, byte for byte as
-/// before, so that readers of 1.1 keep reading it.
-pub const FORMAT_VERSION: &str = "1.2";
+/// repositories, 1.3 promotions (sources without a size, `after`). A plan is
+/// written in the oldest version that holds it, byte for byte as before, so
+/// that older readers keep reading what they can.
+pub const FORMAT_VERSION: &str = "1.3";
+const FORMAT_VERSION_WITH_PUBLISHED: &str = "1.2";
 const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
 
 /// The format version a plan of this config is written in.
 pub fn format_version(config: &EffectiveConfig) -> &'static str {
-    if config.rpm_md.is_empty() && config.deb.is_empty() {
-        FORMAT_VERSION_WITHOUT_PUBLISHED
-    } else {
+    if config.promote.is_some() {
         FORMAT_VERSION
+    } else if !config.rpm_md.is_empty() || !config.deb.is_empty() {
+        FORMAT_VERSION_WITH_PUBLISHED
+    } else {
+        FORMAT_VERSION_WITHOUT_PUBLISHED
     }
 }
 pub const FORMAT_MAJOR: u64 = 1;
@@ -57,7 +61,34 @@ pub struct Plan {
     /// there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<crate::model::IndexRead>,
+    /// `plan --after`: the reviewed plan of the promotion's source repository
+    /// this promotion follows (format 1.3). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<After>,
     pub actions: Vec<Action>,
+}
+
+/// A promotion's gate: the plan that changed its source repository, and the
+/// state that plan led to there. Apply refuses unless the source still holds
+/// exactly that (what it uploaded, with these sha256s; none of what it deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct After {
+    /// The `plan_id` of the source repository's plan.
+    pub plan_id: String,
+    /// The repository that plan changed: the promotion's source.
+    pub repo: String,
+    /// What that plan uploaded, with the sha256 found there when this plan was made.
+    pub present: Vec<StagedFile>,
+    /// What that plan deleted.
+    pub absent: Vec<crate::model::ArtifactKey>,
+}
+
+/// One file of a promotion's source repository, and its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedFile {
+    pub distro_version: String,
+    pub filename: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +194,10 @@ impl Action {
 pub struct SourceExpectation {
     #[serde(flatten)]
     pub provenance: Provenance,
-    pub size: u64,
+    /// Absent when the source lists no size (a Packagecloud repository: its
+    /// sha256 identifies the file; format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
     /// The sha256 the source lists (published repositories; format 1.2).

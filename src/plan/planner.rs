@@ -29,6 +29,8 @@ pub struct PlanContext {
     pub config: EffectiveConfig,
     /// List unchanged files by name (`plan --list-skips`).
     pub list_skips: bool,
+    /// `plan --after`: the reviewed plan of the promotion's source this plan follows.
+    pub after: Option<super::After>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,7 @@ pub fn plan(
             read.sort();
             read
         },
+        after: context.after.clone(),
         actions,
     };
     plan.plan_id = digest(&super::file::canonical_body(&plan));
@@ -347,10 +350,23 @@ fn source_line(a: &SourceArtifact) -> String {
     match &a.provenance {
         Provenance::Obs(built) => format!(
             "{}\t{}\t{}\t{}\t{md5}\t{}",
-            a.key.distro_version, a.key.filename, a.size, built.mtime, built.origin
+            a.key.distro_version,
+            a.key.filename,
+            a.size.unwrap_or_default(),
+            built.mtime,
+            built.origin
         ),
         Provenance::RpmMd(file) => published_line(a, &file.url()),
         Provenance::Deb(file) => published_line(a, &file.url()),
+        Provenance::Promotion(file) => format!(
+            "{}\t{}\t{}\t{}/{}/{}",
+            a.key.distro_version,
+            a.key.filename,
+            a.sha256.as_deref().unwrap_or("-"),
+            file.repo,
+            file.distro_version,
+            file.method.as_str()
+        ),
     }
 }
 
@@ -359,7 +375,7 @@ fn published_line(a: &SourceArtifact, url: &str) -> String {
         "{}\t{}\t{}\t{}\t{url}",
         a.key.distro_version,
         a.key.filename,
-        a.size,
+        a.size.unwrap_or_default(),
         a.sha256.as_deref().unwrap_or("-"),
     )
 }

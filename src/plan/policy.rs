@@ -49,6 +49,9 @@ impl Policy {
         // A published repository is whole by construction: its distro is in scope.
         scope.extend(config.rpm_md.iter().map(|r| canonical(&r.distro_version)));
         scope.extend(config.deb.iter().map(|r| canonical(&r.distro_version)));
+        // So is a Packagecloud repository, in the `distro/version`s the config names.
+        let promoted = config.promote.iter().filter_map(|p| p.distros.as_ref());
+        scope.extend(promoted.flat_map(|d| d.values().map(|to| canonical(to))));
         Self {
             mode: settings.mode,
             scope,

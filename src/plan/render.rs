@@ -38,7 +38,13 @@ fn marker(kind: ActionKind) -> &'static str {
 /// Where an action's file comes from, unescaped: callers escape for their medium.
 fn detail(action: &Action) -> String {
     let origin = match &action.source {
-        Some(s) => format!("from {} ({})", s.provenance.place(), human_size(s.size)),
+        Some(s) => {
+            let mut about: Vec<String> = s.size.map(human_size).into_iter().collect();
+            if let crate::model::Provenance::Promotion(file) = &s.provenance {
+                about.push(format!("by {}", file.method.as_str()));
+            }
+            format!("from {} ({})", s.provenance.place(), about.join(", "))
+        }
         None => "orphan: no longer built on OBS".to_string(),
     };
     if action.unsafe_name {

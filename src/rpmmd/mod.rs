@@ -139,7 +139,7 @@ impl RpmMdSource {
                 location: package.href,
                 location_base: package.base,
             }),
-            size: package.size,
+            size: Some(package.size),
             md5: None,
             sha256: Some(package.checksum.1),
         }))

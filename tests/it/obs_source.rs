@@ -213,7 +213,7 @@ async fn demo_inventory_comes_from_one_result_request() {
     let seeded = &DEMO.projects[DEMO_OBS_PROJECT].builds
         [&BuildKey::new("Fedora_39", "x86_64", "kata-containers-image")]
         .binaries["kata-containers-image-3.2.0-1.1.noarch.rpm"];
-    assert_eq!(image.size, seeded.bytes.len() as u64);
+    assert_eq!(image.size, Some(seeded.bytes.len() as u64));
     assert_eq!(built(image).mtime, seeded.mtime);
     assert!(inventory.artifacts.values().all(|a| a.md5.is_none()));
     obs.shutdown().await;
@@ -951,7 +951,7 @@ async fn fill_md5_notices_a_binary_changed_since_the_listing() {
         filename: at.filename.clone(),
     };
     let (size, mtime) = (
-        listed.artifacts[&key].size,
+        listed.artifacts[&key].size.unwrap(),
         built(&listed.artifacts[&key]).mtime,
     );
     let wanted = BTreeSet::from([key]);
@@ -1010,7 +1010,7 @@ async fn fill_md5_refuses_a_list_without_a_valid_md5() {
             200,
             format!(
                 "<binarylist>\n  <binary filename=\"{}\"{md5_attribute} size=\"{}\" mtime=\"{}\" />\n</binarylist>\n",
-                key.filename, artifact.size, built(artifact).mtime
+                key.filename, artifact.size.unwrap(), built(artifact).mtime
             ),
         )]);
         let mut inventory = listed.clone();

@@ -316,7 +316,7 @@ proptest! {
                 // And the plan_id is not constant: different observations, different id.
                 if let Some(first_artifact) = world.source.first() {
                     let mut changed = source.clone();
-                    changed.artifacts.get_mut(&first_artifact.key).unwrap().size += 1;
+                    *changed.artifacts.get_mut(&first_artifact.key).unwrap().size.as_mut().unwrap() += 1;
                     if let Ok(other) = make_plan(&changed, &target, &policy, &context) {
                         prop_assert_ne!(&other.plan_id, &first.plan_id);
                     }

@@ -362,6 +362,7 @@ fn the_file_holds_no_absolute_paths_and_no_timestamps() {
     let context = pkgsync::plan::planner::PlanContext {
         config: config.effective(),
         list_skips: true,
+        after: None,
     };
     let policy = pkgsync::plan::policy::Policy::new(&config, str::to_string, Some(2));
     let plan = make_plan(&source, &target, &policy, &context).unwrap();
@@ -784,7 +785,7 @@ fn diff_reports_an_added_upload_and_a_removed_delete_per_distro_version() {
         .iter_mut()
         .find(|a| a.filename == "zlib-1.3-1.1.x86_64.rpm")
         .unwrap();
-    upload.source.as_mut().unwrap().size += 1;
+    *upload.source.as_mut().unwrap().size.as_mut().unwrap() += 1;
     let d = diff::diff(&new, &rebuilt);
     assert_eq!(d.added["fedora/40"].len(), 1);
     assert_eq!(d.removed["fedora/40"].len(), 1);

@@ -99,6 +99,7 @@ pub fn setup(s: &Settings) -> (Policy, PlanContext) {
     let context = PlanContext {
         config: config.effective(),
         list_skips: s.list_skips,
+        after: None,
     };
     (policy, context)
 }
@@ -271,7 +272,7 @@ pub fn source_artifact(
             },
             mtime: 1_700_000_000 + size,
         }),
-        size,
+        size: Some(size),
         md5: Some(format!("{:032x}", size * 7919)),
         sha256,
     }

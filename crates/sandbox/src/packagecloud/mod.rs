@@ -79,6 +79,8 @@ pub(crate) struct StoredPackage {
     pub bytes: Bytes,
     /// When it was stored; `None` for seeded packages (indexed from the start).
     pub uploaded_at: Option<Instant>,
+    /// Downloads since it was stored (or promoted here).
+    pub downloads: u64,
 }
 
 /// What tests see of a stored package.
@@ -91,12 +93,18 @@ pub struct StoredPackageView {
     pub package_type: PackageType,
     /// Creation sequence number (also the package id); increases with each store.
     pub created_order: u64,
+    /// Downloads since it was stored, or promoted into this repository.
+    pub downloads: u64,
 }
 
 #[derive(Debug)]
 pub(crate) struct PcState {
     pub token: Option<String>,
     pub repos: BTreeMap<String, Vec<StoredPackage>>,
+    /// Repositories whose downloads need the token.
+    pub private: std::collections::BTreeSet<String>,
+    /// Promote calls that moved a package.
+    pub promotions: u64,
     pub next_id: u64,
     pub duplicate_wording: DuplicateWording,
     pub index_delay: Duration,
@@ -204,6 +212,7 @@ impl PcState {
             sha512: hex::encode(sha2::Sha512::digest(&bytes)),
             bytes,
             uploaded_at,
+            downloads: 0,
         };
         packages.push(stored.clone());
         Ok(stored)
@@ -235,6 +244,8 @@ impl PackagecloudEmulator {
         let mut state = PcState {
             token: seed.token,
             repos: seed.repos.iter().map(|r| (r.clone(), Vec::new())).collect(),
+            private: Default::default(),
+            promotions: 0,
             next_id: 0,
             duplicate_wording: seed.duplicate_wording,
             index_delay: Duration::ZERO,
@@ -320,6 +331,7 @@ impl PackagecloudEmulator {
                         size: p.bytes.len() as u64,
                         package_type: p.identity.package_type,
                         created_order: p.id,
+                        downloads: p.downloads,
                     })
                     .collect()
             })
@@ -452,6 +464,21 @@ impl PackagecloudEmulator {
             .repos
             .entry(repo.to_string())
             .or_default();
+    }
+
+    /// A private repository's downloads need the token (a 401 without it).
+    pub fn set_private(&self, repo: &str, private: bool) {
+        let mut state = lock(&self.shared.state);
+        if private {
+            state.private.insert(repo.to_string());
+        } else {
+            state.private.remove(repo);
+        }
+    }
+
+    /// Promote calls that moved a package.
+    pub fn promotions(&self) -> u64 {
+        lock(&self.shared.state).promotions
     }
 
     pub fn set_duplicate_wording(&self, wording: DuplicateWording) {

@@ -62,6 +62,11 @@ async fn handle(State(shared): State<Arc<PcShared>>, request: Request) -> Respon
         && download.starts_with("download")
     {
         let repo = format!("{user}/{repo}");
+        // A private repository's downloads need the token, as the API does.
+        let private = lock(&shared.state).private.contains(&repo);
+        if private && let Some(response) = token_rejection(&shared, request.headers()) {
+            return response;
+        }
         return download_file(&shared, &repo, &format!("{distro}/{version}"), filename);
     }
     if let Some(response) = token_rejection(&shared, request.headers()) {
@@ -99,6 +104,18 @@ async fn handle(State(shared): State<Arc<PcShared>>, request: Request) -> Respon
         }
         (Method::GET, ["repos", user, repo, "package", rest @ ..]) => {
             details(&shared, &format!("{user}/{repo}"), rest)
+        }
+        (Method::POST, ["repos", user, repo, distro, version, filename, call])
+            if strip_json(call) == "promote" =>
+        {
+            let repo = format!("{user}/{repo}");
+            let distro_version = format!("{distro}/{version}");
+            let filename = filename.to_string();
+            let destination = match destination_of(request).await {
+                Ok(destination) => destination,
+                Err(response) => return response,
+            };
+            promote(&shared, &repo, &distro_version, &filename, &destination)
         }
         (Method::DELETE, ["repos", user, repo, distro, version, filename]) => delete(
             &shared,
@@ -161,7 +178,7 @@ fn repo_info(shared: &PcShared, repo: &str) -> Response {
         "package_count_human",
         json!(format!("{} packages", packages.len())),
     );
-    body.insert("private", json!(false));
+    body.insert("private", json!(state.private.contains(repo)));
     body.insert("fqname", json!(repo));
     json_reply(StatusCode::OK, &body)
 }
@@ -234,6 +251,7 @@ fn list(
                 base_url: &shared.base_url,
                 repo,
                 indexed: is_indexed(&state, p),
+                private: state.private.contains(repo),
             };
             views::fragment(p, &ctx)
         })
@@ -336,6 +354,7 @@ async fn upload(shared: &PcShared, repo: &str, request: Request) -> Response {
                 base_url: &shared.base_url,
                 repo,
                 indexed: false,
+                private: state.private.contains(repo),
             };
             json_reply(StatusCode::CREATED, &views::details(&stored, &ctx))
         }
@@ -404,6 +423,7 @@ fn details(shared: &PcShared, repo: &str, rest: &[&str]) -> Response {
                 base_url: &shared.base_url,
                 repo,
                 indexed: is_indexed(&state, p),
+                private: state.private.contains(repo),
             };
             json_reply(StatusCode::OK, &views::details(p, &ctx))
         }
@@ -435,20 +455,87 @@ fn delete(shared: &PcShared, repo: &str, distro_version: &str, filename: &str) -
     json_reply(StatusCode::OK, &json!({}))
 }
 
-fn download_file(shared: &PcShared, repo: &str, distro_version: &str, filename: &str) -> Response {
-    let state = lock(&shared.state);
-    let found = state.repos.get(repo).and_then(|packages| {
+/// The promote call's `destination=user/repo`, as a form (or JSON) field.
+async fn destination_of(request: Request) -> Result<String, Response> {
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| unprocessable("destination", "can't be blank"))?;
+    let from_form = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "destination")
+        .map(|(_, v)| v.into_owned());
+    let from_json = || {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("destination")?.as_str().map(str::to_string))
+    };
+    from_form
+        .or_else(from_json)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| unprocessable("destination", "can't be blank"))
+}
+
+/// Moves a package to another repository under the same `distro/version` and
+/// filename; its download count starts again. The answer describes the
+/// package as it was in the source repository, as the documented example does.
+fn promote(
+    shared: &PcShared,
+    repo: &str,
+    distro_version: &str,
+    filename: &str,
+    destination: &str,
+) -> Response {
+    let mut state = lock(&shared.state);
+    if !state.repos.contains_key(destination) || destination == repo {
+        return unprocessable("destination", "is not a repository you can promote to");
+    }
+    let Some(at) = state.repos.get(repo).and_then(|packages| {
         packages
             .iter()
+            .position(|p| p.distro_version == distro_version && p.filename == filename)
+    }) else {
+        return not_found();
+    };
+    let taken = state.repos[destination]
+        .iter()
+        .any(|p| p.distro_version == distro_version && p.filename == filename);
+    if taken {
+        return unprocessable("filename", "has already been taken");
+    }
+    let mut package = state.repos.get_mut(repo).expect("looked up").remove(at);
+    let ctx = Context {
+        base_url: &shared.base_url,
+        repo,
+        indexed: true,
+        private: state.private.contains(repo),
+    };
+    let body = views::details(&package, &ctx);
+    package.downloads = 0;
+    state.promotions += 1;
+    state
+        .repos
+        .get_mut(destination)
+        .expect("looked up")
+        .push(package);
+    json_reply(StatusCode::OK, &body)
+}
+
+fn download_file(shared: &PcShared, repo: &str, distro_version: &str, filename: &str) -> Response {
+    let mut state = lock(&shared.state);
+    let found = state.repos.get_mut(repo).and_then(|packages| {
+        packages
+            .iter_mut()
             .find(|p| p.distro_version == distro_version && p.filename == filename)
     });
     match found {
-        Some(p) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            Body::from(p.bytes.clone()),
-        )
-            .into_response(),
+        Some(p) => {
+            p.downloads += 1;
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                Body::from(p.bytes.clone()),
+            )
+                .into_response()
+        }
         None => not_found(),
     }
 }

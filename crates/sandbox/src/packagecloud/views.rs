@@ -48,6 +48,8 @@ pub(crate) struct Context<'a> {
     /// `user/repo`
     pub repo: &'a str,
     pub indexed: bool,
+    /// The repository is private: its downloads need the token.
+    pub private: bool,
 }
 
 struct Urls {
@@ -113,7 +115,7 @@ pub(crate) fn fragment(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     m.insert("release", json!(id.release));
     m.insert("epoch", json!(id.epoch.unwrap_or(0)));
     m.insert("scope", Value::Null);
-    m.insert("private", json!(false));
+    m.insert("private", json!(ctx.private));
     m.insert("type", json!(id.package_type.as_str()));
     m.insert("filename", json!(p.filename));
     m.insert("uploader_name", json!(uploader(ctx.repo)));
@@ -164,7 +166,7 @@ pub(crate) fn details(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     m.insert("sha1sum", json!(p.sha1));
     m.insert("sha256sum", json!(p.sha256));
     m.insert("sha512sum", json!(p.sha512));
-    m.insert("private", json!(false));
+    m.insert("private", json!(ctx.private));
     m.insert("uploader_name", json!(uploader(ctx.repo)));
     m.insert("created_at", json!(created_at(p)));
     m.insert("licenses", json!([]));
@@ -180,7 +182,7 @@ pub(crate) fn details(p: &StoredPackage, ctx: &Context<'_>) -> Object {
     m.insert("package_url", json!(u.package_url));
     m.insert("versions_url", json!(u.versions_url));
     m.insert("promote_url", json!(u.promote_url));
-    m.insert("total_downloads_count", json!(0));
+    m.insert("total_downloads_count", json!(p.downloads));
     m.insert("download_url", json!(u.download_url));
     m.insert("package_html_url", json!(u.package_html_url));
     insert_download_stats(&mut m, &u);
