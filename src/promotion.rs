@@ -68,7 +68,6 @@ impl PromotionSource {
         self.client.repo()
     }
 
-
     /// The source repository's whole listing.
     pub async fn fetch(&self) -> Result<TargetInventory, PromotionError> {
         self.client.list().await.map_err(|e| self.failed(e))
@@ -104,7 +103,8 @@ impl PromotionSource {
                     "its listing gives no sha256 for `{key}`, so it cannot be verified"
                 )));
             };
-            let coverage: &mut Coverage = inventory.coverage.entry(destination.clone()).or_default();
+            let coverage: &mut Coverage =
+                inventory.coverage.entry(destination.clone()).or_default();
             coverage
                 .archs
                 .extend(file_arch(&key.filename).map(str::to_string));
@@ -262,12 +262,13 @@ impl PromotionSource {
         key: &ArtifactKey,
         destination: &PackagecloudClient,
     ) -> Result<UploadOutcome, PackagecloudError> {
-        let path = download.promote_url.as_deref().ok_or_else(|| {
-            PackagecloudError::Malformed {
+        let path = download
+            .promote_url
+            .as_deref()
+            .ok_or_else(|| PackagecloudError::Malformed {
                 url: crate::display::ShownUrl::new(&download.url),
                 message: format!("the details of `{key}` give no `promote_url`"),
-            }
-        })?;
+            })?;
         let sha256 = download.sha256.as_deref().unwrap_or_default();
         self.client.promote(path, key, destination, sha256).await
     }

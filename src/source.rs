@@ -18,9 +18,9 @@
 use crate::config::Config;
 use crate::deb::{DebError, DebSource};
 use crate::http::{Auth, HttpClient};
+use crate::model::TargetInventory;
 use crate::model::{ArtifactKey, Provenance, SourceInventory};
 use crate::obs::{self, ObsBuildService};
-use crate::model::TargetInventory;
 use crate::plan::SourceExpectation;
 use crate::promotion::{PromotionError, PromotionSource};
 use crate::rpmmd::{RpmMdError, RpmMdSource};

@@ -7,9 +7,9 @@ use super::journal::{self, Outcome, Record, StoredCopy};
 use super::progress::Progress;
 use super::{ApplyError, ApplyOptions, ApplyReport, Context, fetch, record, write_record};
 use crate::model::{ArtifactKey, PromoteMethod, Provenance};
-use crate::promotion::PromotionSource;
 use crate::packagecloud::{DeleteOutcome, PackagecloudError, UploadOutcome};
 use crate::plan::{Action, ActionKind, Plan};
+use crate::promotion::PromotionSource;
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
@@ -148,7 +148,13 @@ async fn upload_one(
     if let Some(promotion) = moved_by(ctx, action) {
         let download = approved
             .rechecked()
-            .download(&action.source.as_ref().expect("uploads have a source").provenance)
+            .download(
+                &action
+                    .source
+                    .as_ref()
+                    .expect("uploads have a source")
+                    .provenance,
+            )
             .expect("the check phase passed only uploads with a download");
         let _slot = slots.uploads.acquire().await.expect("semaphore stays open");
         let key = action.key();

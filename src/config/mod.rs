@@ -349,8 +349,7 @@ impl Config {
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);
         }
-        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() && raw.promote.is_none()
-        {
+        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() && raw.promote.is_none() {
             return Err(invalid(
                 "the config names no source: list OBS projects under `obsprojects`, repositories under `rpm-md` or `deb`, or a repository to `promote` from".to_string(),
             ));

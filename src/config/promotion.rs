@@ -85,7 +85,10 @@ pub(super) fn promotion(
             TokenSource::PromoteEnvironment,
         )
     } else if let Some(token) = raw.auth.token.clone().filter(|t| !t.is_empty()) {
-        (Some(token), TokenSource::PromoteConfigFile(path.to_path_buf()))
+        (
+            Some(token),
+            TokenSource::PromoteConfigFile(path.to_path_buf()),
+        )
     } else {
         (target.token.clone(), target.token_source.clone())
     };

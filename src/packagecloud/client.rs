@@ -81,10 +81,11 @@ pub enum PackagecloudError {
     #[error(
         "Packagecloud answered the promote of `{key}` to `{destination}`, but `{destination}` does not list it"
     )]
-    NotArrived { key: ArtifactKey, destination: String },
-    #[error(
-        "`{key}` is in neither `{source_repo}` (404 on its promote call) nor `{destination}`"
-    )]
+    NotArrived {
+        key: ArtifactKey,
+        destination: String,
+    },
+    #[error("`{key}` is in neither `{source_repo}` (404 on its promote call) nor `{destination}`")]
     NothingToPromote {
         key: ArtifactKey,
         source_repo: String,

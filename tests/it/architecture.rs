@@ -2,7 +2,8 @@
 //! module of the product crate may name only the modules listed for it here
 //! (`crate::<module>` in a `use` or a path). The ground floor imports nothing;
 //! `config` does not know the plan; the planner does no I/O (no HTTP, no source,
-//! no target); sources and the target do not know each other.
+//! no target); sources and the target do not know each other, but for the
+//! promotion source, which reads a Packagecloud repository with its client.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,7 +20,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("keyring", &[]),
     (
         "config",
-        &["digest", "display", "http", "keyring", "oscrc", "secret"],
+        &[
+            "digest", "display", "http", "keyring", "model", "oscrc", "secret",
+        ],
     ),
     ("model", &["display"]),
     ("plan", &["config", "digest", "display", "model"]),
@@ -29,7 +32,28 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "source",
         &[
-            "config", "deb", "display", "http", "model", "obs", "plan", "rpmmd",
+            "config",
+            "deb",
+            "display",
+            "http",
+            "model",
+            "obs",
+            "plan",
+            "promotion",
+            "rpmmd",
+        ],
+    ),
+    // A Packagecloud repository as a source reads it through the target's client.
+    (
+        "promotion",
+        &[
+            "config",
+            "display",
+            "http",
+            "model",
+            "packagecloud",
+            "plan",
+            "source",
         ],
     ),
     (
@@ -63,6 +87,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "observe",
             "packagecloud",
             "plan",
+            "promotion",
             "source",
         ],
     ),

@@ -22,6 +22,7 @@ mod obs_source;
 mod packagecloud_client;
 mod plan_properties;
 mod plan_render;
+mod promotion;
 mod real_obs;
 mod reliability;
 mod rpmmd_source;

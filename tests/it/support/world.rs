@@ -114,6 +114,7 @@ pub fn pkgsync_command(home: &Path) -> Command {
     let mut command = Command::new(binary);
     command
         .env_remove("PACKAGECLOUD_TOKEN")
+        .env_remove("PACKAGECLOUD_PROMOTE_TOKEN")
         .env_remove("OBS_USER")
         .env_remove("OBS_PASSWORD")
         .env_remove("OSC_CONFIG")

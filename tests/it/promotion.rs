@@ -1,0 +1,445 @@
+//! Promotion, end to end: a staging Packagecloud repository as the source of a
+//! production one, by copy (download, verify, upload) and by move
+//! (Packagecloud's promote call), with the `--after` gate that ties a
+//! promotion to the reviewed plan of staging; faults on the writes.
+
+use crate::support::World;
+use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
+use pkgsync_sandbox::packages::{build_rpm, simple_deb, simple_rpm};
+use pkgsync_sandbox::{Fault, FaultRule, Seed};
+
+const STAGING: &str = "demo/staging";
+const PRODUCTION: &str = "demo/production";
+
+fn rpm(name: &str) -> Vec<u8> {
+    simple_rpm(name, "1.0", "1", "x86_64").unwrap()
+}
+
+/// Staging holds three rpms in fedora/39, one deb in ubuntu/jammy and one rpm
+/// in el/9 (which the promotion leaves out); production starts as `production`.
+fn world(promote: &str, sync: &str, production: &[(&str, Vec<u8>)]) -> World {
+    let mut seed = Seed::empty();
+    seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
+    seed.packagecloud.repo(STAGING).repo(PRODUCTION);
+    for name in ["alpha", "beta", "gamma"] {
+        seed.packagecloud.package(STAGING, "fedora/39", rpm(name));
+    }
+    seed.packagecloud.package(
+        STAGING,
+        "ubuntu/jammy",
+        simple_deb("delta", "1.0-1", "amd64").unwrap(),
+    );
+    seed.packagecloud.package(STAGING, "el/9", rpm("epsilon"));
+    for (distro, bytes) in production {
+        seed.packagecloud.package(PRODUCTION, distro, bytes.clone());
+    }
+    let world = World::with_seed(seed);
+    write_config(&world, promote, sync);
+    world
+}
+
+fn write_config(world: &World, promote: &str, sync: &str) {
+    let config = format!(
+        "promote:\n  from: {STAGING}\n{promote}  distros:\n    fedora/39:\n    ubuntu/jammy:\n\
+packagecloud:\n  url: {pc}\n  repo: {PRODUCTION}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
+sync:\n{sync}",
+        pc = world.sandbox().packagecloud_url()
+    );
+    std::fs::write(&world.config, config).unwrap();
+}
+
+/// `(distro/version/filename, sha256)` of a repository, sorted.
+fn stored(world: &World, repo: &str) -> Vec<(String, String)> {
+    let mut stored: Vec<_> = world
+        .sandbox()
+        .packagecloud()
+        .packages(repo)
+        .into_iter()
+        .map(|p| (format!("{}/{}", p.distro_version, p.filename), p.sha256))
+        .collect();
+    stored.sort();
+    stored
+}
+
+fn plan_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn apply(world: &World, plan: &std::path::Path) -> crate::support::Run {
+    world.pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+}
+
+fn no_changes(world: &World) {
+    world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exitcode"])
+        .expect(0);
+}
+
+/// The promoted part of staging: fedora/39 and ubuntu/jammy.
+fn promoted(staging: &[(String, String)]) -> Vec<(String, String)> {
+    staging
+        .iter()
+        .filter(|(path, _)| !path.starts_with("el/9/"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn copy_promotes_every_file_and_leaves_staging_as_it_was() {
+    let world = world("  method: copy\n", "  mode: additive\n", &[]);
+    let staging_before = stored(&world, STAGING);
+    let plan = world.plan_out("promote.json");
+    let json = plan_json(&plan);
+    assert_eq!(json["format_version"], "1.3");
+    assert_eq!(json["summary"]["upload"], 4);
+    let first = &json["actions"][0]["source"];
+    assert_eq!(first["repo"], STAGING);
+    assert_eq!(first["method"], "copy");
+    assert!(first["sha256"].is_string() && first.get("size").is_none());
+    let shown = world.pkgsync(&["show", plan.to_str().unwrap()]).expect(0);
+    assert!(
+        shown
+            .stdout
+            .contains("from demo/staging/fedora/39 (by copy)"),
+        "{}",
+        shown.stdout
+    );
+
+    apply(&world, &plan).expect(0);
+    assert_eq!(stored(&world, PRODUCTION), promoted(&staging_before));
+    assert_eq!(stored(&world, STAGING), staging_before);
+    assert_eq!(world.sandbox().packagecloud().promotions(), 0);
+    no_changes(&world);
+}
+
+#[test]
+fn move_uses_the_promote_call_and_empties_staging_of_what_it_moved() {
+    let world = world("  method: move\n", "  mode: additive\n", &[]);
+    let staging_before = stored(&world, STAGING);
+    let plan = world.plan_out("promote.json");
+    assert_eq!(plan_json(&plan)["actions"][0]["source"]["method"], "move");
+    let pc = world.sandbox().packagecloud();
+    pc.clear_requests();
+
+    apply(&world, &plan).expect(0);
+    assert_eq!(stored(&world, PRODUCTION), promoted(&staging_before));
+    let left: Vec<_> = stored(&world, STAGING);
+    assert_eq!(left.len(), 1, "only el/9 stays: {left:?}");
+    assert!(left[0].0.starts_with("el/9/"));
+    assert_eq!(pc.promotions(), 4);
+    // Nothing was downloaded or uploaded: the promote call moved the files.
+    let requests = pc.requests();
+    assert!(!requests.iter().any(|r| r.path.contains("/download")));
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.method == "POST" && r.path.ends_with("/packages.json"))
+    );
+    assert!(pc.packages(PRODUCTION).iter().all(|p| p.downloads == 0));
+    no_changes(&world);
+}
+
+#[test]
+fn move_in_mirror_mode_is_refused_by_the_config() {
+    let world = world("  method: move\n", "  mode: mirror\n", &[]);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("`promote.method: move` cannot be combined with `sync.mode: mirror`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn mirror_deletes_in_production_only_in_promoted_distros_and_within_the_guards() {
+    let production = [
+        ("fedora/39", rpm("old-one")),
+        ("fedora/39", rpm("old-two")),
+        ("el/9", rpm("elsewhere")),
+    ];
+    let world = world("", "  mode: mirror\n  max_deletes: 1\n", &production);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(3);
+    assert!(
+        run.stderr.contains("old-one-1.0-1.x86_64.rpm"),
+        "{}",
+        run.stderr
+    );
+
+    let plan = world.path("promote.json");
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--allow-deletes",
+            "2",
+            "--out",
+            plan.to_str().unwrap(),
+        ])
+        .expect(0);
+    let json = plan_json(&plan);
+    assert_eq!(json["summary"]["delete"], 2);
+    assert_eq!(json["summary"]["upload"], 4);
+    apply(&world, &plan).expect(0);
+    let production: Vec<String> = stored(&world, PRODUCTION)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert!(!production.iter().any(|p| p.contains("old-")));
+    assert!(production.contains(&"el/9/elsewhere-1.0-1.x86_64.rpm".to_string()));
+    no_changes(&world);
+}
+
+#[test]
+fn a_staging_file_changed_after_planning_makes_the_plan_stale_with_no_write() {
+    let world = world("", "  mode: additive\n", &[]);
+    let plan = world.plan_out("promote.json");
+    let pc = world.sandbox().packagecloud();
+    assert!(pc.remove_package(STAGING, "fedora/39", "beta-1.0-1.x86_64.rpm"));
+    let other = build_rpm(
+        "beta",
+        "1.0",
+        "1",
+        "x86_64",
+        &[("/usr/share/beta/OTHER", b"other")],
+    );
+    pc.insert_package(STAGING, "fedora/39", other.unwrap())
+        .unwrap();
+    pc.clear_requests();
+
+    let run = apply(&world, &plan).expect(4);
+    assert!(
+        run.stderr
+            .contains("demo/staging/fedora/39/beta-1.0-1.x86_64.rpm` changed there"),
+        "{}",
+        run.stderr
+    );
+    assert!(stored(&world, PRODUCTION).is_empty());
+    assert!(pc.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn a_destination_holding_other_content_is_a_conflict() {
+    let other = build_rpm(
+        "alpha",
+        "1.0",
+        "1",
+        "x86_64",
+        &[("/usr/share/alpha/OTHER", b"x")],
+    );
+    let world = world("", "  mode: additive\n", &[("fedora/39", other.unwrap())]);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(6);
+    assert!(
+        run.stderr.contains("alpha-1.0-1.x86_64.rpm"),
+        "{}",
+        run.stderr
+    );
+
+    // With `sync.replace` it is a replace, by the promote call too.
+    write_config(
+        &world,
+        "  method: move\n",
+        "  mode: additive\n  replace: true\n",
+    );
+    let plan = world.plan_out("promote.json");
+    assert_eq!(plan_json(&plan)["summary"]["replace"], 1);
+    apply(&world, &plan).expect(0);
+    let promoted_alpha = stored(&world, PRODUCTION)
+        .into_iter()
+        .find(|(p, _)| p.ends_with("alpha-1.0-1.x86_64.rpm"))
+        .unwrap();
+    assert_eq!(promoted_alpha.1, sha256_hex(&rpm("alpha")));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn lost_answers_of_promote_and_upload_never_duplicate_or_lose_a_package() {
+    for method in ["move", "copy"] {
+        let world = world(&format!("  method: {method}\n"), "  mode: additive\n", &[]);
+        let staging_before = stored(&world, STAGING);
+        let plan = world.plan_out("promote.json");
+        let pc = world.sandbox().packagecloud();
+        // The first write of each kind is made and its answer lost; another
+        // connection is reset before it is handled.
+        pc.set_faults(vec![
+            FaultRule::new("promote", Fault::StoreThenStatus(500)).method("POST"),
+            FaultRule::new("promote", Fault::Reset)
+                .method("POST")
+                .skip(1),
+            FaultRule::new("/packages.json", Fault::StoreThenStatus(502)).method("POST"),
+            FaultRule::new("/packages.json", Fault::Reset)
+                .method("POST")
+                .skip(1),
+        ]);
+        apply(&world, &plan).expect(0);
+        pc.clear_faults();
+        let production = stored(&world, PRODUCTION);
+        assert_eq!(production, promoted(&staging_before), "{method}");
+        if method == "move" {
+            assert_eq!(stored(&world, STAGING).len(), 1, "{method}");
+        } else {
+            assert_eq!(stored(&world, STAGING), staging_before);
+        }
+        no_changes(&world);
+        // A rerun of the same plan finds everything done.
+        apply(&world, &plan).expect(0);
+        assert_eq!(stored(&world, PRODUCTION), production);
+    }
+}
+
+#[test]
+fn a_private_staging_repository_is_downloaded_with_the_token_which_is_never_shown() {
+    let world = world("", "  mode: additive\n", &[]);
+    let pc = world.sandbox().packagecloud();
+    pc.set_private(STAGING, true);
+    let plan = world.plan_out("promote.json");
+    let run = apply(&world, &plan).expect(0);
+    assert_eq!(stored(&world, PRODUCTION).len(), 4);
+    assert!(!run.stdout.contains(DEMO_PC_TOKEN) && !run.stderr.contains(DEMO_PC_TOKEN));
+    assert!(
+        !std::fs::read_to_string(&plan)
+            .unwrap()
+            .contains(DEMO_PC_TOKEN)
+    );
+
+    // Staging's own token, from the environment, is the one sent there.
+    let envs = [("PACKAGECLOUD_PROMOTE_TOKEN", "not-the-token")];
+    let run = world
+        .pkgsync_with(&["plan", "--config", world.config()], &envs)
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("the `PACKAGECLOUD_PROMOTE_TOKEN` environment variable"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not-the-token"), "{}", run.stderr);
+}
+
+/// The two-step workflow: OBS → staging (the demo's own config), reviewed and
+/// applied; then staging → production `--after` that plan.
+#[test]
+fn after_refuses_until_staging_holds_what_its_plan_led_to() {
+    let world = World::demo();
+    let pc = world.sandbox().packagecloud();
+    pc.create_repo(PRODUCTION);
+    let staging_plan = world.plan_out("staging.json");
+    let promotion = world.path("promote.yaml");
+    std::fs::write(
+        &promotion,
+        format!(
+            "promote:\n  from: {DEMO_PC_REPO}\n  distros:\n    fedora/39:\n    ubuntu/jammy:\n\
+packagecloud:\n  url: {pc}\n  repo: {PRODUCTION}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
+sync:\n  mode: mirror\n  max_delete_percent: 100\n",
+            pc = world.sandbox().packagecloud_url()
+        ),
+    )
+    .unwrap();
+    let promotion_plan = world.path("promote.json");
+    let plan_after = || {
+        world.pkgsync(&[
+            "plan",
+            "--config",
+            promotion.to_str().unwrap(),
+            "--after",
+            staging_plan.to_str().unwrap(),
+            "--out",
+            promotion_plan.to_str().unwrap(),
+        ])
+    };
+
+    // Not applied to staging yet.
+    let run = plan_after().expect(4);
+    assert!(
+        run.stderr.contains("does not hold what plan"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("qemu-kata-8.0.2-1.1.x86_64.rpm"),
+        "{}",
+        run.stderr
+    );
+
+    // Applied, but one of its uploads is gone again (a partial state).
+    apply(&world, &staging_plan).expect(0);
+    assert!(pc.remove_package(DEMO_PC_REPO, "fedora/39", "qemu-kata-8.0.2-1.1.x86_64.rpm"));
+    let run = plan_after().expect(4);
+    assert!(
+        run.stderr
+            .contains("fedora/39/qemu-kata-8.0.2-1.1.x86_64.rpm"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("kata-runtime"),
+        "only the missing file: {}",
+        run.stderr
+    );
+
+    // Finished (the rerun uploads what is missing): the promotion is planned.
+    apply(&world, &staging_plan).expect(0);
+    plan_after().expect(0);
+    let json = plan_json(&promotion_plan);
+    let staging_id = plan_json(&staging_plan)["plan_id"].clone();
+    assert_eq!(json["after"]["plan_id"], staging_id);
+    assert!(!json["after"]["absent"].as_array().unwrap().is_empty());
+
+    // Staging changes between the promotion's plan and its apply: refused, no write.
+    let kept = pc.package_bytes(
+        DEMO_PC_REPO,
+        "ubuntu/jammy",
+        "qemu-kata_8.0.2-1.1_amd64.deb",
+    );
+    assert!(pc.remove_package(
+        DEMO_PC_REPO,
+        "ubuntu/jammy",
+        "qemu-kata_8.0.2-1.1_amd64.deb"
+    ));
+    pc.clear_requests();
+    let run = world
+        .pkgsync(&[
+            "apply",
+            promotion_plan.to_str().unwrap(),
+            "--config",
+            promotion.to_str().unwrap(),
+        ])
+        .expect(4);
+    assert!(
+        run.stderr.contains("qemu-kata_8.0.2-1.1_amd64.deb"),
+        "{}",
+        run.stderr
+    );
+    assert!(pc.requests().iter().all(|r| r.method == "GET"));
+    assert!(pc.packages(PRODUCTION).is_empty());
+
+    // Put back as it was: the promotion goes through.
+    pc.insert_package(DEMO_PC_REPO, "ubuntu/jammy", kept.unwrap())
+        .unwrap();
+    world
+        .pkgsync(&[
+            "apply",
+            promotion_plan.to_str().unwrap(),
+            "--config",
+            promotion.to_str().unwrap(),
+        ])
+        .expect(0);
+    // el/7 is not promoted.
+    let staging: Vec<_> = world
+        .stored()
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("el/7/"))
+        .collect();
+    assert_eq!(stored(&world, PRODUCTION), staging);
+}
