@@ -9,8 +9,8 @@ use crate::exit::{Exit, Failure};
 use crate::plan;
 use anyhow::Context;
 use pkgsync_sandbox::demo::{
-    DEMO_DEB_REPOSITORY, DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER, DEMO_PC_REPO,
-    DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
+    DEMO_DEB_REPOSITORY, DEMO_OBS_PASSWORD, DEMO_OBS_PROJECT, DEMO_OBS_USER,
+    DEMO_PC_PRODUCTION_REPO, DEMO_PC_REPO, DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
 };
 use pkgsync_sandbox::{Sandbox, Seed};
 use std::path::{Path, PathBuf};
@@ -102,7 +102,8 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
         )));
     }
     println!("\nThe repository now matches OBS; nothing is left to do.");
-    published_source(sandbox, dir, &env, &options).await
+    published_source(sandbox, dir, &env, &options).await?;
+    promotion(sandbox, dir, &env, &options).await
 }
 
 /// The same builds read from their published repository (a sha256 for every
@@ -144,6 +145,62 @@ async fn published_source(
     }
     println!("Planned again: no changes.");
     Ok(Exit::Success)
+}
+
+/// `DEMO_PC_REPO` treated as staging: promoted to production after the
+/// reviewed plan that filled it.
+async fn promotion(
+    sandbox: &Sandbox,
+    dir: &Path,
+    env: &Environment,
+    options: &ApplyOptions,
+) -> Result<Exit, Failure> {
+    let config_path = dir.join("demo-promote.yaml");
+    std::fs::write(&config_path, promotion_config(sandbox))
+        .with_context(|| format!("cannot write `{}`", config_path.display()))
+        .map_err(Failure::error)?;
+    println!(
+        "\n`{DEMO_PC_REPO}` as staging, promoted to `{DEMO_PC_PRODUCTION_REPO}` after the reviewed plan that filled it:"
+    );
+    println!(
+        "$ pkgsync plan --config demo-promote.yaml --after demo-plan.json --out demo-promote-plan.json"
+    );
+    let config = load_config(&config_path, env)?;
+    let after = dir.join("demo-plan.json");
+    let plan = make_plan(&config, env, None, false, Some(&after)).await?;
+    print!("{}", render(&plan, Format::Text));
+    println!("\n$ pkgsync apply demo-promote-plan.json --config demo-promote.yaml");
+    let report = run_apply(
+        &plan,
+        &config,
+        env,
+        &dir.join("cache"),
+        &dir.join("journal-promote.jsonl"),
+        options,
+        false,
+    )
+    .await?;
+    println!("{}", report.summary);
+    let again = make_plan(&config, env, None, false, None).await?;
+    if again.summary.has_changes() {
+        return Err(Failure::error(anyhow::anyhow!(
+            "the demo did not converge: the promotion's second plan still has changes"
+        )));
+    }
+    println!("Planned again: no changes; staging is as it was (a copy, not a move).");
+    Ok(Exit::Success)
+}
+
+/// A config that promotes the demo repository's fedora/39 and ubuntu/jammy
+/// to the production repository, mirroring them.
+pub fn promotion_config(sandbox: &Sandbox) -> String {
+    format!(
+        "# pkgsync config for the built-in sandbox: staging → production\n\
+promote:\n  from: {DEMO_PC_REPO}\n  method: copy\n  distros:\n    fedora/39:\n    ubuntu/jammy:\n\
+packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_PRODUCTION_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
+sync:\n  mode: mirror\n  max_delete_percent: 50\n",
+        pc = sandbox.packagecloud_url(),
+    )
 }
 
 /// A config that syncs the demo project's published `Fedora_39` repository.

@@ -5,7 +5,8 @@
 //! Every name and reason comes from outside (OBS, Packagecloud, or a plan file
 //! edited by anyone): all of it is shown through [`crate::display`].
 
-use super::{Action, ActionKind, Plan, Summary};
+use super::{Action, ActionKind, After, Plan, Summary};
+use crate::config::EffectiveConfig;
 use crate::display;
 use console::Style;
 use std::collections::BTreeMap;
@@ -86,6 +87,13 @@ pub fn text(plan: &Plan, color: bool) -> String {
 
     let mut out = String::new();
     let _ = writeln!(out, "{}", bold.apply_to(summary_line(&plan.summary)));
+    if let Some(after) = &plan.after {
+        let _ = writeln!(
+            out,
+            "  {}",
+            after_line(after, |s| display::text(s).into_owned())
+        );
+    }
     for (distro_version, actions) in grouped(plan) {
         let _ = writeln!(out, "\n  {}:", display::text(distro_version));
         for action in actions {
@@ -144,6 +152,49 @@ pub fn text(plan: &Plan, color: bool) -> String {
     out
 }
 
+/// `plan --after`, for the reviewer: which plan this promotion follows and
+/// what apply will insist on.
+fn after_line(after: &After, escape: impl Fn(&str) -> String) -> String {
+    format!(
+        "Follows plan `{}` of `{}`: apply refuses unless `{}` holds the {} file(s) that plan uploaded and none of the {} it deleted.",
+        after.plan_id,
+        escape(&after.repo),
+        escape(&after.repo),
+        after.present.len(),
+        after.absent.len()
+    )
+}
+
+/// Where the plan's files come from, in markdown: OBS projects, published
+/// repositories (the first few), a promotion's source repository.
+fn sources_line(config: &EffectiveConfig) -> String {
+    let quoted = |s: &str| format!("`{}`", display::markdown(s));
+    let mut sources = Vec::new();
+    if !config.obs_projects.is_empty() {
+        let projects: Vec<String> = config.obs_projects.iter().map(|p| quoted(p)).collect();
+        sources.push(format!("OBS {}", projects.join(", ")));
+    }
+    let published: Vec<String> = config
+        .rpm_md
+        .iter()
+        .map(|r| format!("rpm-md {}", quoted(&r.url)))
+        .chain(config.deb.iter().map(|d| format!("deb {}", quoted(&d.url))))
+        .collect();
+    const SHOWN: usize = 5;
+    sources.extend(published.iter().take(SHOWN).cloned());
+    if published.len() > SHOWN {
+        sources.push(format!("{} more repositories", published.len() - SHOWN));
+    }
+    if let Some(promote) = &config.promote {
+        sources.push(format!(
+            "Packagecloud {} (by {})",
+            quoted(&promote.from),
+            promote.method.as_str()
+        ));
+    }
+    sources.join(", ")
+}
+
 /// Markdown for a pull-request comment: summary, deletes first, long lists folded,
 /// kept under GitHub's comment limit with a note of what was cut.
 pub fn markdown(plan: &Plan) -> String {
@@ -167,15 +218,17 @@ fn markdown_head(plan: &Plan) -> String {
     let _ = writeln!(head, "**{}**\n", summary_line(&plan.summary));
     let _ = writeln!(
         head,
-        "Repository `{}` ← OBS `{}`",
+        "Repository `{}` ← {}",
         display::markdown(&plan.config.packagecloud_repo),
-        plan.config
-            .obs_projects
-            .iter()
-            .map(|p| display::markdown(p))
-            .collect::<Vec<_>>()
-            .join("`, `")
+        sources_line(&plan.config)
     );
+    if let Some(after) = &plan.after {
+        let _ = writeln!(
+            head,
+            "\n> [!IMPORTANT]\n> {}",
+            after_line(after, display::markdown)
+        );
+    }
     if plan.summary.delete > 0 {
         let _ = writeln!(
             head,

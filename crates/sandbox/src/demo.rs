@@ -28,6 +28,8 @@ pub const DEMO_OBS_PROJECT: &str = "home:katacontainers:releases:stable-3.2";
 pub const DEMO_OBS_USER: &str = "demo";
 pub const DEMO_OBS_PASSWORD: &str = "demo-password";
 pub const DEMO_PC_REPO: &str = "demo/kata";
+/// The production repository the demo promotes `DEMO_PC_REPO` to (empty at first).
+pub const DEMO_PC_PRODUCTION_REPO: &str = "demo/kata-production";
 /// A made-up 48-hex-digit token (the length the `package_cloud` CLI expects).
 pub const DEMO_PC_TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -316,6 +318,7 @@ impl Seed {
 
         let pc = &mut seed.packagecloud;
         pc.token = Some(DEMO_PC_TOKEN.to_string());
+        pc.repo(DEMO_PC_PRODUCTION_REPO);
         pc.repo(DEMO_PC_REPO)
             .package(DEMO_PC_REPO, "fedora/39", demo_kata_runtime_rpm("x86_64")?)
             .package(
