@@ -3,6 +3,7 @@
 use crate::support;
 use crate::support::World;
 use pkgsync::model::{ObsBuilt, Provenance};
+use pkgsync_sandbox::demo::DEMO_PC_REPO;
 use std::path::Path;
 
 #[test]
@@ -787,12 +788,14 @@ fn the_ci_workflows_pass_actionlint() {
         support::Run::from(output)
     };
     let workflows = [
-        root.join("examples/github-actions/pkgsync-plan.yml"),
-        root.join("examples/github-actions/pkgsync-apply.yml"),
-    ];
-    let run = lint(&[&workflows[0], &workflows[1]]);
+        "pkgsync-plan.yml",
+        "pkgsync-apply.yml",
+        "pkgsync-promote.yml",
+    ]
+    .map(|name| root.join("examples/github-actions").join(name));
+    let run = lint(&workflows.each_ref().map(|w| w.as_path()));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("linted ").count(), 2, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("linted ").count(), 3, "{}", run.stdout);
 
     // The linter finds what is wrong: a misspelt context and a job without a runner.
     let dir = tempfile::tempdir().unwrap();
@@ -808,6 +811,7 @@ fn the_ci_workflows_pass_actionlint() {
 }
 
 /// Runs the `run:` steps of one job of a workflow in `examples/github-actions/`
+/// (`file.yml` for its first job, `file.yml:job` for another)
 /// with bash, as GitHub does (`bash -e`), in `dir`, with `pkgsync` (the binary
 /// under test) and a recording fake `gh` on the PATH. `uses:` steps and the
 /// installation of pkgsync are skipped; after a failure only `if: always()` steps
@@ -819,11 +823,15 @@ fn run_workflow_steps(
     env: &[(&str, &str)],
 ) -> Vec<(String, i32)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (workflow, job_name) = workflow.split_once(':').unwrap_or((workflow, ""));
     let text =
         std::fs::read_to_string(root.join("examples/github-actions").join(workflow)).unwrap();
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     let jobs = yaml["jobs"].as_mapping().unwrap();
-    let (_, job) = jobs.iter().next().unwrap();
+    let (_, job) = jobs
+        .iter()
+        .find(|(name, _)| job_name.is_empty() || name.as_str() == Some(job_name))
+        .unwrap();
     let bin = world.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pkgsync"), bin.join("pkgsync"));
@@ -963,6 +971,85 @@ fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
         summary.contains("exit 4") && summary.contains("refused"),
         "{summary}"
     );
+}
+
+/// The two-step workflow in CI: OBS → staging applied, then the promotion
+/// staging → production planned `--after` it, reviewed and applied.
+#[test]
+fn the_promotion_workflow_steps_work_against_the_sandbox() {
+    let world = World::demo();
+    let pc = world.sandbox().packagecloud();
+    let production = pkgsync_sandbox::demo::DEMO_PC_PRODUCTION_REPO;
+    pc.create_repo(production);
+    let repo = world.path("repo");
+    std::fs::create_dir_all(repo.join("plans")).unwrap();
+    std::fs::copy(&world.config, repo.join("sync.yaml")).unwrap();
+    let promote = pkgsync::demo::promotion_config(world.sandbox());
+    std::fs::write(repo.join("promote.yaml"), promote).unwrap();
+    let at = |name: &str| repo.join(name).to_str().unwrap().to_string();
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            &at("sync.yaml"),
+            "--out",
+            &at("plans/sync.json"),
+        ])
+        .expect(0);
+    world
+        .pkgsync(&[
+            "apply",
+            &at("plans/sync.json"),
+            "--config",
+            &at("sync.yaml"),
+        ])
+        .expect(0);
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            &at("promote.yaml"),
+            "--after",
+            &at("plans/sync.json"),
+            "--out",
+            &at("plans/promote.json"),
+        ])
+        .expect(0);
+
+    // The pull request with the promotion: planned again, the same, posted.
+    let pr = [("PR", "8"), ("GH_TOKEN", "test")];
+    let steps = run_workflow_steps(&world, "pkgsync-promote.yml:plan", &repo, &pr);
+    assert!(
+        steps.len() == 3 && steps.iter().all(|(_, code)| *code == 0),
+        "{steps:?}"
+    );
+    let body = std::fs::read_to_string(world.path("gh.log.body")).unwrap();
+    assert!(body.contains("Follows plan `blake3:"), "{body}");
+
+    // Staging lost a file its plan uploaded: the job fails with exit 4.
+    let deb = "qemu-kata_8.0.2-1.1_amd64.deb";
+    let kept = pc.package_bytes(DEMO_PC_REPO, "ubuntu/jammy", deb).unwrap();
+    assert!(pc.remove_package(DEMO_PC_REPO, "ubuntu/jammy", deb));
+    let steps = run_workflow_steps(&world, "pkgsync-promote.yml:plan", &repo, &pr);
+    let again = steps
+        .iter()
+        .find(|(n, _)| n.starts_with("Plan again"))
+        .unwrap();
+    assert_eq!(again.1, 4, "{steps:?}");
+    pc.insert_package(DEMO_PC_REPO, "ubuntu/jammy", kept)
+        .unwrap();
+
+    // After merge: applied to production.
+    let steps = run_workflow_steps(&world, "pkgsync-promote.yml:apply", &repo, &[]);
+    assert_eq!(steps, [("Apply the reviewed promotion".to_string(), 0)]);
+    let summary = std::fs::read_to_string(world.path("step-summary.md")).unwrap();
+    assert!(summary.contains("pkgsync promote: exit 0"), "{summary}");
+    let promoted = pc
+        .packages(DEMO_PC_REPO)
+        .into_iter()
+        .filter(|p| p.distro_version != "el/7")
+        .count();
+    assert_eq!(pc.packages(production).len(), promoted);
 }
 
 /// The demo's plan, with the sandbox's URLs (their ports change on every start)
