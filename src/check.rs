@@ -3,8 +3,8 @@
 //!
 //! Checks: the config is valid; every OBS project is readable with the
 //! credentials it would use; every repository the filters admit is mapped; the
-//! Packagecloud token is accepted and sees the repository; every mapped
-//! `distro/version` exists. Write access cannot be verified without writing (the
+//! Packagecloud token is accepted and sees the repository (and a promotion's
+//! source repository); every `distro/version` the config names exists. Write access cannot be verified without writing (the
 //! API shows no permissions), and the output says so.
 
 use crate::cli::CheckArgs;
@@ -51,6 +51,7 @@ pub async fn check(args: &CheckArgs, env: &Environment) -> Result<Exit, Failure>
         args.config.display()
     ))];
     lines.extend(check_obs(&config, env).await);
+    lines.extend(check_promotion(&config, env).await);
     lines.extend(check_packagecloud(&config, env).await);
     for line in &lines {
         line.print();
@@ -68,6 +69,9 @@ pub async fn check(args: &CheckArgs, env: &Environment) -> Result<Exit, Failure>
 /// Each project's meta, with its own credentials; then the mapping of every
 /// repository the filters admit.
 async fn check_obs(config: &Config, env: &Environment) -> Vec<Line> {
+    if config.obs.projects.is_empty() {
+        return Vec::new();
+    }
     let obs = ObsClient::new(http_client(config, env), &config.obs.url);
     let selection = Selection::new(&config.filters);
     let mut lines = Vec::new();
@@ -113,6 +117,26 @@ async fn check_obs(config: &Config, env: &Environment) -> Vec<Line> {
     lines
 }
 
+/// `promote:`: the source repository is readable with the token it gets.
+async fn check_promotion(config: &Config, env: &Environment) -> Vec<Line> {
+    let Some(promote) = &config.promote else {
+        return Vec::new();
+    };
+    let source = PackagecloudClient::new(http_client(config, env), &promote.from);
+    let repo = display::text(source.repo()).into_owned();
+    vec![match source.repository().await {
+        Ok(private) => Line::ok(format!(
+            "the promotion source `{repo}` ({}) is readable with the token from {}",
+            if private { "private" } else { "public" },
+            promote.from.token_source
+        )),
+        Err(e) => Line::fail(format!(
+            "the promotion source `{repo}`: {}",
+            crate::exit::chain(&e)
+        )),
+    }]
+}
+
 /// The token and the repository, then every mapped `distro/version`.
 async fn check_packagecloud(config: &Config, env: &Environment) -> Vec<Line> {
     let packagecloud = PackagecloudClient::new(http_client(config, env), &config.packagecloud);
@@ -148,7 +172,7 @@ async fn check_packagecloud(config: &Config, env: &Environment) -> Vec<Line> {
         }
     };
     let mut unknown = Vec::new();
-    let mapped: BTreeSet<&String> = config.distro_mapping.values().flatten().collect();
+    let mapped: BTreeSet<&String> = config.written_distros().collect();
     for target in &mapped {
         if let Err(e) = index.canonical_name(target) {
             unknown.push(e.to_string());

@@ -443,3 +443,32 @@ sync:\n  mode: mirror\n  max_delete_percent: 100\n",
         .collect();
     assert_eq!(stored(&world, PRODUCTION), staging);
 }
+
+#[test]
+fn check_reads_the_promotion_source_with_its_token() {
+    let world = world("", "  mode: additive\n", &[]);
+    let run = world
+        .pkgsync(&["check", "--config", world.config()])
+        .expect(0);
+    assert!(
+        run.stdout
+            .contains("ok    the promotion source `demo/staging` (public) is readable"),
+        "{}",
+        run.stdout
+    );
+    let text = std::fs::read_to_string(&world.config).unwrap();
+    std::fs::write(
+        &world.config,
+        text.replace("from: demo/staging", "from: demo/nothing"),
+    )
+    .unwrap();
+    let run = world
+        .pkgsync(&["check", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stdout
+            .contains("FAIL  the promotion source `demo/nothing`"),
+        "{}",
+        run.stdout
+    );
+}
