@@ -262,24 +262,22 @@ impl PromotionSource {
         key: &ArtifactKey,
         destination: &PackagecloudClient,
     ) -> Result<UploadOutcome, PackagecloudError> {
-        let path = download
-            .promote_url
-            .as_deref()
-            .ok_or_else(|| PackagecloudError::Malformed {
-                url: crate::display::ShownUrl::new(&download.url),
-                message: format!("the details of `{key}` give no `promote_url`"),
-            })?;
         let sha256 = download.sha256.as_deref().unwrap_or_default();
-        self.client.promote(path, key, destination, sha256).await
+        self.client
+            .promote(download.promote_url.as_deref(), key, destination, sha256)
+            .await
     }
 
     /// `plan --after`: the state `plan` (the source repository's own reviewed
     /// plan) led to, checked against the repository now.
     pub async fn after(&self, plan: &Plan) -> Result<After, PromotionError> {
-        if plan.config.packagecloud_repo != self.repo() {
+        if plan.config.packagecloud_repo != self.repo()
+            || plan.config.packagecloud_url != self.promotion.from.url
+        {
             return Err(self.unusable(format!(
-                "the plan given to `--after` was made for `{}`, not for this repository",
-                text(&plan.config.packagecloud_repo)
+                "the plan given to `--after` was made for `{}` at `{}`, not for this repository",
+                text(&plan.config.packagecloud_repo),
+                crate::display::ShownUrl::new(&plan.config.packagecloud_url)
             )));
         }
         let listing = self.fetch().await?;

@@ -284,8 +284,9 @@ impl PackagecloudClient {
         self.token.clone().map_or(Auth::None, Auth::Token)
     }
 
-    pub async fn delete(&self, key: &ArtifactKey) -> Result<DeleteOutcome, PackagecloudError> {
-        let url = self.repo_url(&format!(
+    /// A stored package's own URL (its `destroy_url`; `promote.json` below it).
+    pub(super) fn package_url(&self, key: &ArtifactKey) -> String {
+        self.repo_url(&format!(
             "/{}/{}",
             key.distro_version
                 .split('/')
@@ -293,7 +294,11 @@ impl PackagecloudClient {
                 .collect::<Vec<_>>()
                 .join("/"),
             utf8_percent_encode(&key.filename, SEGMENT)
-        ));
+        ))
+    }
+
+    pub async fn delete(&self, key: &ArtifactKey) -> Result<DeleteOutcome, PackagecloudError> {
+        let url = self.package_url(key);
         let response = self
             .http
             .send(Method::DELETE, &url, &self.auth()?, |r| r)

@@ -10,19 +10,23 @@ use reqwest::{Method, StatusCode};
 
 impl PackagecloudClient {
     /// Moves `key` from this client's repository to `destination`'s with the
-    /// promote call at `promote_path` (site-relative, from the package's
-    /// details), and makes sure it arrived there with `sha256`.
+    /// promote call at `promote_path` (site-relative, as the package's details
+    /// give it; else the documented one), and makes sure it arrived there
+    /// with `sha256`.
     ///
     /// Already there with the same sha256 (a rerun, or an answer lost after the
     /// move) is done; another sha256 there is a conflict.
     pub async fn promote(
         &self,
-        promote_path: &str,
+        promote_path: Option<&str>,
         key: &ArtifactKey,
         destination: &PackagecloudClient,
         sha256: &str,
     ) -> Result<UploadOutcome, PackagecloudError> {
-        let url = self.url_on_this_host(promote_path, "promote_url", key)?;
+        let url = match promote_path {
+            Some(path) => self.url_on_this_host(path, "promote_url", key)?,
+            None => format!("{}/promote.json", self.package_url(key)),
+        };
         let form = [("destination", destination.repo().to_string())];
         let mut retry = RetryState::new(&self.http.retry);
         loop {

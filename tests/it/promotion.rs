@@ -140,14 +140,48 @@ fn move_uses_the_promote_call_and_empties_staging_of_what_it_moved() {
 }
 
 #[test]
-fn move_in_mirror_mode_is_refused_by_the_config() {
+fn configs_a_promotion_cannot_keep_are_refused() {
     let world = world("  method: move\n", "  mode: mirror\n", &[]);
-    let run = world
-        .pkgsync(&["plan", "--config", world.config()])
-        .expect(1);
+    let plan = || {
+        world
+            .pkgsync(&["plan", "--config", world.config()])
+            .expect(1)
+    };
+    let run = plan();
     assert!(
         run.stderr
             .contains("`promote.method: move` cannot be combined with `sync.mode: mirror`"),
+        "{}",
+        run.stderr
+    );
+    // A move cannot change the distro/version.
+    world.edit_config("mode: mirror", "mode: additive");
+    world.edit_config("    fedora/39:\n", "    fedora/39: fedora/40\n");
+    let run = plan();
+    assert!(
+        run.stderr.contains("`method: move` keeps a package's"),
+        "{}",
+        run.stderr
+    );
+    // Mirror deletes need the distro/versions named.
+    write_config(&world, "", "  mode: mirror\n");
+    world.edit_config("  distros:\n    fedora/39:\n    ubuntu/jammy:\n", "");
+    let run = plan();
+    assert!(run.stderr.contains("`promote.distros`"), "{}", run.stderr);
+    // `--after` takes a plan of the promotion's source only.
+    write_config(&world, "", "  mode: additive\n");
+    let own = world.plan_out("promote.json");
+    let run = world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            world.config(),
+            "--after",
+            own.to_str().unwrap(),
+        ])
+        .expect(1);
+    assert!(
+        run.stderr.contains("was made for `demo/production`"),
         "{}",
         run.stderr
     );
