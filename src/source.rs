@@ -18,8 +18,7 @@
 use crate::config::Config;
 use crate::deb::{DebError, DebSource};
 use crate::http::{Auth, HttpClient};
-use crate::model::TargetInventory;
-use crate::model::{ArtifactKey, Provenance, SourceInventory};
+use crate::model::{ArtifactKey, Provenance, SourceInventory, TargetInventory};
 use crate::obs::{self, ObsBuildService};
 use crate::plan::SourceExpectation;
 use crate::promotion::{PromotionError, PromotionSource};

@@ -145,16 +145,10 @@ async fn upload_one(
     action: &Action,
     delete_first: bool,
 ) -> Result<Outcome, UploadError> {
-    if let Some(promotion) = moved_by(ctx, action) {
+    if let Some((promotion, provenance)) = moved_by(ctx, action) {
         let download = approved
             .rechecked()
-            .download(
-                &action
-                    .source
-                    .as_ref()
-                    .expect("uploads have a source")
-                    .provenance,
-            )
+            .download(provenance)
             .expect("the check phase passed only uploads with a download");
         let _slot = slots.uploads.acquire().await.expect("semaphore stays open");
         let key = action.key();
@@ -202,13 +196,17 @@ fn outcome_of(action: &Action, outcome: UploadOutcome, delete_first: bool) -> Ou
     }
 }
 
-/// The promotion source, when the action's file is moved by Packagecloud's
-/// promote call rather than downloaded and uploaded (`promote.method: move`).
-fn moved_by<'c>(ctx: &Context<'c>, action: &Action) -> Option<&'c PromotionSource> {
-    let expect = action.source.as_ref()?;
-    match &expect.provenance {
+/// The promotion source and the file, when the action's file is moved by
+/// Packagecloud's promote call rather than downloaded and uploaded
+/// (`promote.method: move`).
+fn moved_by<'c, 'a>(
+    ctx: &Context<'c>,
+    action: &'a Action,
+) -> Option<(&'c PromotionSource, &'a Provenance)> {
+    let provenance = &action.source.as_ref()?.provenance;
+    match provenance {
         Provenance::Promotion(file) if file.method == PromoteMethod::Move => {
-            ctx.sources.promotion()
+            Some((ctx.sources.promotion()?, provenance))
         }
         _ => None,
     }
