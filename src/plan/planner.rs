@@ -101,11 +101,11 @@ pub fn plan(
         observed: Observed {
             source: Fingerprint {
                 count: source.artifacts.len(),
-                digest: fingerprint_lines(source.artifacts.values().map(source_line)),
+                digest: fingerprint_lines(|| source.artifacts.values().map(source_line)),
             },
             target: Fingerprint {
                 count: target.packages.len(),
-                digest: fingerprint_lines(target.packages.values().map(target_line)),
+                digest: fingerprint_lines(|| target.packages.values().map(target_line)),
             },
         },
         summary,
@@ -232,7 +232,7 @@ fn unchanged_groups(
         .into_iter()
         .map(|(distro_version, packages)| UnchangedGroup {
             count: packages.len(),
-            digest: fingerprint_lines(packages.iter().map(|p| target_line(p))),
+            digest: fingerprint_lines(|| packages.iter().map(|p| target_line(p))),
             files: list_skips.then(|| packages.iter().map(|p| p.key.filename.clone()).collect()),
             distro_version,
         })
