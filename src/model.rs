@@ -119,14 +119,20 @@ pub struct RpmMdFile {
     /// `location@xml:base`, when the repository names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location_base: Option<String>,
+    /// For a repository on disk, the directory its URL resolved to (symlinks
+    /// followed) when planned: the files are read from there (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
 }
 
 impl RpmMdFile {
-    /// Where the file is downloaded from: the location below its base.
+    /// Where the file is fetched from: the location below its base, or below
+    /// the directory the repository resolved to.
     pub fn url(&self) -> String {
         let base = self
             .location_base
             .as_deref()
+            .or(self.resolved.as_deref())
             .unwrap_or(&self.repository_url);
         format!(
             "{}/{}",

@@ -72,7 +72,7 @@ pub(super) fn rpm_md(
     let mut repositories: Vec<RpmMdRepository> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
         let key = format!("rpm-md[{i}]");
-        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let url = location(&entry.url, &format!("{key}.url"))?;
         let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
         if repositories.iter().any(|r| r.url == url) {
             return Err(format!(
@@ -88,6 +88,32 @@ pub(super) fn rpm_md(
         });
     }
     Ok(repositories)
+}
+
+/// A tree's or repository's location: an http(s) URL, a `file://` URL, or an
+/// absolute path (made a `file://` URL), without a trailing slash. A path is
+/// taken as written: symlinks in it (`latest-*`) are resolved when it is read,
+/// so that the plan names the directory it was made from.
+pub(super) fn location(written: &str, key: &str) -> Result<String, String> {
+    let written = written.trim();
+    let path = Path::new(written);
+    if path.is_absolute() {
+        let url = url::Url::from_directory_path(path)
+            .map_err(|()| format!("`{key}`: `{written}` is not a usable path"))?;
+        return Ok(url.as_str().trim_end_matches('/').to_string());
+    }
+    if written.starts_with("file:") {
+        let local = crate::http::local_path(written)
+            .filter(|p| p.is_absolute())
+            .ok_or_else(|| format!("`{key}`: `{written}` is not a `file:///absolute/path` URL"))?;
+        return location(&local.to_string_lossy(), key);
+    }
+    if !written.contains("://") {
+        return Err(format!(
+            "`{key}`: `{written}` is neither a URL nor an absolute path"
+        ));
+    }
+    normalise_url(written, key)
 }
 
 /// `deb:`: each archive's URL, its layout (flat, or a suite with components
