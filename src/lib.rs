@@ -28,6 +28,7 @@ pub mod demo;
 mod digest;
 mod display;
 mod exit;
+pub mod gbs;
 pub mod http;
 mod init;
 mod keyring;

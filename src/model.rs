@@ -73,6 +73,7 @@ pub enum Provenance {
     Obs(ObsBuilt),
     RpmMd(RpmMdFile),
     Deb(DebFile),
+    Gbs(GbsFile),
 }
 
 impl Provenance {
@@ -85,6 +86,12 @@ impl Provenance {
             }
             Self::RpmMd(file) => file.repository_url.clone(),
             Self::Deb(file) => file.archive.clone(),
+            Self::Gbs(file) => format!(
+                "{} (build {}) {}",
+                file.resolved.as_deref().unwrap_or(&file.tree),
+                file.build_id,
+                file.repository
+            ),
         }
     }
 }
@@ -96,6 +103,10 @@ impl fmt::Display for Provenance {
             Self::Obs(built) => built.origin.fmt(f),
             Self::RpmMd(file) => f.write_str(&crate::display::text(&file.url())),
             Self::Deb(file) => f.write_str(&crate::display::text(&file.url())),
+            Self::Gbs(file) => {
+                let shown = format!("{} (build {})", file.url(), file.build_id);
+                f.write_str(&crate::display::text(&shown))
+            }
         }
     }
 }
@@ -154,6 +165,32 @@ pub struct DebFile {
 impl DebFile {
     pub fn url(&self) -> String {
         format!("{}/{}", self.archive.trim_end_matches('/'), self.path)
+    }
+}
+
+/// A package of a GBS tree: in the rpm-md repository
+/// `repos/<repo>/<arch>/<packages|debug|source>` below the tree, of the build
+/// build.xml named when planned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GbsFile {
+    /// The tree's URL, as configured (`…/latest`).
+    pub tree: String,
+    /// build.xml's `<id>` when planned: a plan is pinned to it.
+    pub build_id: String,
+    /// For a tree on disk, the directory it resolved to when planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
+    /// `repos/<repo>/<arch>/<kind>`, below the tree.
+    pub repository: String,
+    /// `location@href` in that repository.
+    pub location: String,
+}
+
+impl GbsFile {
+    /// Where the file is fetched from: below the directory planned from.
+    pub fn url(&self) -> String {
+        let tree = self.resolved.as_deref().unwrap_or(&self.tree);
+        format!("{tree}/{}/{}", self.repository, self.location)
     }
 }
 

@@ -17,6 +17,7 @@
 
 use crate::config::Config;
 use crate::deb::{DebError, DebSource};
+use crate::gbs::{GbsError, GbsSource};
 use crate::http::{Auth, HttpClient};
 use crate::model::{ArtifactKey, Provenance, SourceInventory};
 use crate::obs::{self, ObsBuildService};
@@ -32,6 +33,8 @@ pub enum SourceError {
     RpmMd(#[from] RpmMdError),
     #[error(transparent)]
     Deb(#[from] DebError),
+    #[error(transparent)]
+    Gbs(#[from] GbsError),
     #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
     Overlap(Vec<String>),
 }
@@ -45,6 +48,8 @@ pub enum Source {
     RpmMd(RpmMdSource),
     /// Published Debian archives (`deb:`).
     Deb(DebSource),
+    /// GBS snapshot trees (`gbs:`).
+    Gbs(GbsSource),
 }
 
 /// What a source read, before it is an inventory: kept apart so that the reads
@@ -53,6 +58,7 @@ pub enum Fetched {
     Obs(Vec<obs::inventory::ProjectListing>),
     RpmMd(Vec<crate::rpmmd::Listing>),
     Deb(Vec<crate::deb::Listing>),
+    Gbs(Vec<crate::gbs::Listing>),
 }
 
 impl Source {
@@ -61,6 +67,7 @@ impl Source {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
             Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await?)),
             Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await?)),
+            Self::Gbs(gbs) => Ok(Fetched::Gbs(gbs.fetch().await?)),
         }
     }
 
@@ -75,6 +82,7 @@ impl Source {
                 Ok(rpmmd.inventory(listings, canonical)?)
             }
             (Self::Deb(deb), Fetched::Deb(listings)) => Ok(deb.inventory(listings, canonical)?),
+            (Self::Gbs(gbs), Fetched::Gbs(listings)) => Ok(gbs.inventory(listings, canonical)?),
             _ => unreachable!("each source builds from what it fetched"),
         }
     }
@@ -94,6 +102,7 @@ impl Source {
                 Some(rpmmd.admits(file, key, canonical))
             }
             (Self::Deb(deb), Provenance::Deb(file)) => Some(deb.admits(file, key, canonical)),
+            (Self::Gbs(gbs), Provenance::Gbs(file)) => Some(gbs.admits(file, key, canonical)),
             _ => None,
         }
     }
@@ -105,6 +114,7 @@ impl Source {
                 rpmmd.has_repository(&file.repository_url)
             }
             (Self::Deb(deb), Provenance::Deb(file)) => deb.has_repository(&file.archive),
+            (Self::Gbs(gbs), Provenance::Gbs(file)) => gbs.has_tree(&file.tree),
             _ => false,
         }
     }
@@ -114,6 +124,7 @@ impl Source {
             Self::Obs(obs) => Ok(obs.recheck(planned).await?),
             Self::RpmMd(rpmmd) => Ok(rpmmd.recheck(planned).await?),
             Self::Deb(deb) => Ok(deb.recheck(planned).await?),
+            Self::Gbs(gbs) => Ok(gbs.recheck(planned).await?),
         }
     }
 
@@ -127,7 +138,7 @@ impl Source {
         match self {
             Self::Obs(obs) => Ok(obs.fill_md5(inventory, keys).await?),
             // Published repositories list sha256, which the listing compares.
-            Self::RpmMd(_) | Self::Deb(_) => Ok(()),
+            Self::RpmMd(_) | Self::Deb(_) | Self::Gbs(_) => Ok(()),
         }
     }
 }
@@ -235,6 +246,10 @@ impl Sources {
         let deb = DebSource::new(config, http.clone());
         if !deb.is_empty() {
             sources.push(Source::Deb(deb));
+        }
+        let gbs = GbsSource::new(config, http.clone());
+        if !gbs.is_empty() {
+            sources.push(Source::Gbs(gbs));
         }
         Self(sources)
     }

@@ -52,6 +52,18 @@ impl Config {
                     signed_by: fingerprints(&r.signed_by),
                 })
                 .collect(),
+            gbs: self
+                .gbs
+                .iter()
+                .map(|t| EffectiveGbs {
+                    url: t.url.clone(),
+                    mapping: t
+                        .mapping
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -73,6 +85,16 @@ pub struct EffectiveConfig {
     /// Absent from plans without published Debian sources (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deb: Vec<EffectiveDeb>,
+    /// Absent from plans without GBS trees (format 1.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gbs: Vec<EffectiveGbs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveGbs {
+    pub url: String,
+    /// An empty value means "skip this repo".
+    pub mapping: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

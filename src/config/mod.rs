@@ -13,7 +13,7 @@ mod sections;
 pub use crate::keyring::Keyring;
 pub use crate::secret::Secret;
 pub use effective::{
-    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectivePatterns, EffectiveRpmMd,
+    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectiveGbs, EffectivePatterns, EffectiveRpmMd,
 };
 pub use sections::expand_project_names;
 
@@ -209,6 +209,17 @@ pub struct DebRepository {
     pub signed_by: Option<Keyring>,
 }
 
+/// One GBS snapshot tree (`gbs:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GbsTree {
+    /// The tree: `builddata/build.xml` and `repos/` are below it. http(s),
+    /// or `file://` for a tree on disk.
+    pub url: String,
+    /// GBS repo, or `repo/arch`, → `distro/version`; `None` skips it. A
+    /// `repo/arch` entry wins over its `repo` entry.
+    pub mapping: DistroMapping,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplySettings {
     pub downloads: usize,
@@ -224,6 +235,7 @@ pub struct Config {
     pub distro_mapping: DistroMapping,
     pub rpm_md: Vec<RpmMdRepository>,
     pub deb: Vec<DebRepository>,
+    pub gbs: Vec<GbsTree>,
     pub filters: Filters,
     pub policy_settings: PolicySettings,
     /// `sync.protect`, compiled.
@@ -296,6 +308,7 @@ impl Config {
             .flatten()
             .chain(self.rpm_md.iter().map(|r| &r.distro_version))
             .chain(self.deb.iter().map(|r| &r.distro_version))
+            .chain(self.gbs.iter().flat_map(|t| t.mapping.values().flatten()))
     }
 
     pub fn load(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
@@ -319,7 +332,9 @@ impl Config {
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
         let mut rpm_md = published::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
         let mut deb = published::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
-        let distro_mapping = sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?;
+        let distro_mapping =
+            sections::distro_mapping(&raw.distro_mapping, "distro-mapping").map_err(invalid)?;
+        let gbs = published::gbs(&raw.gbs).map_err(invalid)?;
         if obs.published {
             let (more_rpm_md, more_deb) =
                 published::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)
@@ -327,9 +342,9 @@ impl Config {
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);
         }
-        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() {
+        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() && gbs.is_empty() {
             return Err(invalid(
-                "the config names no source: list OBS projects under `obsprojects`, or repositories under `rpm-md` or `deb`".to_string(),
+                "the config names no source: list OBS projects under `obsprojects`, repositories under `rpm-md` or `deb`, or trees under `gbs`".to_string(),
             ));
         }
         let filters = sections::filters(&raw.filters).map_err(invalid)?;
@@ -340,6 +355,7 @@ impl Config {
             distro_mapping,
             rpm_md,
             deb,
+            gbs,
             filters,
             policy_settings,
             protect,

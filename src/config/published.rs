@@ -2,9 +2,9 @@
 //! `obs.published` shorthand that derives them from `obsprojects` and
 //! `distro-mapping`; each with its `signed_by` keys.
 
-use super::raw::{RawDeb, RawObs, RawRpmMd};
-use super::sections::{Remarks, distro_version, normalise_url};
-use super::{DebRepository, DistroMapping, ObsSettings, RpmMdRepository};
+use super::raw::{RawDeb, RawGbs, RawObs, RawRpmMd};
+use super::sections::{Remarks, distro_mapping, distro_version, normalise_url};
+use super::{DebRepository, DistroMapping, GbsTree, ObsSettings, RpmMdRepository};
 use crate::display::ShownUrl;
 use crate::keyring::Keyring;
 use std::path::Path;
@@ -114,6 +114,42 @@ pub(super) fn location(written: &str, key: &str) -> Result<String, String> {
         ));
     }
     normalise_url(written, key)
+}
+
+/// `gbs:`: each tree's location and its mapping of GBS repos (or
+/// `repo/arch`, the arch as build.xml or rpm names it) to `distro/version`s.
+pub(super) fn gbs(raw: &[RawGbs]) -> Result<Vec<GbsTree>, String> {
+    let mut trees: Vec<GbsTree> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let key = format!("gbs[{i}]");
+        let url = location(&entry.url, &format!("{key}.url"))?;
+        if trees.iter().any(|t| t.url == url) {
+            return Err(format!(
+                "`{key}.url`: `{}` is listed twice",
+                ShownUrl::new(&url)
+            ));
+        }
+        if entry.mapping.is_empty() {
+            return Err(format!(
+                "`{key}.mapping`: map the tree's repos to `distro/version`s"
+            ));
+        }
+        for name in entry.mapping.keys() {
+            let plain = |part: &str| crate::model::is_safe_filename(part);
+            let ok = match name.split_once('/') {
+                Some((repo, arch)) => plain(repo) && plain(arch),
+                None => plain(name),
+            };
+            if !ok {
+                return Err(format!(
+                    "`{key}.mapping`: `{name}` is neither a repo nor `repo/arch`"
+                ));
+            }
+        }
+        let mapping = distro_mapping(&entry.mapping, &format!("{key}.mapping"))?;
+        trees.push(GbsTree { url, mapping });
+    }
+    Ok(trees)
 }
 
 /// `deb:`: each archive's URL, its layout (flat, or a suite with components

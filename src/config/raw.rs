@@ -22,6 +22,9 @@ pub(super) struct RawConfig {
     /// Published Debian archives, each into one `distro/version`.
     #[serde(default)]
     pub(super) deb: Vec<RawDeb>,
+    /// GBS snapshot trees, each repo (or repo/arch) into a `distro/version`.
+    #[serde(default)]
+    pub(super) gbs: Vec<RawGbs>,
     pub(super) packagecloud: RawPackagecloud,
     #[serde(default, rename = "distro-mapping")]
     pub(super) distro_mapping: BTreeMap<String, Option<String>>,
@@ -161,4 +164,12 @@ pub(super) struct RawDeb {
     pub(super) architectures: Vec<String>,
     /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGbs {
+    pub(super) url: String,
+    #[serde(default)]
+    pub(super) mapping: BTreeMap<String, Option<String>>,
 }

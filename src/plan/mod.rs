@@ -17,17 +17,22 @@ pub use planner::{PlanError, plan};
 
 /// Major.minor of the plan file format. Readers refuse an unknown major and
 /// ignore unknown fields of a known major (minor additions). 1.2 adds published
-/// rpm-md sources; a plan without them is written as 1.1, byte for byte as
-/// before, so that readers of 1.1 keep reading it.
-pub const FORMAT_VERSION: &str = "1.2";
+/// rpm-md sources; 1.3 GBS trees and trees on disk (their build ids and
+/// resolved directories). A plan is written in the oldest version that holds
+/// its fields, byte for byte as before, so that older readers keep reading it.
+pub const FORMAT_VERSION: &str = "1.3";
+const FORMAT_VERSION_PUBLISHED: &str = "1.2";
 const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
 
 /// The format version a plan of this config is written in.
 pub fn format_version(config: &EffectiveConfig) -> &'static str {
-    if config.rpm_md.is_empty() && config.deb.is_empty() {
-        FORMAT_VERSION_WITHOUT_PUBLISHED
-    } else {
+    let on_disk = config.rpm_md.iter().any(|r| r.url.starts_with("file:"));
+    if !config.gbs.is_empty() || on_disk {
         FORMAT_VERSION
+    } else if !config.rpm_md.is_empty() || !config.deb.is_empty() {
+        FORMAT_VERSION_PUBLISHED
+    } else {
+        FORMAT_VERSION_WITHOUT_PUBLISHED
     }
 }
 pub const FORMAT_MAJOR: u64 = 1;

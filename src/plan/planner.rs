@@ -351,6 +351,7 @@ fn source_line(a: &SourceArtifact) -> String {
         ),
         Provenance::RpmMd(file) => published_line(a, &file.url()),
         Provenance::Deb(file) => published_line(a, &file.url()),
+        Provenance::Gbs(file) => published_line(a, &file.url()),
     }
 }
 
