@@ -17,6 +17,7 @@ mod bench_published;
 mod bench_scale;
 mod config;
 mod deb_source;
+mod gbs_source;
 mod delete_safety;
 mod obs_source;
 mod packagecloud_client;

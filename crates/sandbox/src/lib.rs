@@ -4,12 +4,15 @@
 //! `PackagecloudEmulator::start`) or both together as a [`Sandbox`].
 //!
 //! Module map: `obs` and `packagecloud` (one emulator each), `faults` (the fault
-//! plan both apply), `packages` (generates real rpm/deb files), `demo` (the demo
+//! plan both apply), `packages` (generates real rpm/deb files), `files` and
+//! `published` (static trees of published repositories), `gbs` (GBS snapshot
+//! trees), `demo` (the demo
 //! seed and its constants), `server` (binding, serving, request log).
 
 pub mod demo;
 pub mod faults;
 pub mod files;
+pub mod gbs;
 pub mod obs;
 pub mod packagecloud;
 pub mod packages;
