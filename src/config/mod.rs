@@ -13,7 +13,8 @@ mod sections;
 pub use crate::keyring::Keyring;
 pub use crate::secret::Secret;
 pub use effective::{
-    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectiveGbs, EffectivePatterns, EffectiveRpmMd,
+    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectiveGbs, EffectivePatterns,
+    EffectiveRpmMd,
 };
 pub use sections::expand_project_names;
 

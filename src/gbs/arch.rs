@@ -50,7 +50,10 @@ mod tests {
     fn targets_and_rpm_arches_map_both_ways() {
         assert_eq!(rpm_arches("ia32"), ["i386", "i486", "i586", "i686"]);
         assert_eq!(rpm_arches("ppc64le"), ["ppc64le"]);
-        assert!(names("ia32").contains(&"i686"), "an rpm arch names its target");
+        assert!(
+            names("ia32").contains(&"i686"),
+            "an rpm arch names its target"
+        );
         assert_eq!(names("x86_64"), ["x86_64"]);
         assert_eq!(names("armv7l"), ["armv7l", "armv7hl", "armv7nhl"]);
         for (target, arches) in TARGETS {

@@ -41,7 +41,10 @@ pub fn parse(xml: &str) -> Result<BuildXml, String> {
     let mut path: Vec<String> = Vec::new();
     let mut target: Option<String> = None;
     loop {
-        match reader.read_event().map_err(|e| format!("not well-formed XML: {e}"))? {
+        match reader
+            .read_event()
+            .map_err(|e| format!("not well-formed XML: {e}"))?
+        {
             Event::Start(e) => {
                 let name = local_name(&e);
                 element(&e, &name, &path, &mut parts, &mut target)?;
@@ -110,7 +113,11 @@ fn value(
         ["build", "buildtargets", "buildtarget", "arch"] => {
             let repo = target.expect("inside a build target");
             let arch = safe(text, "arch")?;
-            parts.targets.entry(repo.to_string()).or_default().push(arch);
+            parts
+                .targets
+                .entry(repo.to_string())
+                .or_default()
+                .push(arch);
         }
         _ => {}
     }
@@ -196,10 +203,26 @@ mod tests {
 
     #[test]
     fn refuses_what_cannot_be_a_tree() {
-        assert!(parse("<build><repos><repo>a</repo></repos><archs><arch>x</arch></archs></build>").unwrap_err().contains("<id>"));
-        assert!(parse("<build><id>1</id><repos><repo>../x</repo></repos></build>").unwrap_err().contains("not a plain name"));
-        assert!(parse("<build><id>1</id><repos><repo>a</repo></repos></build>").unwrap_err().contains("no arch"));
-        assert!(parse("<build><id>1</id></build>").unwrap_err().contains("no repo"));
+        assert!(
+            parse("<build><repos><repo>a</repo></repos><archs><arch>x</arch></archs></build>")
+                .unwrap_err()
+                .contains("<id>")
+        );
+        assert!(
+            parse("<build><id>1</id><repos><repo>../x</repo></repos></build>")
+                .unwrap_err()
+                .contains("not a plain name")
+        );
+        assert!(
+            parse("<build><id>1</id><repos><repo>a</repo></repos></build>")
+                .unwrap_err()
+                .contains("no arch")
+        );
+        assert!(
+            parse("<build><id>1</id></build>")
+                .unwrap_err()
+                .contains("no repo")
+        );
         assert!(parse("<build><id>1</id>").is_err());
     }
 }

@@ -187,7 +187,10 @@ impl Listing {
             inventory.read.push(listing.read);
             let distro_version = canonical(&part.distro_version);
             fed.insert(distro_version.clone());
-            let coverage = inventory.coverage.entry(distro_version.clone()).or_default();
+            let coverage = inventory
+                .coverage
+                .entry(distro_version.clone())
+                .or_default();
             for package in listing.packages {
                 coverage.archs.insert(package.arch.clone());
                 let synced = rpmmd::synced(&package, source_packages, debug_packages)
@@ -223,7 +226,9 @@ impl Listing {
         if self.partial {
             for distro_version in fed {
                 let coverage: &mut Coverage = inventory.coverage.entry(distro_version).or_default();
-                coverage.archs.retain(|a| !ARCH_INDEPENDENT.contains(&a.as_str()));
+                coverage
+                    .archs
+                    .retain(|a| !ARCH_INDEPENDENT.contains(&a.as_str()));
             }
         }
         Ok(())
@@ -236,11 +241,15 @@ fn built_per_arch(first: &Provenance, second: &SourceArtifact) -> bool {
     let (Provenance::Gbs(a), Provenance::Gbs(b)) = (first, &second.provenance) else {
         return false;
     };
-    let independent = file_arch(&second.key.filename)
-        .is_some_and(|arch| ARCH_INDEPENDENT.contains(&arch));
+    let independent =
+        file_arch(&second.key.filename).is_some_and(|arch| ARCH_INDEPENDENT.contains(&arch));
     let same_repo = |x: &GbsFile| {
         let (repo, _) = repo_and_arch(&x.repository).unwrap_or_default();
-        (x.tree.clone(), repo.to_string(), x.repository.rsplit('/').next().map(str::to_string))
+        (
+            x.tree.clone(),
+            repo.to_string(),
+            x.repository.rsplit('/').next().map(str::to_string),
+        )
     };
     independent && a.repository != b.repository && same_repo(a) == same_repo(b)
 }

@@ -38,11 +38,17 @@ pub fn resolve(url: &str) -> Result<String, HttpError> {
 
 impl HttpClient {
     /// A local metadata file as text, under the metadata size limit and deadline.
-    pub(super) async fn read_local_text(&self, url: &str, path: &Path) -> Result<String, HttpError> {
+    pub(super) async fn read_local_text(
+        &self,
+        url: &str,
+        path: &Path,
+    ) -> Result<String, HttpError> {
         let fail = |reason: String| HttpError::transport(Method::GET, url, reason);
         let limit = self.limits.max_metadata_bytes;
         let read = async {
-            let file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut body = Vec::new();
             file.take(limit + 1)
                 .read_to_end(&mut body)
@@ -76,7 +82,9 @@ impl HttpClient {
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<Downloaded, HttpError> {
         let copy = async {
-            let mut file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
+            let mut file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut sink = Sink::create(part, listed_size).await?;
             let mut buffer = vec![0u8; 256 * 1024];
             loop {
@@ -118,7 +126,10 @@ mod tests {
             local_path(&resolved).unwrap(),
             std::fs::canonicalize(&dated).unwrap()
         );
-        assert_eq!(resolve("https://example.org/x").unwrap(), "https://example.org/x");
+        assert_eq!(
+            resolve("https://example.org/x").unwrap(),
+            "https://example.org/x"
+        );
         assert!(local_path("https://example.org/x").is_none());
     }
 }

@@ -5,9 +5,9 @@
 //! repositories of a GBS tree (`crate::gbs`).
 
 use super::{RpmMdError, primary, repomd};
+use crate::config::Keyring;
 use crate::display::chain;
 use crate::http::{Auth, HttpClient};
-use crate::config::Keyring;
 use crate::metadata::{self, Expected};
 use crate::model::{IndexRead, PackageType};
 use sha2::{Digest, Sha256};

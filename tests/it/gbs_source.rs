@@ -68,7 +68,10 @@ fn converges(world: &World, dated: &Path, id: &str) -> Plan {
         ]
     );
     // build.xml is pinned by its digest and build id, beside the four repomds.
-    let build_xml = &plan.indexes.iter().find(|i| i.url.ends_with("builddata/build.xml"));
+    let build_xml = &plan
+        .indexes
+        .iter()
+        .find(|i| i.url.ends_with("builddata/build.xml"));
     let build_xml = build_xml.expect("build.xml is recorded");
     let digest = sha256_of(&dated.join("builddata/build.xml"));
     assert_eq!(build_xml.digest, format!("sha256:{digest}"));
@@ -105,7 +108,11 @@ fn a_tree_over_http_in_either_build_xml_form_syncs_end_to_end() {
         let shown = world
             .pkgsync(&["show", world.path("plan.json").to_str().unwrap()])
             .expect(0);
-        assert!(shown.stdout.contains("tizen_20260101.1"), "{}", shown.stdout);
+        assert!(
+            shown.stdout.contains("tizen_20260101.1"),
+            "{}",
+            shown.stdout
+        );
         assert!(plan.indexes.iter().all(|i| i.url.contains("/latest/")));
         runtime.block_on(server.shutdown());
     }
@@ -175,11 +182,19 @@ fn repos_the_config_does_not_map_are_all_named_and_nothing_is_read_further() {
     let world = world(&url, "    mapping:\n      tizen-extra: fedora/39\n", "");
     let run = world.pkgsync(&["plan", "--config", world.config()]);
     assert_ne!(run.code, 0);
-    for word in ["tizen-base, tizen-main", "tizen_20260101.1", "gbs[].mapping"] {
+    for word in [
+        "tizen-base, tizen-main",
+        "tizen_20260101.1",
+        "gbs[].mapping",
+    ] {
         assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
     }
     let read: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
-    assert_eq!(read, ["/latest/builddata/build.xml"], "no repository is read");
+    assert_eq!(
+        read,
+        ["/latest/builddata/build.xml"],
+        "no repository is read"
+    );
     runtime.block_on(server.shutdown());
 }
 
@@ -194,7 +209,10 @@ fn latest_switched_to_another_build_refuses_apply_naming_both_ids() {
     plan(&world, "plan.json");
 
     // The next build rebuilt everything: no planned file holds.
-    tree(dir.path(), &SampleBuild::new("tizen_20260102.1", "2", BuildXmlForm::Legacy));
+    tree(
+        dir.path(),
+        &SampleBuild::new("tizen_20260102.1", "2", BuildXmlForm::Legacy),
+    );
     let before = world.sandbox().packagecloud().requests().len();
     let run = apply(&world, "plan.json").expect(4);
     for word in ["tizen_20260101.1", "tizen_20260102.1", "stale"] {
@@ -202,11 +220,17 @@ fn latest_switched_to_another_build_refuses_apply_naming_both_ids() {
     }
     assert!(world.stored().is_empty());
     let after = world.sandbox().packagecloud().requests();
-    assert!(after[before..].iter().all(|r| r.method == "GET"), "{after:?}");
+    assert!(
+        after[before..].iter().all(|r| r.method == "GET"),
+        "{after:?}"
+    );
 
     // A build whose files are the planned ones (same bytes): every action
     // still holds, and apply completes.
-    tree(dir.path(), &SampleBuild::new("tizen_20260103.1", "1", BuildXmlForm::Legacy));
+    tree(
+        dir.path(),
+        &SampleBuild::new("tizen_20260103.1", "1", BuildXmlForm::Legacy),
+    );
     apply(&world, "plan.json").expect(0);
     assert_eq!(world.stored().len(), 6);
     runtime.block_on(server.shutdown());

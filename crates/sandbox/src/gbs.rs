@@ -82,7 +82,8 @@ impl SampleBuild {
                     rpm(&format!("{name}-data"), release, "noarch")?,
                 ]);
                 index(&base.join("packages"), &packages, indexer)?;
-                let debug = BTreeMap::from([rpm(&format!("{name}-tool-debuginfo"), release, arch)?]);
+                let debug =
+                    BTreeMap::from([rpm(&format!("{name}-tool-debuginfo"), release, arch)?]);
                 index(&base.join("debug"), &debug, indexer)?;
                 let source_name = format!("{name}-tool-1.0-{release}.src.rpm");
                 let source = build_src_rpm(&format!("{name}-tool"), "1.0", release, &[])?;
@@ -132,7 +133,10 @@ impl SampleBuild {
 
 fn rpm(name: &str, release: &str, arch: &str) -> anyhow::Result<(String, Bytes)> {
     let bytes = simple_rpm(name, "1.0", release, arch)?;
-    Ok((format!("{name}-1.0-{release}.{arch}.rpm"), Bytes::from(bytes)))
+    Ok((
+        format!("{name}-1.0-{release}.{arch}.rpm"),
+        Bytes::from(bytes),
+    ))
 }
 
 /// An rpm-md repository of `files` in `dir`.
