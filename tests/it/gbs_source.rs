@@ -235,3 +235,49 @@ fn latest_switched_to_another_build_refuses_apply_naming_both_ids() {
     assert_eq!(world.stored().len(), 6);
     runtime.block_on(server.shutdown());
 }
+
+#[test]
+fn a_tree_is_read_through_the_proxy_the_environment_names_and_its_password_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Legacy);
+    tree(dir.path(), &build);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The file server stands in for a forwarding proxy: it serves the path of
+    // the absolute URL it is asked for. `gbs.invalid` resolves nowhere, so
+    // the tree can only be read through it; Packagecloud (127.0.0.1) is
+    // reached directly because of `no_proxy`.
+    let proxy = serve(&runtime, dir.path());
+    let port = proxy.url().rsplit(':').next().unwrap().to_string();
+    let world = world("http://gbs.invalid/latest", MAPPING, "");
+    let out = world.path("proxied.json");
+    let through = |proxy_port: &str| {
+        let http_proxy = format!("http://mirror-user:s3cret-pw@127.0.0.1:{proxy_port}");
+        world.pkgsync_with(
+            &[
+                "plan",
+                "--config",
+                world.config(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[
+                ("http_proxy", http_proxy.as_str()),
+                ("no_proxy", "127.0.0.1"),
+            ],
+        )
+    };
+    through(&port).expect(0);
+    assert_eq!(pkgsync::plan::file::read(&out).unwrap().summary.upload, 6);
+    let asked: Vec<String> = proxy.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        asked.contains(&"/latest/builddata/build.xml".to_string()),
+        "{asked:?}"
+    );
+    runtime.block_on(proxy.shutdown());
+
+    // The proxy is gone: the plan fails, and no message shows its password.
+    let run = through(&port);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("gbs.invalid"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret-pw") && !run.stdout.contains("s3cret-pw"));
+}
