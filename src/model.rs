@@ -84,7 +84,11 @@ impl Provenance {
             Self::Obs(ObsBuilt { origin: o, .. }) => {
                 format!("{}/{}/{}/{}", o.project, o.repository, o.arch, o.package)
             }
-            Self::RpmMd(file) => file.repository_url.clone(),
+            // A compose on disk: the directory its link resolved to.
+            Self::RpmMd(file) => file
+                .resolved
+                .clone()
+                .unwrap_or_else(|| file.repository_url.clone()),
             Self::Deb(file) => file.archive.clone(),
             Self::Gbs(file) => format!(
                 "{} (build {}) {}",

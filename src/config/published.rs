@@ -135,11 +135,10 @@ pub(super) fn gbs(raw: &[RawGbs]) -> Result<Vec<GbsTree>, String> {
             ));
         }
         for name in entry.mapping.keys() {
-            let plain = |part: &str| crate::model::is_safe_filename(part);
-            let ok = match name.split_once('/') {
-                Some((repo, arch)) => plain(repo) && plain(arch),
-                None => plain(name),
-            };
+            // build.xml's names are plain words; a key of more parts can
+            // never match one.
+            let parts: Vec<&str> = name.split('/').collect();
+            let ok = parts.len() <= 2 && parts.iter().all(|p| !p.trim().is_empty());
             if !ok {
                 return Err(format!(
                     "`{key}.mapping`: `{name}` is neither a repo nor `repo/arch`"

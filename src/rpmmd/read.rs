@@ -2,7 +2,7 @@
 //! then the `primary` it names, fetched, verified against repomd's size and
 //! sha256 and parsed as a stream; and the check of each listed package before
 //! it becomes an artifact. Shared by `rpm-md:` repositories and the
-//! repositories of a GBS tree (`crate::gbs`).
+//! repositories of a GBS tree.
 
 use super::{RpmMdError, primary, repomd};
 use crate::config::Keyring;

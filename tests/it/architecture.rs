@@ -29,7 +29,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "source",
         &[
-            "config", "deb", "display", "http", "model", "obs", "plan", "rpmmd",
+            "config", "deb", "display", "gbs", "http", "model", "obs", "plan", "rpmmd",
+        ],
+    ),
+    // A GBS tree is rpm-md repositories: it reads them with `rpmmd`'s reader.
+    (
+        "gbs",
+        &[
+            "config", "display", "http", "model", "plan", "rpmmd", "source",
         ],
     ),
     (

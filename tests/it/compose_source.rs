@@ -159,3 +159,58 @@ fn a_mirror_plan_from_a_new_compose_deletes_what_left_it_within_the_guards() {
         ["el/9/alpha-1.0-1.x86_64.rpm", "el/9/gamma-1.0-2.x86_64.rpm"]
     );
 }
+
+#[test]
+fn tree_locations_and_gbs_mappings_are_checked_when_the_config_is_read() {
+    use pkgsync::config::{Config, Environment};
+    let parse = |sources: &str| {
+        let text = format!("{sources}packagecloud:\n  repo: a/b\n");
+        Config::parse(&text, Path::new("x.yaml"), &Environment::default())
+    };
+    let error = |sources: &str| parse(sources).unwrap_err().to_string();
+
+    // A path and a file:// URL name the same directory, unresolved.
+    let by_path =
+        parse("rpm-md:\n  - url: /mnt/compose/9/latest-SIG-x-9/BaseOS/\n    distro: el/9\n");
+    let by_url =
+        parse("rpm-md:\n  - url: file:///mnt/compose/9/latest-SIG-x-9/BaseOS\n    distro: el/9\n");
+    let url = "file:///mnt/compose/9/latest-SIG-x-9/BaseOS";
+    assert_eq!(by_path.unwrap().rpm_md[0].url, url);
+    assert_eq!(by_url.unwrap().rpm_md[0].url, url);
+    for (sources, says) in [
+        (
+            "rpm-md:\n  - url: compose/BaseOS\n    distro: el/9\n",
+            "neither a URL nor an absolute path",
+        ),
+        (
+            "rpm-md:\n  - url: ftp://host/x\n    distro: el/9\n",
+            "http or https",
+        ),
+        (
+            "gbs:\n  - url: https://example.org/latest\n",
+            "map the tree's repos",
+        ),
+        (
+            "gbs:\n  - url: https://example.org/latest\n    mapping:\n      a/b/c: el/9\n",
+            "`a/b/c` is neither a repo nor `repo/arch`",
+        ),
+        (
+            "gbs:\n  - url: https://example.org/latest\n    mapping:\n      base: nodistro\n",
+            "gbs[0].mapping.base",
+        ),
+        (
+            "gbs:\n  - url: https://u:p@example.org/latest\n    mapping:\n      base: el/9\n",
+            "must not carry credentials",
+        ),
+    ] {
+        let message = error(sources);
+        assert!(message.contains(says), "{says}: {message}");
+        assert!(!message.contains("u:p@"), "{message}");
+    }
+    let config = parse(
+        "gbs:\n  - url: /srv/tizen/latest\n    mapping:\n      base: el/9\n      main/ia32: ~\n",
+    )
+    .unwrap();
+    assert_eq!(config.gbs[0].url, "file:///srv/tizen/latest");
+    assert_eq!(config.gbs[0].mapping["main/ia32"], None);
+}

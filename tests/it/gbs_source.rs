@@ -281,3 +281,32 @@ fn a_tree_is_read_through_the_proxy_the_environment_names_and_its_password_is_ne
     assert!(run.stderr.contains("gbs.invalid"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cret-pw") && !run.stdout.contains("s3cret-pw"));
 }
+
+#[test]
+fn a_repo_arch_build_xml_names_but_the_tree_lacks_fails_the_plan_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Targets);
+    tree(dir.path(), &build);
+    let latest = dir.path().join("latest");
+    let world = world(latest.to_str().unwrap(), MAPPING, "");
+    let path = world.plan_out("plan.json");
+    apply(&world, "plan.json").expect(0);
+    assert!(path.exists());
+    // armv7l of tizen-main is half published: no metadata. In mirror mode an
+    // empty listing would delete its packages; an unreadable one fails.
+    let repodata = dir
+        .path()
+        .join(&build.id)
+        .join("repos/tizen-main/armv7l/packages/repodata");
+    std::fs::remove_dir_all(repodata).unwrap();
+    let run = world.pkgsync(&["plan", "--config", world.config()]);
+    assert_ne!(run.code, 0);
+    for word in [
+        "repos/tizen-main/armv7l/packages",
+        "tizen_20260101.1",
+        "repomd.xml",
+    ] {
+        assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
+    }
+    assert_eq!(world.stored().len(), 6);
+}
