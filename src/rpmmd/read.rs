@@ -88,18 +88,9 @@ pub async fn read_repository(
         .map_err(|e| fail(&primary.href, chain(&e)))?;
     let limit = http.limits.max_metadata_bytes;
     let limit = primary.open_size.map_or(limit, |s| s.min(limit).max(1));
-    let parsed = tokio::task::spawn_blocking(move || {
-        let input = fetched.open(limit).map_err(|e| chain(&e))?;
-        let mut packages = Vec::new();
-        primary::read(input, |p| {
-            packages.push(p);
-            Ok(())
-        })
-        .map_err(|e| chain(&e))?;
-        Ok::<_, String>(packages)
-    })
-    .await
-    .expect("parsing does not panic");
+    let parsed = fetched
+        .parse_all(limit, |input, each| primary::read(input, each))
+        .await;
     let packages = parsed.map_err(|detail| fail(&primary.href, detail))?;
     Ok(Listing {
         packages,

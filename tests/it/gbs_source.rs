@@ -18,16 +18,54 @@ fn tree(root: &Path, build: &SampleBuild) {
     point_latest(root, "latest", &build.id).unwrap();
 }
 
+/// A temporary directory holding the tree of `build`.
+fn new_tree(build: &SampleBuild) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path(), build);
+    dir
+}
+
 const MAPPING: &str = "    mapping:\n      tizen-base: fedora/39\n      tizen-main: fedora/40\n";
 
 fn world(url: &str, mapping: &str, more: &str) -> World {
     world_of(&format!("gbs:\n  - url: {url}\n{mapping}{more}"))
 }
 
-fn serve(runtime: &tokio::runtime::Runtime, root: &Path) -> FileServer {
-    runtime
-        .block_on(FileServer::start(root.to_path_buf()))
-        .unwrap()
+/// A directory served over loopback HTTP, until dropped.
+struct Served {
+    runtime: tokio::runtime::Runtime,
+    server: Option<FileServer>,
+}
+
+impl Served {
+    fn new(root: &Path) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(FileServer::start(root.to_path_buf()));
+        Self {
+            runtime,
+            server: Some(server.unwrap()),
+        }
+    }
+
+    fn server(&self) -> &FileServer {
+        self.server.as_ref().unwrap()
+    }
+
+    fn latest(&self) -> String {
+        format!("{}/latest", self.server().url())
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
 }
 
 fn plan(world: &World, name: &str) -> Plan {
@@ -98,12 +136,10 @@ fn converges(world: &World, dated: &Path, id: &str) -> Plan {
 #[test]
 fn a_tree_over_http_in_either_build_xml_form_syncs_end_to_end() {
     for form in [BuildXmlForm::Legacy, BuildXmlForm::Targets] {
-        let dir = tempfile::tempdir().unwrap();
         let build = SampleBuild::new("tizen_20260101.1", "1", form);
-        tree(dir.path(), &build);
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let server = serve(&runtime, dir.path());
-        let world = world(&format!("{}/latest", server.url()), MAPPING, "");
+        let dir = new_tree(&build);
+        let served = Served::new(dir.path());
+        let world = world(&served.latest(), MAPPING, "");
         let plan = converges(&world, &dir.path().join(&build.id), &build.id);
         let shown = world
             .pkgsync(&["show", world.path("plan.json").to_str().unwrap()])
@@ -114,15 +150,13 @@ fn a_tree_over_http_in_either_build_xml_form_syncs_end_to_end() {
             shown.stdout
         );
         assert!(plan.indexes.iter().all(|i| i.url.contains("/latest/")));
-        runtime.block_on(server.shutdown());
     }
 }
 
 #[test]
 fn a_tree_on_disk_is_read_below_the_directory_latest_resolves_to() {
-    let dir = tempfile::tempdir().unwrap();
     let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Targets);
-    tree(dir.path(), &build);
+    let dir = new_tree(&build);
     let latest = dir.path().join("latest");
     let world = world(latest.to_str().unwrap(), MAPPING, "");
     let dated = std::fs::canonicalize(dir.path().join(&build.id)).unwrap();
@@ -141,9 +175,8 @@ fn a_tree_on_disk_is_read_below_the_directory_latest_resolves_to() {
 
 #[test]
 fn filters_a_skipped_arch_and_the_debug_and_source_switches_choose_what_is_read() {
-    let dir = tempfile::tempdir().unwrap();
     let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Legacy);
-    tree(dir.path(), &build);
+    let dir = new_tree(&build);
     let latest = dir.path().join("latest");
     // tizen-main's armv7l is skipped by the mapping, tizen-base's by the
     // filter naming the rpm arch of ia32; debug and source rpms are taken.
@@ -173,13 +206,14 @@ fn filters_a_skipped_arch_and_the_debug_and_source_switches_choose_what_is_read(
 
 #[test]
 fn repos_the_config_does_not_map_are_all_named_and_nothing_is_read_further() {
-    let dir = tempfile::tempdir().unwrap();
     let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Targets);
-    tree(dir.path(), &build);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = serve(&runtime, dir.path());
-    let url = format!("{}/latest", server.url());
-    let world = world(&url, "    mapping:\n      tizen-extra: fedora/39\n", "");
+    let dir = new_tree(&build);
+    let served = Served::new(dir.path());
+    let world = world(
+        &served.latest(),
+        "    mapping:\n      tizen-extra: fedora/39\n",
+        "",
+    );
     let run = world.pkgsync(&["plan", "--config", world.config()]);
     assert_ne!(run.code, 0);
     for word in [
@@ -189,23 +223,28 @@ fn repos_the_config_does_not_map_are_all_named_and_nothing_is_read_further() {
     ] {
         assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
     }
-    let read: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    let read: Vec<String> = served
+        .server()
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(
         read,
         ["/latest/builddata/build.xml"],
         "no repository is read"
     );
-    runtime.block_on(server.shutdown());
 }
 
 #[test]
 fn latest_switched_to_another_build_refuses_apply_naming_both_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Legacy);
-    tree(dir.path(), &first);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = serve(&runtime, dir.path());
-    let world = world(&format!("{}/latest", server.url()), MAPPING, "");
+    let dir = new_tree(&SampleBuild::new(
+        "tizen_20260101.1",
+        "1",
+        BuildXmlForm::Legacy,
+    ));
+    let served = Served::new(dir.path());
+    let world = world(&served.latest(), MAPPING, "");
     plan(&world, "plan.json");
 
     // The next build rebuilt everything: no planned file holds.
@@ -233,21 +272,21 @@ fn latest_switched_to_another_build_refuses_apply_naming_both_ids() {
     );
     apply(&world, "plan.json").expect(0);
     assert_eq!(world.stored().len(), 6);
-    runtime.block_on(server.shutdown());
 }
 
 #[test]
 fn a_tree_is_read_through_the_proxy_the_environment_names_and_its_password_is_never_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Legacy);
-    tree(dir.path(), &build);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = new_tree(&SampleBuild::new(
+        "tizen_20260101.1",
+        "1",
+        BuildXmlForm::Legacy,
+    ));
     // The file server stands in for a forwarding proxy: it serves the path of
     // the absolute URL it is asked for. `gbs.invalid` resolves nowhere, so
     // the tree can only be read through it; Packagecloud (127.0.0.1) is
     // reached directly because of `no_proxy`.
-    let proxy = serve(&runtime, dir.path());
-    let port = proxy.url().rsplit(':').next().unwrap().to_string();
+    let mut proxy = Served::new(dir.path());
+    let port = proxy.server().url().rsplit(':').next().unwrap().to_string();
     let world = world("http://gbs.invalid/latest", MAPPING, "");
     let out = world.path("proxied.json");
     let through = |proxy_port: &str| {
@@ -268,12 +307,17 @@ fn a_tree_is_read_through_the_proxy_the_environment_names_and_its_password_is_ne
     };
     through(&port).expect(0);
     assert_eq!(pkgsync::plan::file::read(&out).unwrap().summary.upload, 6);
-    let asked: Vec<String> = proxy.requests().iter().map(|r| r.path.clone()).collect();
+    let asked: Vec<String> = proxy
+        .server()
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert!(
         asked.contains(&"/latest/builddata/build.xml".to_string()),
         "{asked:?}"
     );
-    runtime.block_on(proxy.shutdown());
+    proxy.shutdown();
 
     // The proxy is gone: the plan fails, and no message shows its password.
     let run = through(&port);
@@ -284,9 +328,8 @@ fn a_tree_is_read_through_the_proxy_the_environment_names_and_its_password_is_ne
 
 #[test]
 fn a_repo_arch_build_xml_names_but_the_tree_lacks_fails_the_plan_and_deletes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
     let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Targets);
-    tree(dir.path(), &build);
+    let dir = new_tree(&build);
     let latest = dir.path().join("latest");
     let world = world(latest.to_str().unwrap(), MAPPING, "");
     let path = world.plan_out("plan.json");
