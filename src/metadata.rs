@@ -115,14 +115,15 @@ impl Fetched {
     }
 }
 
+/// A streaming parser of a metadata file: calls `each` per entry, returns how
+/// many it read.
+pub type Parser<T, E> =
+    fn(Box<dyn BufRead + Send>, &mut dyn FnMut(T) -> Result<(), E>) -> Result<usize, E>;
+
 impl Fetched {
     /// Every entry `read` parses from the decompressed file (capped at
     /// `limit`), parsed on a blocking thread; the error as one line.
-    pub async fn parse_all<T, E>(
-        self,
-        limit: u64,
-        read: fn(Box<dyn BufRead + Send>, &mut dyn FnMut(T) -> Result<(), E>) -> Result<usize, E>,
-    ) -> Result<Vec<T>, String>
+    pub async fn parse_all<T, E>(self, limit: u64, read: Parser<T, E>) -> Result<Vec<T>, String>
     where
         T: Send + 'static,
         E: std::error::Error + 'static,

@@ -54,11 +54,8 @@ pub fn parse(xml: &str) -> Result<BuildXml, String> {
                 let name = local_name(&e);
                 element(&e, &name, &path, &mut parts, &mut target)?;
             }
-            Event::End(_) => {
-                if path.pop().as_deref() == Some("buildtarget") {
-                    target = None;
-                }
-            }
+            // The guard pops for every end tag, whichever arm is taken.
+            Event::End(_) if path.pop().as_deref() == Some("buildtarget") => target = None,
             Event::Text(t) => {
                 let text = t.decode().map_err(|e| format!("not valid text: {e}"))?;
                 let text = text.trim();
