@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plan", &["config", "digest", "display", "model"]),
     ("packagecloud", &["config", "display", "http", "model"]),
     // The interface names each source; each source uses the interface's types.
-    ("metadata", &["http"]),
+    ("metadata", &["display", "http"]),
     (
         "source",
         &[
