@@ -257,7 +257,10 @@ fn recheck_file(
         ));
     }
     let result = match now {
-        Ok(located) => recheck_published(&file.url(), expect, located.files.get(&file.location)),
+        Ok(located) => {
+            let at = (file.location.clone(), None);
+            recheck_published(&file.url(), expect, located.files.get(&at))
+        }
         Err(why) => Err(why.clone()),
     };
     match result {

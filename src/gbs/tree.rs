@@ -193,6 +193,11 @@ impl Listing {
                 .or_default();
             for package in listing.packages {
                 coverage.archs.insert(package.arch.clone());
+                if package.base.is_some() {
+                    // GbsFile names files below the tree only.
+                    let detail = "an `xml:base` elsewhere is not part of a GBS tree; refused";
+                    return Err(fail(format!("`{}`: {detail}", part.path())));
+                }
                 let synced = rpmmd::synced(&package, source_packages, debug_packages)
                     .map_err(|d| fail(format!("`{}`: {d}", part.path())))?;
                 let Some((filename, package_type)) = synced else {

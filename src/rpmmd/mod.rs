@@ -206,7 +206,10 @@ fn recheck_file(file: &RpmMdFile, expect: &SourceExpectation, now: &Located) -> 
             file.repository_url, now.resolved
         ));
     }
-    recheck_published(&file.url(), expect, now.files.get(&file.location))
+    // Looked up with the planned base too: a plan edited to fetch from
+    // elsewhere finds nothing.
+    let at = (file.location.clone(), file.location_base.clone());
+    recheck_published(&file.url(), expect, now.files.get(&at))
 }
 
 fn error(repository: &RpmMdRepository, file: &str, detail: String) -> RpmMdError {

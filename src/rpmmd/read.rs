@@ -23,10 +23,10 @@ pub struct Listing {
 }
 
 /// A listing by location, for rechecks: where it was read and, per
-/// `location@href`, the size and sha256 listed.
+/// `(location@href, location@xml:base)`, the size and sha256 listed.
 pub struct Located {
     pub resolved: String,
-    pub files: BTreeMap<String, (u64, String)>,
+    pub files: BTreeMap<(String, Option<String>), (u64, String)>,
 }
 
 impl Listing {
@@ -34,7 +34,7 @@ impl Listing {
         let files = self
             .packages
             .into_iter()
-            .map(|p| (p.href, (p.size, p.checksum.1)))
+            .map(|p| ((p.href, p.base), (p.size, p.checksum.1)))
             .collect();
         Located {
             resolved: self.resolved,
@@ -77,6 +77,11 @@ pub async fn read_repository(
             ),
         ));
     }
+    if let Some(base) = &primary.base
+        && !may_base(url, base)
+    {
+        return Err(fail("repodata/repomd.xml", local_base(base)));
+    }
     let base = primary.base.as_deref().unwrap_or(&resolved);
     let primary_url = format!("{}/{}", base.trim_end_matches('/'), primary.href);
     let expected = Expected {
@@ -92,6 +97,10 @@ pub async fn read_repository(
         .parse_all(limit, |input, each| primary::read(input, each))
         .await;
     let packages = parsed.map_err(|detail| fail(&primary.href, detail))?;
+    let mut bases = packages.iter().filter_map(|p| p.base.as_deref());
+    if let Some(base) = bases.find(|b| !may_base(url, b)) {
+        return Err(fail(&primary.href, local_base(base)));
+    }
     Ok(Listing {
         packages,
         read: IndexRead {
@@ -101,6 +110,19 @@ pub async fn read_repository(
         },
         resolved,
     })
+}
+
+/// A remote repository's metadata never sends pkgsync to the local disk: an
+/// `xml:base` may name a `file://` directory only in a repository on disk.
+fn may_base(repository: &str, base: &str) -> bool {
+    crate::http::local_path(base).is_none() || crate::http::local_path(repository).is_some()
+}
+
+fn local_base(base: &str) -> String {
+    format!(
+        "`xml:base` `{}` names a local directory, which only a repository on disk may; refused",
+        crate::display::text(base)
+    )
 }
 
 /// The name and type a listed package is synced as, `None` for one the

@@ -214,3 +214,67 @@ fn tree_locations_and_gbs_mappings_are_checked_when_the_config_is_read() {
     assert_eq!(config.gbs[0].url, "file:///srv/tizen/latest");
     assert_eq!(config.gbs[0].mapping["main/ia32"], None);
 }
+
+#[test]
+fn a_file_on_disk_is_verified_when_read_and_a_missing_compose_fails_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let os = compose(dir.path(), "c1", &[("alpha", "1"), ("beta", "1")]);
+    let world = world(dir.path());
+    let path = world.plan_out("plan.json");
+    // alpha changes on disk, its metadata does not: the copy is refused.
+    let alpha = os.join("Packages/alpha-1.0-1.x86_64.rpm");
+    let mut bytes = std::fs::read(&alpha).unwrap();
+    let n = bytes.len() - 1;
+    bytes[n] ^= 1;
+    std::fs::write(&alpha, bytes).unwrap();
+    let run = apply(&world, &path).expect(5);
+    assert!(
+        run.stderr.contains("alpha-1.0-1.x86_64.rpm") && run.stderr.contains("sha256"),
+        "{}",
+        run.stderr
+    );
+    assert!(!world.stored().iter().any(|(p, _)| p.contains("alpha")));
+
+    std::fs::remove_file(dir.path().join(LINK)).unwrap();
+    let run = world.pkgsync(&["plan", "--config", world.config()]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains(LINK) && run.stderr.contains("cannot resolve"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_remote_repository_naming_a_local_xml_base_is_refused() {
+    install_tools(&["createrepo-c"]);
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let rpm = simple_rpm("alpha", "1.0", "1", "x86_64").unwrap();
+    std::fs::write(repo.join("alpha-1.0-1.x86_64.rpm"), rpm).unwrap();
+    let output = Command::new("createrepo_c")
+        .args(["--quiet", "--checksum=sha256", "--baseurl", "file:///etc"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(pkgsync_sandbox::files::FileServer::start(
+            dir.path().to_path_buf(),
+        ))
+        .unwrap();
+    let world = world_of(&format!(
+        "rpm-md:\n  - url: {}/repo\n    distro: el/9\n",
+        server.url()
+    ));
+    let run = world.pkgsync(&["plan", "--config", world.config()]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("names a local directory"),
+        "{}",
+        run.stderr
+    );
+    runtime.block_on(server.shutdown());
+}
