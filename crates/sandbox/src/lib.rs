@@ -101,6 +101,19 @@ impl Sandbox {
         format!("{}/repositories", self.published.url())
     }
 
+    /// Publishes `build` as a GBS snapshot on the download server (metadata
+    /// by the sandbox's own writer) and points the tree's `latest` at it;
+    /// returns the URL of `latest` (no trailing slash). Called again with
+    /// another build, `latest` moves as a release job moves it.
+    pub fn publish_gbs(&self, build: &gbs::SampleBuild) -> anyhow::Result<String> {
+        let root = self._published_files.path().join("releases");
+        if !root.join(&build.id).exists() {
+            build.write(&root, gbs::Indexer::Sandbox)?;
+        }
+        gbs::point_latest(&root, "latest", &build.id)?;
+        Ok(format!("{}/releases/latest", self.published.url()))
+    }
+
     /// e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub fn obs_url(&self) -> &str {
         self.obs.url()
