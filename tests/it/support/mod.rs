@@ -3,6 +3,7 @@
 
 pub mod gpg;
 pub mod plans;
+pub mod trees;
 mod world;
 
 pub use world::*;
