@@ -6,8 +6,8 @@
 //! Module map: `obs` and `packagecloud` (one emulator each), `faults` (the fault
 //! plan both apply), `packages` (generates real rpm/deb files), `files` and
 //! `published` (static trees of published repositories), `gbs` (GBS snapshot
-//! trees), `demo` (the demo
-//! seed and its constants), `server` (binding, serving, request log).
+//! trees with a movable `latest`), `demo` (the demo seed and its constants),
+//! `server` (binding, serving, request log).
 
 pub mod demo;
 pub mod faults;
