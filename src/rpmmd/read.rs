@@ -50,8 +50,23 @@ pub async fn read_repository(
     url: &str,
     signed_by: Option<&Keyring>,
 ) -> Result<Listing, RpmMdError> {
+    read_below(http, url, resolve(url)?, signed_by).await
+}
+
+/// The directory `url` names now, its links followed (see `http::resolve`).
+pub fn resolve(url: &str) -> Result<String, RpmMdError> {
+    crate::http::resolve(url).map_err(|e| RpmMdError::new(url, "", chain(&e)))
+}
+
+/// Reads the repository configured as `url` below `resolved`, the directory
+/// [`resolve`] gave for it.
+pub async fn read_below(
+    http: &HttpClient,
+    url: &str,
+    resolved: String,
+    signed_by: Option<&Keyring>,
+) -> Result<Listing, RpmMdError> {
     let fail = |file: &str, detail: String| RpmMdError::new(url, file, detail);
-    let resolved = crate::http::resolve(url).map_err(|e| fail("", chain(&e)))?;
     let repomd_url = format!("{resolved}/repodata/repomd.xml");
     let (_, text) = http
         .get_text(&repomd_url, &Auth::None)
