@@ -62,6 +62,7 @@ impl Config {
                         .iter()
                         .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
                         .collect(),
+                    signed_by: fingerprints(&t.signed_by),
                 })
                 .collect(),
         }
@@ -95,6 +96,9 @@ pub struct EffectiveGbs {
     pub url: String,
     /// An empty value means "skip this repo".
     pub mapping: BTreeMap<String, String>,
+    /// Fingerprints of the keys its repositories must be signed by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -219,6 +219,8 @@ pub struct GbsTree {
     /// GBS repo, or `repo/arch`, → `distro/version`; `None` skips it. A
     /// `repo/arch` entry wins over its `repo` entry.
     pub mapping: DistroMapping,
+    /// The keys each repository's `repomd.xml.asc` must verify against.
+    pub signed_by: Option<Keyring>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,7 +337,7 @@ impl Config {
         let mut deb = published::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
         let distro_mapping =
             sections::distro_mapping(&raw.distro_mapping, "distro-mapping").map_err(invalid)?;
-        let gbs = published::gbs(&raw.gbs).map_err(invalid)?;
+        let gbs = published::gbs(&raw.gbs, path, &mut remarks).map_err(invalid)?;
         if obs.published {
             let (more_rpm_md, more_deb) =
                 published::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)

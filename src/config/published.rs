@@ -118,7 +118,11 @@ pub(super) fn location(written: &str, key: &str) -> Result<String, String> {
 
 /// `gbs:`: each tree's location and its mapping of GBS repos (or
 /// `repo/arch`, the arch as build.xml or rpm names it) to `distro/version`s.
-pub(super) fn gbs(raw: &[RawGbs]) -> Result<Vec<GbsTree>, String> {
+pub(super) fn gbs(
+    raw: &[RawGbs],
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<Vec<GbsTree>, String> {
     let mut trees: Vec<GbsTree> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
         let key = format!("gbs[{i}]");
@@ -146,7 +150,12 @@ pub(super) fn gbs(raw: &[RawGbs]) -> Result<Vec<GbsTree>, String> {
             }
         }
         let mapping = distro_mapping(&entry.mapping, &format!("{key}.mapping"))?;
-        trees.push(GbsTree { url, mapping });
+        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        trees.push(GbsTree {
+            url,
+            mapping,
+            signed_by,
+        });
     }
     Ok(trees)
 }

@@ -172,4 +172,6 @@ pub(super) struct RawGbs {
     pub(super) url: String,
     #[serde(default)]
     pub(super) mapping: BTreeMap<String, Option<String>>,
+    /// Armored public key(s) each repository's `repomd.xml.asc` must verify against.
+    pub(super) signed_by: Option<std::path::PathBuf>,
 }

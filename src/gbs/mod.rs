@@ -187,7 +187,8 @@ impl GbsSource {
             let mut now: BTreeMap<&str, Result<Located, String>> = BTreeMap::new();
             for repository in repositories {
                 let url = format!("{}/{repository}", build.resolved);
-                let read = crate::rpmmd::read_repository(&self.http, &url, None).await;
+                let signed_by = tree.signed_by.as_ref();
+                let read = crate::rpmmd::read_repository(&self.http, &url, signed_by).await;
                 let read = match read {
                     Ok(listing) => Ok(listing.located()),
                     // The planned build is still there: an unreadable

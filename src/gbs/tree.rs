@@ -150,7 +150,7 @@ impl GbsSource {
     ) -> Result<Listing, GbsError> {
         let reads = selection.parts.iter().map(|part| {
             let url = format!("{}/{}", build.resolved, part.path());
-            async move { rpmmd::read_repository(&self.http, &url, None).await }
+            async move { rpmmd::read_repository(&self.http, &url, tree.signed_by.as_ref()).await }
         });
         let listings = futures::future::try_join_all(reads)
             .await

@@ -79,9 +79,11 @@ impl RpmMdSource {
             .iter()
             .map(|r| read::resolve(&r.url))
             .collect::<Result<Vec<String>, _>>()?;
-        let reads = self.repositories.iter().zip(resolved).map(|(r, dir)| {
-            read::read_below(&self.http, &r.url, dir, r.signed_by.as_ref())
-        });
+        let reads = self
+            .repositories
+            .iter()
+            .zip(resolved)
+            .map(|(r, dir)| read::read_below(&self.http, &r.url, dir, r.signed_by.as_ref()));
         futures::future::try_join_all(reads).await
     }
 

@@ -259,3 +259,41 @@ fn a_tree_is_read_through_the_proxy_the_environment_names_and_its_password_is_ne
     assert!(run.stderr.contains("gbs.invalid"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cret-pw") && !run.stdout.contains("s3cret-pw"));
 }
+
+#[test]
+fn a_signed_tree_verifies_every_repository_against_its_key() {
+    crate::support::install_tools(&["gnupg"]);
+    let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Legacy);
+    let dir = new_tree(&build);
+    let key = crate::support::gpg::Gpg::new(dir.path(), "tree");
+    let other = crate::support::gpg::Gpg::new(dir.path(), "other");
+    for repo in ["tizen-base", "tizen-main"] {
+        for target in ["armv7l", "ia32"] {
+            let repomd = format!(
+                "{}/repos/{repo}/{target}/packages/repodata/repomd.xml",
+                build.id
+            );
+            key.detach_sign(&dir.path().join(repomd));
+        }
+    }
+    let latest = dir.path().join("latest");
+    let signed = |key: &crate::support::gpg::Gpg| {
+        let signed_by = format!("    signed_by: {}\n", key.public_key.display());
+        world(
+            latest.to_str().unwrap(),
+            &format!("{MAPPING}{signed_by}"),
+            "",
+        )
+    };
+    let world = signed(&key);
+    let plan = plan(&world, "signed.json");
+    assert_eq!(plan.config.gbs[0].signed_by, [key.fingerprint.clone()]);
+    assert_eq!(plan.summary.upload, 6);
+
+    let world = signed(&other);
+    let run = world.pkgsync(&["plan", "--config", world.config()]);
+    assert_ne!(run.code, 0);
+    for word in ["repomd.xml.asc", "no valid signature", "tizen_20260101.1"] {
+        assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
+    }
+}
