@@ -297,3 +297,22 @@ fn a_signed_tree_verifies_every_repository_against_its_key() {
         assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_tree_on_disk_whose_latest_moved_is_stale_as_a_whole_even_with_the_same_files() {
+    let first = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Targets);
+    let dir = new_tree(&first);
+    let latest = dir.path().join("latest");
+    let world = world(latest.to_str().unwrap(), MAPPING, "");
+    plan(&world, "plan.json");
+    // The same packages, byte for byte, under another build.
+    tree(
+        dir.path(),
+        &SampleBuild::new("tizen_20260102.1", "1", BuildXmlForm::Targets),
+    );
+    let run = apply(&world, "plan.json").expect(4);
+    for word in ["tizen_20260101.1", "tizen_20260102.1", "resolves to"] {
+        assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
+    }
+    assert!(world.stored().is_empty());
+}
