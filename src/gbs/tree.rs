@@ -57,7 +57,8 @@ impl Part {
 /// What the config takes of one tree.
 pub struct Selection {
     parts: Vec<Part>,
-    /// Repos (or `repo/arch`) the mapping does not name.
+    /// Repos the mapping does not name; `repo/arch` for a repo it names only
+    /// with other arches.
     pub unmapped: Vec<String>,
     /// Some repo × arch was left out (a filter, a `~`): its arch-independent
     /// files may differ from the others', so they are not in the coverage.
@@ -130,10 +131,18 @@ impl GbsSource {
                         }
                     }
                     Target::Skipped => selection.partial = true,
-                    Target::Unmapped if !selection.unmapped.contains(repo) => {
-                        selection.unmapped.push(repo.clone());
+                    Target::Unmapped => {
+                        let prefix = format!("{repo}/");
+                        let by_arch = tree.mapping.keys().any(|k| k.starts_with(&prefix));
+                        let name = if by_arch {
+                            format!("{repo}/{arch}")
+                        } else {
+                            repo.clone()
+                        };
+                        if !selection.unmapped.contains(&name) {
+                            selection.unmapped.push(name);
+                        }
                     }
-                    Target::Unmapped => {}
                 }
             }
         }
@@ -248,13 +257,10 @@ fn built_per_arch(first: &Provenance, second: &SourceArtifact) -> bool {
     };
     let independent =
         file_arch(&second.key.filename).is_some_and(|arch| ARCH_INDEPENDENT.contains(&arch));
-    let same_repo = |x: &GbsFile| {
-        let (repo, _) = repo_and_arch(&x.repository).unwrap_or_default();
-        (
-            x.tree.clone(),
-            repo.to_string(),
-            x.repository.rsplit('/').next().map(str::to_string),
-        )
+    // `repos/<repo>/<arch>/<kind>`: all but the arch the same.
+    let but_arch = |f: &GbsFile| {
+        let parts: Vec<String> = f.repository.split('/').map(str::to_string).collect();
+        (f.tree.clone(), parts.get(1).cloned(), parts.get(3).cloned())
     };
-    independent && a.repository != b.repository && same_repo(a) == same_repo(b)
+    independent && a.repository != b.repository && but_arch(a) == but_arch(b)
 }

@@ -168,6 +168,17 @@ fn repos_the_config_does_not_map_are_all_named_and_nothing_is_read_further() {
         ["/latest/builddata/build.xml"],
         "no repository is read"
     );
+
+    // A repo mapped for one arch only is named with the arch it lacks.
+    let mapping = "    mapping:\n      tizen-base: fedora/39\n      tizen-main/ia32: fedora/40\n";
+    let by_arch = crate::support::trees::world(&served.latest(), mapping, "");
+    let run = by_arch.pkgsync(&["plan", "--config", by_arch.config()]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("): tizen-main/armv7l"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
