@@ -184,11 +184,16 @@ impl GbsSource {
                 .all(|(_, f)| f.build_id == build.id && planned_dir(f) == build.resolved);
             let repositories: BTreeSet<&str> =
                 own.iter().map(|(_, f)| f.repository.as_str()).collect();
-            let mut now: BTreeMap<&str, Result<Located, String>> = BTreeMap::new();
-            for repository in repositories {
+            let reads = repositories.into_iter().map(|repository| {
                 let url = format!("{}/{repository}", build.resolved);
                 let signed_by = tree.signed_by.as_ref();
-                let read = crate::rpmmd::read_repository(&self.http, &url, signed_by).await;
+                async move {
+                    let read = crate::rpmmd::read_repository(&self.http, &url, signed_by).await;
+                    (repository, read)
+                }
+            });
+            let mut now: BTreeMap<&str, Result<Located, String>> = BTreeMap::new();
+            for (repository, read) in futures::future::join_all(reads).await {
                 let read = match read {
                     Ok(listing) => Ok(listing.located()),
                     // The planned build is still there: an unreadable
