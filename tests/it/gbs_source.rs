@@ -298,7 +298,10 @@ fn a_signed_tree_verifies_every_repository_against_its_key() {
     };
     let world = signed(&key);
     let plan = plan(&world, "signed.json");
-    assert_eq!(plan.config.gbs[0].signed_by, [key.fingerprint.clone()]);
+    assert_eq!(
+        plan.config.gbs[0].signed_by,
+        std::slice::from_ref(&key.fingerprint)
+    );
     assert_eq!(plan.summary.upload, 6);
 
     let world = signed(&other);
