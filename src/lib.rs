@@ -5,7 +5,9 @@
 //! Map (data flows one way; ARCHITECTURE.md has the layering):
 //! - [`config`]: the YAML config, validated; secrets kept apart.
 //! - `source`: the interface every source implements; [`obs`]: the OBS build
-//!   API behind it. [`packagecloud`]: the target. All through [`http`].
+//!   API behind it, [`rpmmd`] and `deb` published repositories, [`gbs`] GBS
+//!   trees. [`packagecloud`]: the target. All through [`http`] (which also
+//!   reads `file://` trees on disk).
 //! - `observe`: both sides read, the config resolved against Packagecloud once.
 //! - [`model`]: the inventories both sides produce.
 //! - [`plan`]: the pure planner, the plan file, its renderings and `diff`.
@@ -28,6 +30,7 @@ pub mod demo;
 mod digest;
 mod display;
 mod exit;
+pub mod gbs;
 pub mod http;
 mod init;
 mod keyring;

@@ -115,6 +115,34 @@ impl Fetched {
     }
 }
 
+/// A streaming parser of a metadata file: calls `each` per entry, returns how
+/// many it read.
+pub type Parser<T, E> =
+    fn(Box<dyn BufRead + Send>, &mut dyn FnMut(T) -> Result<(), E>) -> Result<usize, E>;
+
+impl Fetched {
+    /// Every entry `read` parses from the decompressed file (capped at
+    /// `limit`), parsed on a blocking thread; the error as one line.
+    pub async fn parse_all<T, E>(self, limit: u64, read: Parser<T, E>) -> Result<Vec<T>, String>
+    where
+        T: Send + 'static,
+        E: std::error::Error + 'static,
+    {
+        tokio::task::spawn_blocking(move || {
+            let input = self.open(limit).map_err(|e| crate::display::chain(&e))?;
+            let mut entries = Vec::new();
+            read(input, &mut |entry| {
+                entries.push(entry);
+                Ok(())
+            })
+            .map_err(|e| crate::display::chain(&e))?;
+            Ok(entries)
+        })
+        .await
+        .expect("parsing does not panic")
+    }
+}
+
 /// lzma-rs decodes xz only from a reader into a writer: into a temporary file
 /// then, itself capped, which is read back as a stream.
 fn xz_to_temp(

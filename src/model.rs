@@ -73,6 +73,7 @@ pub enum Provenance {
     Obs(ObsBuilt),
     RpmMd(RpmMdFile),
     Deb(DebFile),
+    Gbs(GbsFile),
     Promotion(PromotedFile),
 }
 
@@ -84,8 +85,18 @@ impl Provenance {
             Self::Obs(ObsBuilt { origin: o, .. }) => {
                 format!("{}/{}/{}/{}", o.project, o.repository, o.arch, o.package)
             }
-            Self::RpmMd(file) => file.repository_url.clone(),
+            // A compose on disk: the directory its link resolved to.
+            Self::RpmMd(file) => file
+                .resolved
+                .clone()
+                .unwrap_or_else(|| file.repository_url.clone()),
             Self::Deb(file) => file.archive.clone(),
+            Self::Gbs(file) => format!(
+                "{} (build {}) {}",
+                file.resolved.as_deref().unwrap_or(&file.tree),
+                file.build_id,
+                file.repository
+            ),
             Self::Promotion(file) => format!("{}/{}", file.repo, file.distro_version),
         }
     }
@@ -98,6 +109,10 @@ impl fmt::Display for Provenance {
             Self::Obs(built) => built.origin.fmt(f),
             Self::RpmMd(file) => f.write_str(&crate::display::text(&file.url())),
             Self::Deb(file) => f.write_str(&crate::display::text(&file.url())),
+            Self::Gbs(file) => {
+                let shown = format!("{} (build {})", file.url(), file.build_id);
+                f.write_str(&crate::display::text(&shown))
+            }
             Self::Promotion(file) => f.write_str(&crate::display::text(&format!(
                 "{}/{}/{}",
                 file.repo, file.distro_version, file.filename
@@ -125,14 +140,20 @@ pub struct RpmMdFile {
     /// `location@xml:base`, when the repository names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location_base: Option<String>,
+    /// For a repository on disk, the directory its URL resolved to (symlinks
+    /// followed) when planned: the files are read from there (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
 }
 
 impl RpmMdFile {
-    /// Where the file is downloaded from: the location below its base.
+    /// Where the file is fetched from: the location below its base, or below
+    /// the directory the repository resolved to.
     pub fn url(&self) -> String {
         let base = self
             .location_base
             .as_deref()
+            .or(self.resolved.as_deref())
             .unwrap_or(&self.repository_url);
         format!(
             "{}/{}",
@@ -154,6 +175,32 @@ pub struct DebFile {
 impl DebFile {
     pub fn url(&self) -> String {
         format!("{}/{}", self.archive.trim_end_matches('/'), self.path)
+    }
+}
+
+/// A package of a GBS tree: in the rpm-md repository
+/// `repos/<repo>/<arch>/<packages|debug|source>` below the tree, of the build
+/// build.xml named when planned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GbsFile {
+    /// The tree's URL, as configured (`…/latest`).
+    pub tree: String,
+    /// build.xml's `<id>` when planned: a plan is pinned to it.
+    pub build_id: String,
+    /// For a tree on disk, the directory it resolved to when planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
+    /// `repos/<repo>/<arch>/<kind>`, below the tree.
+    pub repository: String,
+    /// `location@href` in that repository.
+    pub location: String,
+}
+
+impl GbsFile {
+    /// Where the file is fetched from: below the directory planned from.
+    pub fn url(&self) -> String {
+        let tree = self.resolved.as_deref().unwrap_or(&self.tree);
+        format!("{tree}/{}/{}", self.repository, self.location)
     }
 }
 

@@ -17,6 +17,7 @@
 
 use crate::config::Config;
 use crate::deb::{DebError, DebSource};
+use crate::gbs::{GbsError, GbsSource};
 use crate::http::{Auth, HttpClient};
 use crate::model::{ArtifactKey, Provenance, SourceInventory, TargetInventory};
 use crate::obs::{self, ObsBuildService};
@@ -34,6 +35,8 @@ pub enum SourceError {
     #[error(transparent)]
     Deb(#[from] DebError),
     #[error(transparent)]
+    Gbs(#[from] GbsError),
+    #[error(transparent)]
     Promotion(#[from] PromotionError),
     #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
     Overlap(Vec<String>),
@@ -48,6 +51,8 @@ pub enum Source {
     RpmMd(RpmMdSource),
     /// Published Debian archives (`deb:`).
     Deb(DebSource),
+    /// GBS snapshot trees (`gbs:`).
+    Gbs(GbsSource),
     /// Another Packagecloud repository (`promote:`).
     Promotion(PromotionSource),
 }
@@ -58,6 +63,7 @@ pub enum Fetched {
     Obs(Vec<obs::inventory::ProjectListing>),
     RpmMd(Vec<crate::rpmmd::Listing>),
     Deb(Vec<crate::deb::Listing>),
+    Gbs(Vec<crate::gbs::Listing>),
     Promotion(TargetInventory),
 }
 
@@ -67,6 +73,7 @@ impl Source {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
             Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await?)),
             Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await?)),
+            Self::Gbs(gbs) => Ok(Fetched::Gbs(gbs.fetch().await?)),
             Self::Promotion(promotion) => Ok(Fetched::Promotion(promotion.fetch().await?)),
         }
     }
@@ -82,6 +89,7 @@ impl Source {
                 Ok(rpmmd.inventory(listings, canonical)?)
             }
             (Self::Deb(deb), Fetched::Deb(listings)) => Ok(deb.inventory(listings, canonical)?),
+            (Self::Gbs(gbs), Fetched::Gbs(listings)) => Ok(gbs.inventory(listings, canonical)?),
             (Self::Promotion(promotion), Fetched::Promotion(listing)) => {
                 Ok(promotion.inventory(listing, canonical)?)
             }
@@ -104,6 +112,7 @@ impl Source {
                 Some(rpmmd.admits(file, key, canonical))
             }
             (Self::Deb(deb), Provenance::Deb(file)) => Some(deb.admits(file, key, canonical)),
+            (Self::Gbs(gbs), Provenance::Gbs(file)) => Some(gbs.admits(file, key, canonical)),
             (Self::Promotion(promotion), Provenance::Promotion(file)) => {
                 Some(promotion.admits(file, key, canonical))
             }
@@ -118,6 +127,7 @@ impl Source {
                 rpmmd.has_repository(&file.repository_url)
             }
             (Self::Deb(deb), Provenance::Deb(file)) => deb.has_repository(&file.archive),
+            (Self::Gbs(gbs), Provenance::Gbs(file)) => gbs.has_tree(&file.tree),
             (Self::Promotion(promotion), Provenance::Promotion(file)) => promotion.offers(file),
             _ => false,
         }
@@ -128,6 +138,7 @@ impl Source {
             Self::Obs(obs) => Ok(obs.recheck(planned).await?),
             Self::RpmMd(rpmmd) => Ok(rpmmd.recheck(planned).await?),
             Self::Deb(deb) => Ok(deb.recheck(planned).await?),
+            Self::Gbs(gbs) => Ok(gbs.recheck(planned).await?),
             Self::Promotion(promotion) => Ok(promotion.recheck(planned).await?),
         }
     }
@@ -142,7 +153,7 @@ impl Source {
         match self {
             Self::Obs(obs) => Ok(obs.fill_md5(inventory, keys).await?),
             // Published repositories list sha256, which the listing compares.
-            Self::RpmMd(_) | Self::Deb(_) | Self::Promotion(_) => Ok(()),
+            Self::RpmMd(_) | Self::Deb(_) | Self::Gbs(_) | Self::Promotion(_) => Ok(()),
         }
     }
 }
@@ -254,6 +265,10 @@ impl Sources {
         let deb = DebSource::new(config, http.clone());
         if !deb.is_empty() {
             sources.push(Source::Deb(deb));
+        }
+        let gbs = GbsSource::new(config, http.clone());
+        if !gbs.is_empty() {
+            sources.push(Source::Gbs(gbs));
         }
         if let Some(promotion) = PromotionSource::new(config, http.clone()) {
             sources.push(Source::Promotion(promotion));

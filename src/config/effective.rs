@@ -52,6 +52,19 @@ impl Config {
                     signed_by: fingerprints(&r.signed_by),
                 })
                 .collect(),
+            gbs: self
+                .gbs
+                .iter()
+                .map(|t| EffectiveGbs {
+                    url: t.url.clone(),
+                    mapping: t
+                        .mapping
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+                        .collect(),
+                    signed_by: fingerprints(&t.signed_by),
+                })
+                .collect(),
             promote: self.promote.as_ref().map(|p| EffectivePromotion {
                 from: p.from.repo.clone(),
                 method: p.method,
@@ -78,9 +91,22 @@ pub struct EffectiveConfig {
     /// Absent from plans without published Debian sources (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deb: Vec<EffectiveDeb>,
+    /// Absent from plans without GBS trees (format 1.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gbs: Vec<EffectiveGbs>,
     /// Absent from plans that promote nothing (format 1.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promote: Option<EffectivePromotion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveGbs {
+    pub url: String,
+    /// An empty value means "skip this repo".
+    pub mapping: BTreeMap<String, String>,
+    /// Fingerprints of the keys its repositories must be signed by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
 }
 
 /// `promote:` as a plan records it.

@@ -14,8 +14,8 @@ mod sections;
 pub use crate::keyring::Keyring;
 pub use crate::secret::Secret;
 pub use effective::{
-    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectivePatterns, EffectivePromotion,
-    EffectiveRpmMd,
+    EffectiveConfig, EffectiveDeb, EffectiveFilters, EffectiveGbs, EffectivePatterns,
+    EffectivePromotion, EffectiveRpmMd,
 };
 pub use promotion::Promotion;
 pub use sections::expand_project_names;
@@ -220,6 +220,19 @@ pub struct DebRepository {
     pub signed_by: Option<Keyring>,
 }
 
+/// One GBS snapshot tree (`gbs:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GbsTree {
+    /// The tree: `builddata/build.xml` and `repos/` are below it. http(s),
+    /// or `file://` for a tree on disk.
+    pub url: String,
+    /// GBS repo, or `repo/arch`, → `distro/version`; `None` skips it. A
+    /// `repo/arch` entry wins over its `repo` entry.
+    pub mapping: DistroMapping,
+    /// The keys each repository's `repomd.xml.asc` must verify against.
+    pub signed_by: Option<Keyring>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplySettings {
     pub downloads: usize,
@@ -235,6 +248,7 @@ pub struct Config {
     pub distro_mapping: DistroMapping,
     pub rpm_md: Vec<RpmMdRepository>,
     pub deb: Vec<DebRepository>,
+    pub gbs: Vec<GbsTree>,
     /// `promote:`: another Packagecloud repository as the source.
     pub promote: Option<Promotion>,
     pub filters: Filters,
@@ -312,6 +326,7 @@ impl Config {
             .flatten()
             .chain(self.rpm_md.iter().map(|r| &r.distro_version))
             .chain(self.deb.iter().map(|r| &r.distro_version))
+            .chain(self.gbs.iter().flat_map(|t| t.mapping.values().flatten()))
             .chain(
                 self.promote
                     .iter()
@@ -341,7 +356,9 @@ impl Config {
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
         let mut rpm_md = published::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
         let mut deb = published::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
-        let distro_mapping = sections::distro_mapping(&raw.distro_mapping).map_err(invalid)?;
+        let distro_mapping =
+            sections::distro_mapping(&raw.distro_mapping, "distro-mapping").map_err(invalid)?;
+        let gbs = published::gbs(&raw.gbs, path, &mut remarks).map_err(invalid)?;
         if obs.published {
             let (more_rpm_md, more_deb) =
                 published::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)
@@ -349,9 +366,14 @@ impl Config {
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);
         }
-        if obs.projects.is_empty() && rpm_md.is_empty() && deb.is_empty() && raw.promote.is_none() {
+        if obs.projects.is_empty()
+            && rpm_md.is_empty()
+            && deb.is_empty()
+            && gbs.is_empty()
+            && raw.promote.is_none()
+        {
             return Err(invalid(
-                "the config names no source: list OBS projects under `obsprojects`, repositories under `rpm-md` or `deb`, or a repository to `promote` from".to_string(),
+                "the config names no source: list OBS projects under `obsprojects`, repositories under `rpm-md` or `deb`, trees under `gbs`, or a repository to `promote` from".to_string(),
             ));
         }
         let filters = sections::filters(&raw.filters).map_err(invalid)?;
@@ -370,6 +392,7 @@ impl Config {
             distro_mapping,
             rpm_md,
             deb,
+            gbs,
             filters,
             policy_settings,
             protect,

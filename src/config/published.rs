@@ -2,9 +2,9 @@
 //! `obs.published` shorthand that derives them from `obsprojects` and
 //! `distro-mapping`; each with its `signed_by` keys.
 
-use super::raw::{RawDeb, RawObs, RawRpmMd};
-use super::sections::{Remarks, distro_version, normalise_url};
-use super::{DebRepository, DistroMapping, ObsSettings, RpmMdRepository};
+use super::raw::{RawDeb, RawGbs, RawObs, RawRpmMd};
+use super::sections::{Remarks, distro_mapping, distro_version, normalise_url};
+use super::{DebRepository, DistroMapping, GbsTree, ObsSettings, RpmMdRepository};
 use crate::display::ShownUrl;
 use crate::keyring::Keyring;
 use std::path::Path;
@@ -72,7 +72,7 @@ pub(super) fn rpm_md(
     let mut repositories: Vec<RpmMdRepository> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
         let key = format!("rpm-md[{i}]");
-        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let url = location(&entry.url, &format!("{key}.url"))?;
         let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
         if repositories.iter().any(|r| r.url == url) {
             return Err(format!(
@@ -88,6 +88,76 @@ pub(super) fn rpm_md(
         });
     }
     Ok(repositories)
+}
+
+/// A tree's or repository's location: an http(s) URL, a `file://` URL, or an
+/// absolute path (made a `file://` URL), without a trailing slash. A path is
+/// taken as written: symlinks in it (`latest-*`) are resolved when it is read,
+/// so that the plan names the directory it was made from.
+pub(super) fn location(written: &str, key: &str) -> Result<String, String> {
+    let written = written.trim();
+    let path = Path::new(written);
+    if path.is_absolute() {
+        let url = url::Url::from_directory_path(path)
+            .map_err(|()| format!("`{key}`: `{written}` is not a usable path"))?;
+        return Ok(url.as_str().trim_end_matches('/').to_string());
+    }
+    if written.starts_with("file:") {
+        let local = crate::http::local_path(written)
+            .filter(|p| p.is_absolute())
+            .ok_or_else(|| format!("`{key}`: `{written}` is not a `file:///absolute/path` URL"))?;
+        return location(&local.to_string_lossy(), key);
+    }
+    if !written.contains("://") {
+        return Err(format!(
+            "`{key}`: `{written}` is neither a URL nor an absolute path"
+        ));
+    }
+    normalise_url(written, key)
+}
+
+/// `gbs:`: each tree's location and its mapping of GBS repos (or
+/// `repo/arch`, the arch as build.xml or rpm names it) to `distro/version`s.
+pub(super) fn gbs(
+    raw: &[RawGbs],
+    path: &Path,
+    remarks: &mut Remarks,
+) -> Result<Vec<GbsTree>, String> {
+    let mut trees: Vec<GbsTree> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let key = format!("gbs[{i}]");
+        let url = location(&entry.url, &format!("{key}.url"))?;
+        if trees.iter().any(|t| t.url == url) {
+            return Err(format!(
+                "`{key}.url`: `{}` is listed twice",
+                ShownUrl::new(&url)
+            ));
+        }
+        if entry.mapping.is_empty() {
+            return Err(format!(
+                "`{key}.mapping`: map the tree's repos to `distro/version`s"
+            ));
+        }
+        for name in entry.mapping.keys() {
+            // build.xml's names are plain words; a key of more parts can
+            // never match one.
+            let parts: Vec<&str> = name.split('/').collect();
+            let ok = parts.len() <= 2 && parts.iter().all(|p| !p.trim().is_empty());
+            if !ok {
+                return Err(format!(
+                    "`{key}.mapping`: `{name}` is neither a repo nor `repo/arch`"
+                ));
+            }
+        }
+        let mapping = distro_mapping(&entry.mapping, &format!("{key}.mapping"))?;
+        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        trees.push(GbsTree {
+            url,
+            mapping,
+            signed_by,
+        });
+    }
+    Ok(trees)
 }
 
 /// `deb:`: each archive's URL, its layout (flat, or a suite with components

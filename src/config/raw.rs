@@ -22,6 +22,9 @@ pub(super) struct RawConfig {
     /// Published Debian archives, each into one `distro/version`.
     #[serde(default)]
     pub(super) deb: Vec<RawDeb>,
+    /// GBS snapshot trees, each repo (or repo/arch) into a `distro/version`.
+    #[serde(default)]
+    pub(super) gbs: Vec<RawGbs>,
     pub(super) packagecloud: RawPackagecloud,
     /// Another Packagecloud repository as the source (staging → production).
     #[serde(default)]
@@ -163,6 +166,16 @@ pub(super) struct RawDeb {
     #[serde(default)]
     pub(super) architectures: Vec<String>,
     /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
+    pub(super) signed_by: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGbs {
+    pub(super) url: String,
+    #[serde(default)]
+    pub(super) mapping: BTreeMap<String, Option<String>>,
+    /// Armored public key(s) each repository's `repomd.xml.asc` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
 }
 

@@ -116,6 +116,7 @@ pub(super) fn distro_version(value: &str, key: &str) -> Result<String, String> {
 /// `distro-mapping:`: each target `distro/version`, or nothing (skip).
 pub(super) fn distro_mapping(
     raw: &BTreeMap<String, Option<String>>,
+    key: &str,
 ) -> Result<DistroMapping, String> {
     let mut mapping = BTreeMap::new();
     for (repository, target) in raw {
@@ -124,7 +125,7 @@ pub(super) fn distro_mapping(
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
         if let Some(t) = &target {
-            distro_version(t, &format!("distro-mapping.{repository}"))?;
+            distro_version(t, &format!("{key}.{repository}"))?;
         }
         mapping.insert(repository.clone(), target);
     }

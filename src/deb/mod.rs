@@ -232,18 +232,9 @@ impl DebSource {
             .await
             .map_err(|e| error(repository, &listed.path, chain(&e)))?;
         let limit = self.http.limits.max_metadata_bytes;
-        let parsed = tokio::task::spawn_blocking(move || {
-            let input = fetched.open(limit).map_err(|e| chain(&e))?;
-            let mut packages = Vec::new();
-            packages::read(input, |p| {
-                packages.push(p);
-                Ok(())
-            })
-            .map_err(|e| chain(&e))?;
-            Ok::<_, String>(packages)
-        })
-        .await
-        .expect("parsing does not panic");
+        let parsed = fetched
+            .parse_all(limit, |input, each| packages::read(input, each))
+            .await;
         parsed.map_err(|detail| error(repository, &listed.path, detail))
     }
 

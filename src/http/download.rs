@@ -19,7 +19,8 @@ pub struct Downloaded {
 
 impl HttpClient {
     /// Downloads `url` into `part` (created or truncated), at most `listed_size`
-    /// bytes, retried on transport errors, 5xx, 429 and short bodies.
+    /// bytes, retried on transport errors, 5xx, 429 and short bodies; a
+    /// `file://` URL is copied from disk under the same bounds.
     pub async fn download_to_file(
         &self,
         url: &str,
@@ -28,6 +29,11 @@ impl HttpClient {
         listed_size: u64,
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<Downloaded, HttpError> {
+        if let Some(path) = super::local_path(url) {
+            return self
+                .copy_local(url, &path, part, listed_size, on_bytes)
+                .await;
+        }
         self.with_retries(|| attempt(self, url, auth, part, listed_size, on_bytes))
             .await
     }
@@ -67,48 +73,90 @@ async fn attempt(
             "the server announces {length} bytes, but {listed_size} are listed"
         )));
     }
-    let local = |e: std::io::Error| {
-        fail(format!(
-            "cannot write the download to `{}`: {e}",
-            part.display()
-        ))
-    };
-    let mut file = tokio::fs::File::create(part).await.map_err(local)?;
-    let mut md5 = Md5::new();
-    let mut sha = Sha256::new();
-    let mut size = 0u64;
+    let mut sink = Sink::create(part, listed_size).await.map_err(fail)?;
     let mut body = BodyReader::new(response.bytes_stream(), &http.limits);
     while let Some(chunk) = body
         .next_chunk()
         .await
         .map_err(|e| e.attempt(&reqwest::Method::GET, url))?
     {
-        if size + chunk.len() as u64 > listed_size {
-            return Err(fail(format!(
-                "the body goes on past the {listed_size} bytes listed; stopped reading"
-            )));
-        }
-        md5.update(&chunk);
-        sha.update(&chunk);
-        size += chunk.len() as u64;
+        sink.write(&chunk).await.map_err(fail)?;
         on_bytes(chunk.len() as u64);
-        file.write_all(&chunk).await.map_err(local)?;
     }
-    // tokio's `File` hands each write to a blocking thread and reports its error
-    // on the next operation; `flush` waits for the last one, `sync_all` would not
-    // say that it failed (a full disk on the final chunk).
-    file.flush().await.map_err(local)?;
-    file.sync_all().await.map_err(local)?;
-    let on_disk = file.metadata().await.map_err(local)?.len();
-    if on_disk != size {
-        return Err(fail(format!(
-            "`{}` holds {on_disk} bytes after {size} were written",
-            part.display()
-        )));
+    sink.finish().await.map_err(fail)
+}
+
+/// A file being written from chunks: hashed on the way, never past the listed
+/// size, and complete on disk before it is reported. Shared by downloads and
+/// by copies from a local tree (`file.rs`).
+pub(super) struct Sink<'p> {
+    file: tokio::fs::File,
+    part: &'p Path,
+    listed_size: u64,
+    md5: Md5,
+    sha: Sha256,
+    size: u64,
+}
+
+impl<'p> Sink<'p> {
+    pub(super) async fn create(part: &'p Path, listed_size: u64) -> Result<Self, String> {
+        let file = tokio::fs::File::create(part)
+            .await
+            .map_err(|e| local(part, e))?;
+        Ok(Self {
+            file,
+            part,
+            listed_size,
+            md5: Md5::new(),
+            sha: Sha256::new(),
+            size: 0,
+        })
     }
-    Ok(Downloaded {
-        size,
-        md5: hex::encode(md5.finalize()),
-        sha256: hex::encode(sha.finalize()),
-    })
+
+    pub(super) async fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        if self.size + chunk.len() as u64 > self.listed_size {
+            return Err(format!(
+                "the body goes on past the {} bytes listed; stopped reading",
+                self.listed_size
+            ));
+        }
+        self.md5.update(chunk);
+        self.sha.update(chunk);
+        self.size += chunk.len() as u64;
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(|e| local(self.part, e))
+    }
+
+    pub(super) async fn finish(mut self) -> Result<Downloaded, String> {
+        let part = self.part;
+        // tokio's `File` hands each write to a blocking thread and reports its
+        // error on the next operation; `flush` waits for the last one, `sync_all`
+        // would not say that it failed (a full disk on the final chunk).
+        self.file.flush().await.map_err(|e| local(part, e))?;
+        self.file.sync_all().await.map_err(|e| local(part, e))?;
+        let on_disk = self
+            .file
+            .metadata()
+            .await
+            .map_err(|e| local(part, e))?
+            .len();
+        if on_disk != self.size {
+            return Err(format!(
+                "`{}` holds {on_disk} bytes after {} were written",
+                part.display(),
+                self.size
+            ));
+        }
+        Ok(Downloaded {
+            size: self.size,
+            md5: hex::encode(self.md5.finalize()),
+            sha256: hex::encode(self.sha.finalize()),
+        })
+    }
+}
+
+fn local(part: &Path, e: std::io::Error) -> String {
+    format!("cannot write the download to `{}`: {e}", part.display())
 }

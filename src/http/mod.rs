@@ -10,10 +10,12 @@
 
 mod body;
 mod download;
+mod file;
 mod retry;
 
 pub use body::{BodyError, BodyReader};
 pub use download::Downloaded;
+pub use file::{local_path, resolve};
 pub use retry::{RetryPolicy, RetryState};
 
 use crate::display::ShownUrl;
@@ -330,6 +332,10 @@ impl HttpClient {
         url: &str,
         auth: &Auth,
     ) -> Result<(reqwest::header::HeaderMap, String), HttpError> {
+        if let Some(path) = local_path(url) {
+            let text = self.read_local_text(url, &path).await?;
+            return Ok((reqwest::header::HeaderMap::new(), text));
+        }
         self.with_retries(|| async {
             let deadline = self.limits.metadata_deadline;
             match tokio::time::timeout(deadline, self.get_text_once(url, auth)).await {

@@ -17,19 +17,21 @@ pub use planner::{PlanError, plan};
 
 /// Major.minor of the plan file format. Readers refuse an unknown major and
 /// ignore unknown fields of a known major (minor additions). 1.2 adds published
-/// repositories, 1.3 promotions (sources without a size, `after`). A plan is
-/// written in the oldest version that holds it, byte for byte as before, so
-/// that older readers keep reading what they can.
+/// repositories; 1.3 GBS trees and trees on disk (their build ids and
+/// resolved directories) and promotions (sources without a size, `after`). A
+/// plan is written in the oldest version that holds its fields, byte for byte
+/// as before, so that older readers keep reading it.
 pub const FORMAT_VERSION: &str = "1.3";
-const FORMAT_VERSION_WITH_PUBLISHED: &str = "1.2";
+const FORMAT_VERSION_PUBLISHED: &str = "1.2";
 const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
 
 /// The format version a plan of this config is written in.
 pub fn format_version(config: &EffectiveConfig) -> &'static str {
-    if config.promote.is_some() {
+    let on_disk = config.rpm_md.iter().any(|r| r.url.starts_with("file:"));
+    if !config.gbs.is_empty() || on_disk || config.promote.is_some() {
         FORMAT_VERSION
     } else if !config.rpm_md.is_empty() || !config.deb.is_empty() {
-        FORMAT_VERSION_WITH_PUBLISHED
+        FORMAT_VERSION_PUBLISHED
     } else {
         FORMAT_VERSION_WITHOUT_PUBLISHED
     }

@@ -358,6 +358,7 @@ fn source_line(a: &SourceArtifact) -> String {
         ),
         Provenance::RpmMd(file) => published_line(a, &file.url()),
         Provenance::Deb(file) => published_line(a, &file.url()),
+        Provenance::Gbs(file) => published_line(a, &file.url()),
         Provenance::Promotion(file) => format!(
             "{}\t{}\t{}\t{}/{}/{}",
             a.key.distro_version,

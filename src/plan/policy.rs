@@ -49,6 +49,18 @@ impl Policy {
         // A published repository is whole by construction: its distro is in scope.
         scope.extend(config.rpm_md.iter().map(|r| canonical(&r.distro_version)));
         scope.extend(config.deb.iter().map(|r| canonical(&r.distro_version)));
+        // A GBS tree's repos as a mapping's: filtered by their repo names.
+        for tree in &config.gbs {
+            let repos = tree.mapping.iter().map(|(key, target)| {
+                let repo = key.split('/').next().unwrap_or(key);
+                (repo, target.as_deref())
+            });
+            scope.extend(
+                scope_of(repos, &config.filters)
+                    .into_iter()
+                    .map(|t| canonical(&t)),
+            );
+        }
         // So is a Packagecloud repository, in the `distro/version`s the config names.
         let promoted = config.promote.iter().filter_map(|p| p.distros.as_ref());
         scope.extend(promoted.flat_map(|d| d.values().map(|to| canonical(to))));
@@ -87,14 +99,24 @@ impl Policy {
 /// by a repository the filters leave out is not in scope: its files there are
 /// not this config's to judge.
 pub fn scope(mapping: &DistroMapping, filters: &Filters) -> BTreeSet<String> {
-    let (kept, left_out): (Vec<_>, Vec<_>) = mapping
+    let pairs = mapping
         .iter()
-        .filter_map(|(repository, target)| Some((repository, target.as_ref()?)))
+        .map(|(repository, target)| (repository.as_str(), target.as_deref()));
+    scope_of(pairs, filters)
+}
+
+/// [`scope`] of `(repository, target)` pairs.
+fn scope_of<'a>(
+    pairs: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    filters: &Filters,
+) -> BTreeSet<String> {
+    let (kept, left_out): (Vec<_>, Vec<_>) = pairs
+        .filter_map(|(repository, target)| Some((repository, target?)))
         .partition(|(repository, _)| filters.repositories.admits(&[repository]));
-    let left_out: BTreeSet<&String> = left_out.into_iter().map(|(_, t)| t).collect();
+    let left_out: BTreeSet<&str> = left_out.into_iter().map(|(_, t)| t).collect();
     kept.into_iter()
         .map(|(_, t)| t)
         .filter(|t| !left_out.contains(t))
-        .cloned()
+        .map(str::to_string)
         .collect()
 }

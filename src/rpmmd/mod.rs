@@ -5,23 +5,28 @@
 //! lists too), anonymous reads, and two requests per repository.
 //!
 //! The primary file is checked against repomd's size and sha256 before it is
-//! parsed, then read as a stream. A repository is complete by construction (its
-//! metadata lists everything it serves), so its `distro/version` is in the scope
-//! of deletes; the arches it lists are the arches it covers.
+//! parsed, then read as a stream (`read.rs`). A repository is complete by
+//! construction (its metadata lists everything it serves), so its
+//! `distro/version` is in the scope of deletes; the arches it lists are the
+//! arches it covers.
+//!
+//! A repository on disk (a compose tree: a path or `file://` URL) is resolved
+//! once per read; the plan records the resolved directory, and at apply the
+//! files are read from it, so a `latest-*` link switched to another compose
+//! makes the plan stale rather than mixing two composes.
 
 pub mod primary;
+mod read;
 pub mod repomd;
 
+pub use read::{Listing, Located, read_repository, synced};
+
 use crate::config::{Config, RpmMdRepository};
-use crate::display::{ShownUrl, chain};
-use crate::http::{Auth, HttpClient};
-use crate::metadata::{self, Expected};
-use crate::model::{
-    ArtifactKey, Coverage, IndexRead, Provenance, RpmMdFile, SourceArtifact, SourceInventory,
-};
+use crate::display::ShownUrl;
+use crate::http::HttpClient;
+use crate::model::{ArtifactKey, Coverage, Provenance, RpmMdFile, SourceArtifact, SourceInventory};
 use crate::plan::SourceExpectation;
-use crate::source::{Rechecked, admits_published, recheck_published};
-use sha2::{Digest, Sha256};
+use crate::source::{Recheck, Rechecked, admits_published, recheck_published};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,18 +37,22 @@ pub struct RpmMdError {
     detail: String,
 }
 
+impl RpmMdError {
+    pub fn new(repository: &str, file: &str, detail: String) -> Self {
+        Self {
+            repository: ShownUrl::new(repository).to_string(),
+            file: crate::display::text(file).into_owned(),
+            detail,
+        }
+    }
+}
+
 /// The configured rpm-md repositories.
 pub struct RpmMdSource {
     http: HttpClient,
     repositories: Vec<RpmMdRepository>,
     source_packages: bool,
     debug_packages: bool,
-}
-
-/// What one read of a repository found: its packages.
-pub struct Listing {
-    packages: Vec<primary::Package>,
-    read: IndexRead,
 }
 
 impl RpmMdSource {
@@ -60,9 +69,22 @@ impl RpmMdSource {
         self.repositories.is_empty()
     }
 
-    /// Every repository's packages, completely, or an error.
+    /// Every repository's packages, completely, or an error. Every link is
+    /// resolved before anything is read, so repositories below one `latest-*`
+    /// link are all read from the compose it named then, even if it moves
+    /// during the reads.
     pub async fn fetch(&self) -> Result<Vec<Listing>, RpmMdError> {
-        futures::future::try_join_all(self.repositories.iter().map(|r| self.read(r))).await
+        let resolved = self
+            .repositories
+            .iter()
+            .map(|r| read::resolve(&r.url))
+            .collect::<Result<Vec<String>, _>>()?;
+        let reads = self
+            .repositories
+            .iter()
+            .zip(resolved)
+            .map(|(r, dir)| read::read_below(&self.http, &r.url, dir, r.signed_by.as_ref()));
+        futures::future::try_join_all(reads).await
     }
 
     /// The inventory of fetched listings, each repository's `distro/version`
@@ -82,7 +104,9 @@ impl RpmMdSource {
                 .or_insert_with(Coverage::default);
             for package in listing.packages {
                 coverage.archs.insert(package.arch.clone());
-                let Some(artifact) = self.artifact(repository, &distro_version, package)? else {
+                let Some(artifact) =
+                    self.artifact(repository, &listing.resolved, &distro_version, package)?
+                else {
                     continue;
                 };
                 if let Some(first) = inventory.artifacts.get(&artifact.key) {
@@ -105,32 +129,16 @@ impl RpmMdSource {
     fn artifact(
         &self,
         repository: &RpmMdRepository,
+        resolved: &str,
         distro_version: &str,
         package: primary::Package,
     ) -> Result<Option<SourceArtifact>, RpmMdError> {
-        let filename = package.canonical_filename();
-        if !crate::model::is_safe_filename(&filename) || package.href.contains("..") {
-            return Err(error(
-                repository,
-                "primary",
-                format!("unsafe package name or location {:?}", package.href),
-            ));
-        }
-        let Some(package_type) =
-            crate::model::synced_as(&filename, self.source_packages, self.debug_packages)
+        let Some((filename, package_type)) =
+            synced(&package, self.source_packages, self.debug_packages)
+                .map_err(|detail| error(repository, "primary", detail))?
         else {
             return Ok(None);
         };
-        if package.checksum.0 != "sha256" {
-            return Err(error(
-                repository,
-                "primary",
-                format!(
-                    "`{filename}` is listed with a {} checksum only; pkgsync verifies by sha256",
-                    package.checksum.0
-                ),
-            ));
-        }
         Ok(Some(SourceArtifact {
             key: ArtifactKey::new(distro_version, filename),
             package_type,
@@ -138,6 +146,7 @@ impl RpmMdSource {
                 repository_url: repository.url.clone(),
                 location: package.href,
                 location_base: package.base,
+                resolved: (resolved != repository.url).then(|| resolved.to_string()),
             }),
             size: Some(package.size),
             md5: None,
@@ -145,70 +154,8 @@ impl RpmMdSource {
         }))
     }
 
-    /// repomd.xml, then the primary it names, verified and parsed.
     async fn read(&self, repository: &RpmMdRepository) -> Result<Listing, RpmMdError> {
-        let repomd_url = format!("{}/repodata/repomd.xml", repository.url);
-        let (_, text) = self
-            .http
-            .get_text(&repomd_url, &Auth::None)
-            .await
-            .map_err(|e| error(repository, "repodata/repomd.xml", chain(&e)))?;
-        if let Some(keyring) = &repository.signed_by {
-            let (_, signature) = self
-                .http
-                .get_text(&format!("{repomd_url}.asc"), &Auth::None)
-                .await
-                .map_err(|e| error(repository, "repodata/repomd.xml.asc", chain(&e)))?;
-            keyring
-                .verify_detached(text.as_bytes(), signature.as_bytes())
-                .map_err(|e| error(repository, "repodata/repomd.xml.asc", e))?;
-        }
-        let index = repomd::parse(&text)
-            .map_err(|e| error(repository, "repodata/repomd.xml", e.to_string()))?;
-        let primary = &index.primary;
-        if primary.checksum.0 != "sha256" {
-            return Err(error(
-                repository,
-                &primary.href,
-                format!(
-                    "repomd.xml gives a {} checksum; pkgsync verifies by sha256",
-                    primary.checksum.0
-                ),
-            ));
-        }
-        let base = primary.base.as_deref().unwrap_or(&repository.url);
-        let url = format!("{}/{}", base.trim_end_matches('/'), primary.href);
-        let expected = Expected {
-            size: primary.size,
-            sha256: Some(primary.checksum.1.clone()),
-        };
-        let fetched = metadata::fetch(&self.http, &url, &Auth::None, &primary.href, &expected)
-            .await
-            .map_err(|e| error(repository, &primary.href, chain(&e)))?;
-        let limit = self.http.limits.max_metadata_bytes;
-        let limit = primary.open_size.map_or(limit, |s| s.min(limit).max(1));
-        let href = primary.href.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            let input = fetched.open(limit).map_err(|e| chain(&e))?;
-            let mut packages = Vec::new();
-            primary::read(input, |p| {
-                packages.push(p);
-                Ok(())
-            })
-            .map_err(|e| chain(&e))?;
-            Ok::<_, String>(packages)
-        })
-        .await
-        .expect("parsing does not panic");
-        let packages = parsed.map_err(|detail| error(repository, &href, detail))?;
-        Ok(Listing {
-            packages,
-            read: IndexRead {
-                url: repomd_url,
-                digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
-                revision: index.revision,
-            },
-        })
+        read_repository(&self.http, &repository.url, repository.signed_by.as_ref()).await
     }
 
     pub fn has_repository(&self, url: &str) -> bool {
@@ -235,41 +182,49 @@ impl RpmMdSource {
         )
     }
 
-    /// Each planned file as the repository lists it now: the same location
-    /// with the same size and sha256, else it moved.
+    /// Each planned file as the repository lists it now: read from the same
+    /// directory (a local repository must resolve as it did), at the same
+    /// location with the same size and sha256, else it moved.
     pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, RpmMdError> {
         let mut rechecked = Rechecked::default();
-        let mut now: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+        let mut now: BTreeMap<&str, Located> = BTreeMap::new();
         for repository in &self.repositories {
             let wanted = planned.iter().any(|e| {
                 matches!(&e.provenance, Provenance::RpmMd(f) if f.repository_url == repository.url)
             });
-            if !wanted {
-                continue;
-            }
-            for package in self.read(repository).await?.packages {
-                now.insert(
-                    (repository.url.clone(), package.href.clone()),
-                    (package.size, package.checksum.1),
-                );
+            if wanted {
+                now.insert(&repository.url, self.read(repository).await?.located());
             }
         }
         for expect in planned {
             let Provenance::RpmMd(file) = &expect.provenance else {
                 continue;
             };
-            let listed = now.get(&(file.repository_url.clone(), file.location.clone()));
-            let recheck = recheck_published(&file.url(), expect, listed);
+            let recheck = match now.get(file.repository_url.as_str()) {
+                Some(listing) => recheck_file(file, expect, listing),
+                None => Err(format!("`{}` is not configured", file.repository_url)),
+            };
             rechecked.0.insert(expect.provenance.clone(), recheck);
         }
         Ok(rechecked)
     }
 }
 
-fn error(repository: &RpmMdRepository, file: &str, detail: String) -> RpmMdError {
-    RpmMdError {
-        repository: ShownUrl::new(&repository.url).to_string(),
-        file: crate::display::text(file).into_owned(),
-        detail,
+/// One planned file against its repository as read now.
+fn recheck_file(file: &RpmMdFile, expect: &SourceExpectation, now: &Located) -> Recheck {
+    let planned_dir = file.resolved.as_deref().unwrap_or(&file.repository_url);
+    if planned_dir != now.resolved {
+        return Err(format!(
+            "`{}` resolves to `{}` now; the plan was made from `{planned_dir}`",
+            file.repository_url, now.resolved
+        ));
     }
+    // Looked up with the planned base too: a plan edited to fetch from
+    // elsewhere finds nothing.
+    let at = (file.location.clone(), file.location_base.clone());
+    recheck_published(&file.url(), expect, now.files.get(&at))
+}
+
+fn error(repository: &RpmMdRepository, file: &str, detail: String) -> RpmMdError {
+    RpmMdError::new(&repository.url, file, detail)
 }

@@ -113,7 +113,7 @@ fn location(e: &quick_xml::events::BytesStart<'_>, file: &mut DataFile) {
 }
 
 /// An attribute's unescaped value by its local name (`xml:base` → `base`).
-pub(super) fn attribute(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Option<String> {
+pub fn attribute(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name.as_bytes())

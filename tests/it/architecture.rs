@@ -28,19 +28,27 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plan", &["config", "digest", "display", "model"]),
     ("packagecloud", &["config", "display", "http", "model"]),
     // The interface names each source; each source uses the interface's types.
-    ("metadata", &["http"]),
+    ("metadata", &["display", "http"]),
     (
         "source",
         &[
             "config",
             "deb",
             "display",
+            "gbs",
             "http",
             "model",
             "obs",
             "plan",
             "promotion",
             "rpmmd",
+        ],
+    ),
+    // A GBS tree is rpm-md repositories: it reads them with `rpmmd`'s reader.
+    (
+        "gbs",
+        &[
+            "config", "display", "http", "model", "plan", "rpmmd", "source",
         ],
     ),
     // A Packagecloud repository as a source reads it through the target's client.

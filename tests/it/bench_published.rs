@@ -90,15 +90,17 @@ fn plan_of_fifty_thousand_published_packages() {
         .runtime
         .block_on(FileServer::start(data.path()))
         .unwrap();
-    for (kind, entry, distro) in [
-        ("rpm-md", "rpm-md", "fedora/39"),
-        ("deb", "deb", "ubuntu/jammy"),
+    // The same rpm-md repository also read from disk (a compose's path).
+    let on_disk = data.path().to_str().unwrap();
+    for (kind, entry, base, distro) in [
+        ("rpm-md", "rpm-md", server.url(), "fedora/39"),
+        ("rpm-md on disk", "rpm-md", on_disk, "fedora/39"),
+        ("deb", "deb", server.url(), "ubuntu/jammy"),
     ] {
-        let sub = if kind == "rpm-md" { "rpm" } else { "deb" };
+        let sub = if entry == "rpm-md" { "rpm" } else { "deb" };
         let config = format!(
-            "{entry}:\n  - url: {}/{sub}\n    distro: {distro}\n\
+            "{entry}:\n  - url: {base}/{sub}\n    distro: {distro}\n\
 packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
-            server.url(),
             pc = world.sandbox().packagecloud_url()
         );
         std::fs::write(&world.config, config).unwrap();
@@ -122,7 +124,7 @@ packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC
         let plan = pkgsync::plan::file::read(&out).unwrap();
         assert_eq!(plan.summary.upload, PACKAGES, "{kind}");
         println!(
-            "bench published: plan {kind:<6} {PACKAGES} packages: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MiB; requests: repository {}, Packagecloud {}",
+            "bench published: plan {kind:<14} {PACKAGES} packages: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MiB; requests: repository {}, Packagecloud {}",
             wall,
             measured.cpu_secs,
             measured.peak_kib as f64 / 1024.0,

@@ -5,8 +5,6 @@
 
 use crate::support::World;
 use crate::support::gpg::Gpg;
-use pkgsync_sandbox::Seed;
-use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
 use pkgsync_sandbox::files::FileServer;
 use pkgsync_sandbox::packages::simple_rpm;
 use sha2::{Digest, Sha256};
@@ -14,13 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tools() {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/install-debian-packages.sh");
-    let status = Command::new(script)
-        .args(["createrepo-c", "zstd", "gnupg"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "createrepo-c and zstd are needed");
+    crate::support::install_tools(&["createrepo-c", "zstd", "gnupg"]);
 }
 
 /// A directory `repo/` with real rpms (some in subdirectories) and the
@@ -60,18 +52,9 @@ fn world(url: &str) -> World {
 
 /// Like [`world`], with more keys for the repository's entry.
 fn world_with(url: &str, entry: &str) -> World {
-    let mut seed = Seed::empty();
-    seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
-    seed.packagecloud.repo(DEMO_PC_REPO);
-    let world = World::with_seed(seed);
-    let config = format!(
-        "rpm-md:\n  - url: {url}\n    distro: fedora/39\n{entry}\
-packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n\
-sync:\n  mode: mirror\n  max_delete_percent: 100\n",
-        pc = world.sandbox().packagecloud_url()
-    );
-    std::fs::write(&world.config, config).unwrap();
-    world
+    crate::support::world_of(&format!(
+        "rpm-md:\n  - url: {url}\n    distro: fedora/39\n{entry}"
+    ))
 }
 
 fn serve(runtime: &tokio::runtime::Runtime, dir: &Path) -> FileServer {

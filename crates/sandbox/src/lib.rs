@@ -4,12 +4,15 @@
 //! `PackagecloudEmulator::start`) or both together as a [`Sandbox`].
 //!
 //! Module map: `obs` and `packagecloud` (one emulator each), `faults` (the fault
-//! plan both apply), `packages` (generates real rpm/deb files), `demo` (the demo
-//! seed and its constants), `server` (binding, serving, request log).
+//! plan both apply), `packages` (generates real rpm/deb files), `files` and
+//! `published` (static trees of published repositories), `gbs` (GBS snapshot
+//! trees with a movable `latest`), `demo` (the demo seed and its constants),
+//! `server` (binding, serving, request log).
 
 pub mod demo;
 pub mod faults;
 pub mod files;
+pub mod gbs;
 pub mod obs;
 pub mod packagecloud;
 pub mod packages;
@@ -96,6 +99,19 @@ impl Sandbox {
     /// repository is at `<this>/<project with ":" as ":/">/<repository>`.
     pub fn published_url(&self) -> String {
         format!("{}/repositories", self.published.url())
+    }
+
+    /// Publishes `build` as a GBS snapshot on the download server (metadata
+    /// by the sandbox's own writer) and points the tree's `latest` at it;
+    /// returns the URL of `latest` (no trailing slash). Called again with
+    /// another build, `latest` moves as a release job moves it.
+    pub fn publish_gbs(&self, build: &gbs::SampleBuild) -> anyhow::Result<String> {
+        let root = self._published_files.path().join("releases");
+        if !root.join(&build.id).exists() {
+            build.write(&root, gbs::Indexer::Sandbox)?;
+        }
+        gbs::point_latest(&root, "latest", &build.id)?;
+        Ok(format!("{}/releases/latest", self.published.url()))
     }
 
     /// e.g. `http://127.0.0.1:41234` (no trailing slash).

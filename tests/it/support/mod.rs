@@ -3,6 +3,38 @@
 
 pub mod gpg;
 pub mod plans;
+pub mod trees;
 mod world;
 
 pub use world::*;
+
+/// Installs the Debian packages a test needs (`createrepo-c`, `gnupg`, ...)
+/// with the project's script, which does nothing for those already there.
+pub fn install_tools(packages: &[&str]) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tools/install-debian-packages.sh");
+    let status = std::process::Command::new(script)
+        .args(packages)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{packages:?} are needed");
+}
+
+/// The Packagecloud emulator with the demo's empty repository and token, and
+/// a config of `sources` (YAML) syncing into it in mirror mode, every delete
+/// allowed by the percentage guard.
+pub fn world_of(sources: &str) -> World {
+    let mut seed = pkgsync_sandbox::Seed::empty();
+    seed.packagecloud.token = Some(pkgsync_sandbox::demo::DEMO_PC_TOKEN.into());
+    seed.packagecloud.repo(pkgsync_sandbox::demo::DEMO_PC_REPO);
+    let world = World::with_seed(seed);
+    let config = format!(
+        "{sources}packagecloud:\n  url: {pc}\n  repo: {repo}\n  auth:\n    token: {token}\n\
+sync:\n  mode: mirror\n  max_delete_percent: 100\n",
+        pc = world.sandbox().packagecloud_url(),
+        repo = pkgsync_sandbox::demo::DEMO_PC_REPO,
+        token = pkgsync_sandbox::demo::DEMO_PC_TOKEN,
+    );
+    std::fs::write(&world.config, config).unwrap();
+    world
+}

@@ -1,0 +1,169 @@
+//! Reading one rpm-md repository: `repodata/repomd.xml` (and its signature),
+//! then the `primary` it names, fetched, verified against repomd's size and
+//! sha256 and parsed as a stream; and the check of each listed package before
+//! it becomes an artifact. Shared by `rpm-md:` repositories and the
+//! repositories of a GBS tree.
+
+use super::{RpmMdError, primary, repomd};
+use crate::config::Keyring;
+use crate::display::chain;
+use crate::http::{Auth, HttpClient};
+use crate::metadata::{self, Expected};
+use crate::model::{IndexRead, PackageType};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// What one read of a repository found.
+pub struct Listing {
+    pub packages: Vec<primary::Package>,
+    pub read: IndexRead,
+    /// The directory read: the configured URL, or for a `file://` URL the
+    /// directory its symlinks resolved to when it was read.
+    pub resolved: String,
+}
+
+/// A listing by location, for rechecks: where it was read and, per
+/// `(location@href, location@xml:base)`, the size and sha256 listed.
+pub struct Located {
+    pub resolved: String,
+    pub files: BTreeMap<(String, Option<String>), (u64, String)>,
+}
+
+impl Listing {
+    pub fn located(self) -> Located {
+        let files = self
+            .packages
+            .into_iter()
+            .map(|p| ((p.href, p.base), (p.size, p.checksum.1)))
+            .collect();
+        Located {
+            resolved: self.resolved,
+            files,
+        }
+    }
+}
+
+/// Reads the repository at `url` (a `file://` URL is resolved first, once, and
+/// everything is read below the resolved directory).
+pub async fn read_repository(
+    http: &HttpClient,
+    url: &str,
+    signed_by: Option<&Keyring>,
+) -> Result<Listing, RpmMdError> {
+    read_below(http, url, resolve(url)?, signed_by).await
+}
+
+/// The directory `url` names now, its links followed (see `http::resolve`).
+pub fn resolve(url: &str) -> Result<String, RpmMdError> {
+    crate::http::resolve(url).map_err(|e| RpmMdError::new(url, "", chain(&e)))
+}
+
+/// Reads the repository configured as `url` below `resolved`, the directory
+/// [`resolve`] gave for it.
+pub async fn read_below(
+    http: &HttpClient,
+    url: &str,
+    resolved: String,
+    signed_by: Option<&Keyring>,
+) -> Result<Listing, RpmMdError> {
+    let fail = |file: &str, detail: String| RpmMdError::new(url, file, detail);
+    let repomd_url = format!("{resolved}/repodata/repomd.xml");
+    let (_, text) = http
+        .get_text(&repomd_url, &Auth::None)
+        .await
+        .map_err(|e| fail("repodata/repomd.xml", chain(&e)))?;
+    if let Some(keyring) = signed_by {
+        let (_, signature) = http
+            .get_text(&format!("{repomd_url}.asc"), &Auth::None)
+            .await
+            .map_err(|e| fail("repodata/repomd.xml.asc", chain(&e)))?;
+        keyring
+            .verify_detached(text.as_bytes(), signature.as_bytes())
+            .map_err(|e| fail("repodata/repomd.xml.asc", e))?;
+    }
+    let index = repomd::parse(&text).map_err(|e| fail("repodata/repomd.xml", e.to_string()))?;
+    let primary = &index.primary;
+    if primary.checksum.0 != "sha256" {
+        return Err(fail(
+            &primary.href,
+            format!(
+                "repomd.xml gives a {} checksum; pkgsync verifies by sha256",
+                primary.checksum.0
+            ),
+        ));
+    }
+    if let Some(base) = &primary.base
+        && !may_base(url, base)
+    {
+        return Err(fail("repodata/repomd.xml", local_base(base)));
+    }
+    let base = primary.base.as_deref().unwrap_or(&resolved);
+    let primary_url = format!("{}/{}", base.trim_end_matches('/'), primary.href);
+    let expected = Expected {
+        size: primary.size,
+        sha256: Some(primary.checksum.1.clone()),
+    };
+    let fetched = metadata::fetch(http, &primary_url, &Auth::None, &primary.href, &expected)
+        .await
+        .map_err(|e| fail(&primary.href, chain(&e)))?;
+    let limit = http.limits.max_metadata_bytes;
+    let limit = primary.open_size.map_or(limit, |s| s.min(limit).max(1));
+    let parsed = fetched
+        .parse_all(limit, |input, each| primary::read(input, each))
+        .await;
+    let packages = parsed.map_err(|detail| fail(&primary.href, detail))?;
+    let mut bases = packages.iter().filter_map(|p| p.base.as_deref());
+    if let Some(base) = bases.find(|b| !may_base(url, b)) {
+        return Err(fail(&primary.href, local_base(base)));
+    }
+    Ok(Listing {
+        packages,
+        read: IndexRead {
+            url: repomd_url,
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
+            revision: index.revision,
+        },
+        resolved,
+    })
+}
+
+/// A remote repository's metadata never sends pkgsync to the local disk: an
+/// `xml:base` may name a `file://` directory only in a repository on disk.
+fn may_base(repository: &str, base: &str) -> bool {
+    crate::http::local_path(base).is_none() || crate::http::local_path(repository).is_some()
+}
+
+fn local_base(base: &str) -> String {
+    format!(
+        "`xml:base` `{}` names a local directory, which only a repository on disk may; refused",
+        crate::display::text(base)
+    )
+}
+
+/// The name and type a listed package is synced as, `None` for one the
+/// config does not sync; an unsafe name or location, or a package listed
+/// without a sha256, is an error (`Err` holds the detail).
+pub fn synced(
+    package: &primary::Package,
+    source_packages: bool,
+    debug_packages: bool,
+) -> Result<Option<(String, PackageType)>, String> {
+    let filename = package.canonical_filename();
+    if !crate::model::is_safe_filename(&filename) || package.href.contains("..") {
+        return Err(format!(
+            "unsafe package name or location {:?}",
+            package.href
+        ));
+    }
+    let Some(package_type) = crate::model::synced_as(&filename, source_packages, debug_packages)
+    else {
+        return Ok(None);
+    };
+    if package.checksum.0 != "sha256" {
+        return Err(format!(
+            "`{filename}` is listed with a {} checksum only; pkgsync verifies by sha256",
+            package.checksum.0
+        ));
+    }
+    Ok(Some((filename, package_type)))
+}
