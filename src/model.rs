@@ -7,6 +7,7 @@ pub use pkgfile::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// Where a package lives on Packagecloud: `(distro/version, filename)`, for example
 /// `("fedora/39", "hello-1.0-1.1.x86_64.rpm")`. The filename is the canonical name
@@ -43,12 +44,14 @@ impl fmt::Display for ArtifactKey {
 
 /// One built file in the OBS build area:
 /// `(project, repository, arch, package, filename)`; `package` may be `pkg:flavor`.
+/// The place is shared (`Arc<str>`) by every file built there: an inventory of
+/// 40,000 files holds each project, repository, arch and package name once.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObsOrigin {
-    pub project: String,
-    pub repository: String,
-    pub arch: String,
-    pub package: String,
+    pub project: Arc<str>,
+    pub repository: Arc<str>,
+    pub arch: Arc<str>,
+    pub package: Arc<str>,
     pub filename: String,
 }
 

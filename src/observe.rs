@@ -102,7 +102,13 @@ pub async fn observe(
 ) -> Result<Observation, ObserveError> {
     let (index, target, source) = tokio::try_join!(
         async { Ok::<_, ObserveError>(target.distributions().await?) },
-        async { Ok(target.list().await?) },
+        async {
+            // `sync.verify_unchanged` reads stored md5s from the details.
+            Ok(match config.policy_settings.verify_unchanged {
+                true => target.list_with_details().await?,
+                false => target.list().await?,
+            })
+        },
         async { Ok(sources.fetch().await?) },
     )?;
     let resolved = Resolved::new(config, index)?;

@@ -70,7 +70,10 @@ impl PromotionSource {
 
     /// The source repository's whole listing.
     pub async fn fetch(&self) -> Result<TargetInventory, PromotionError> {
-        self.client.list().await.map_err(|e| self.failed(e))
+        self.client
+            .list_with_details()
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     /// The files the config promotes, under the target's keys (`canonical`

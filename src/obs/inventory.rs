@@ -22,6 +22,7 @@ use crate::model::{
     SourceArtifact, SourceInventory, synced_as,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InventoryError {
@@ -288,6 +289,7 @@ fn collect_copies(
     let mut unmapped = BTreeSet::new();
     let mut copies: BTreeMap<ArtifactKey, Vec<SourceArtifact>> = BTreeMap::new();
     for listing in listings {
+        let project: Arc<str> = listing.project.as_str().into();
         for result in &listing.results.results {
             if result.project != listing.project {
                 return Err(InventoryError::WrongProject {
@@ -306,6 +308,10 @@ fn collect_copies(
                 Some(None) => continue,
                 Some(Some(dv)) => dv,
             };
+            let (repository, arch): (Arc<str>, Arc<str>) = (
+                result.repository.as_str().into(),
+                result.arch.as_str().into(),
+            );
             for list in &result.binarylists {
                 let Some(package) = list.package.as_deref() else {
                     continue;
@@ -314,10 +320,10 @@ fn collect_copies(
                     continue;
                 }
                 let place = Place {
-                    project: &listing.project,
-                    repository: &result.repository,
-                    arch: &result.arch,
-                    package,
+                    project: project.clone(),
+                    repository: repository.clone(),
+                    arch: arch.clone(),
+                    package: package.into(),
                     distro_version,
                 };
                 for binary in &list.binaries {
@@ -339,12 +345,13 @@ fn collect_copies(
     Ok(copies)
 }
 
-/// Where one binary list sits, and the `distro/version` it maps to.
+/// Where one binary list sits, and the `distro/version` it maps to; its
+/// names shared by every file listed there.
 struct Place<'a> {
-    project: &'a str,
-    repository: &'a str,
-    arch: &'a str,
-    package: &'a str,
+    project: Arc<str>,
+    repository: Arc<str>,
+    arch: Arc<str>,
+    package: Arc<str>,
     distro_version: &'a str,
 }
 
@@ -372,10 +379,10 @@ fn artifact(
         package_type,
         provenance: Provenance::Obs(ObsBuilt {
             origin: ObsOrigin {
-                project: place.project.to_string(),
-                repository: place.repository.to_string(),
-                arch: place.arch.to_string(),
-                package: place.package.to_string(),
+                project: place.project.clone(),
+                repository: place.repository.clone(),
+                arch: place.arch.clone(),
+                package: place.package.clone(),
                 filename: binary.filename.clone(),
             },
             mtime: binary.mtime,
@@ -391,7 +398,7 @@ fn artifact(
 fn preference(a: &SourceArtifact) -> (std::cmp::Reverse<&str>, &str, &str, &str) {
     let o = origin(a);
     (
-        std::cmp::Reverse(o.arch.as_str()),
+        std::cmp::Reverse(&*o.arch),
         &o.project,
         &o.repository,
         &o.package,
@@ -475,7 +482,7 @@ mod tests {
         // world-doc _all.deb is built on both arches with different sizes: one
         // artifact, taken from x86_64 as the publisher would.
         let doc = &inv.artifacts[&ArtifactKey::new("debian/bookworm", "world-doc_2.0-1.1_all.deb")];
-        assert_eq!(origin(doc).arch, "x86_64");
+        assert_eq!(&*origin(doc).arch, "x86_64");
     }
 
     #[test]
@@ -594,7 +601,7 @@ mod tests {
         assert_eq!(inv.artifacts.len(), 1);
         let artifact = inv.artifacts.values().next().unwrap();
         assert_eq!(
-            (origin(artifact).project.as_str(), artifact.size),
+            (&*origin(artifact).project, artifact.size),
             ("k:x86_64:stable", Some(101))
         );
     }

@@ -114,7 +114,7 @@ impl ObsBuildService {
         }
         let target = self
             .mapping
-            .get(&origin.repository)
+            .get(&*origin.repository)
             .and_then(Option::as_ref);
         if target.map(|t| canonical(t)).as_ref() != Some(&key.distro_version) {
             return Err(format!(
@@ -323,14 +323,7 @@ async fn current_binaries<'a>(
         .collect();
     let places: BTreeSet<(&str, &str, &str, &str)> = origins
         .into_iter()
-        .map(|o| {
-            (
-                o.project.as_str(),
-                o.repository.as_str(),
-                o.arch.as_str(),
-                o.package.as_str(),
-            )
-        })
+        .map(|o| (&*o.project, &*o.repository, &*o.arch, &*o.package))
         .collect();
     let lists: Vec<_> = futures::stream::iter(places)
         .map(|(project, repository, arch, package)| {
@@ -367,10 +360,10 @@ async fn current_binaries<'a>(
     for ((project, repository, arch, package), list) in lists {
         for binary in list.binaries {
             let origin = ObsOrigin {
-                project: project.to_string(),
-                repository: repository.to_string(),
-                arch: arch.to_string(),
-                package: package.to_string(),
+                project: project.into(),
+                repository: repository.into(),
+                arch: arch.into(),
+                package: package.into(),
                 filename: binary.filename.clone(),
             };
             current.insert(origin, binary);

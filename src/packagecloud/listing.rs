@@ -22,6 +22,17 @@ impl PackagecloudClient {
     /// Every page must repeat the total and be full (the last one: the rest).
     /// Without the counts, `rel="next"` links are followed one page at a time.
     pub async fn list(&self) -> Result<TargetInventory, PackagecloudError> {
+        self.listing(false).await
+    }
+
+    /// [`Self::list`], keeping where each package's details are
+    /// (`TargetPackage::details_path`); a plain listing leaves them out, as
+    /// they are a good part of a large listing's memory.
+    pub async fn list_with_details(&self) -> Result<TargetInventory, PackagecloudError> {
+        self.listing(true).await
+    }
+
+    async fn listing(&self, details: bool) -> Result<TargetInventory, PackagecloudError> {
         let first_url = format!(
             "{}?per_page={MAX_PER_PAGE}",
             self.repo_url("/packages.json")
@@ -43,7 +54,10 @@ impl PackagecloudClient {
         let mut inventory = TargetInventory::default();
         for fragment in fragments {
             let key = ArtifactKey::new(&fragment.distro_version, &fragment.filename);
-            let package = target_package(key.clone(), fragment);
+            let mut package = target_package(key.clone(), fragment);
+            if !details {
+                package.details_path = None;
+            }
             if inventory.packages.insert(key.clone(), package).is_some() {
                 return Err(self.incomplete(format!(
                     "`{key}` was listed twice (the listing shifted while paging)"

@@ -511,7 +511,7 @@ async fn one_file_from_two_projects_is_one_artifact_or_a_conflict() {
     let config = obs_config(obs.url(), "", &["home:b", "home:a"], mapping, "");
     let inventory = observe(&client(obs.url()), &config).await.unwrap();
     assert_eq!(inventory.artifacts.len(), 1);
-    assert_eq!(built(&inventory.artifacts[&key]).origin.project, "home:a");
+    assert_eq!(&*built(&inventory.artifacts[&key]).origin.project, "home:a");
     obs.shutdown().await;
 
     // Different sizes: a conflict naming both origins.
@@ -944,10 +944,10 @@ async fn fill_md5_notices_a_binary_changed_since_the_listing() {
     let key = ArtifactKey::new("fedora/39", "qemu-kata-8.0.2-1.1.x86_64.rpm");
     let at = built(&listed.artifacts[&key]).origin.clone();
     let path = BinaryPath {
-        project: at.project.clone(),
-        repository: at.repository.clone(),
-        arch: at.arch.clone(),
-        package: at.package.clone(),
+        project: at.project.to_string(),
+        repository: at.repository.to_string(),
+        arch: at.arch.to_string(),
+        package: at.package.to_string(),
         filename: at.filename.clone(),
     };
     let (size, mtime) = (
@@ -1056,7 +1056,7 @@ async fn projects_are_observed_concurrently_within_the_bound() {
                 inventory
                     .artifacts
                     .values()
-                    .all(|a| built(a).origin.project == "home:copy:1")
+                    .all(|a| &*built(a).origin.project == "home:copy:1")
             );
             started.elapsed()
         }

@@ -248,9 +248,9 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
         let listed = listing
             .iter()
             .find(|b| {
-                b.repository == origin.repository
-                    && b.arch == origin.arch
-                    && b.package == origin.package
+                *b.repository == *origin.repository
+                    && *b.arch == *origin.arch
+                    && *b.package == *origin.package
                     && b.filename == origin.filename
             })
             .unwrap_or_else(|| panic!("{source:?} is listed by the backend"));
@@ -260,7 +260,7 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
             listed.md5.clone(),
         );
         if action.filename.contains(".noarch.") || action.filename.contains("_all.") {
-            assert_eq!(origin.arch, "x86_64", "{}", action.filename);
+            assert_eq!(&*origin.arch, "x86_64", "{}", action.filename);
         }
     }
 

@@ -431,7 +431,7 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
             panic!("the demo plans from OBS only");
         };
         let bytes = obs.with_state(|state| {
-            let project = &state.projects[&origin.project];
+            let project = &state.projects[&*origin.project];
             project.builds[&pkgsync_sandbox::obs::BuildKey::new(
                 &origin.repository,
                 &origin.arch,

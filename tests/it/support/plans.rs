@@ -267,7 +267,7 @@ pub fn source_artifact(
                 } else {
                     "x86_64".into()
                 },
-                package,
+                package: package.into(),
                 filename: filename.into(),
             },
             mtime: 1_700_000_000 + size,
