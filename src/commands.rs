@@ -73,10 +73,6 @@ pub async fn make_plan(
     after: Option<&std::path::Path>,
 ) -> Result<Plan, Failure> {
     let (sources, pc_client) = clients(config, env);
-    let after = match after {
-        Some(path) => Some(promotion_gate(&sources, path).await?),
-        None => None,
-    };
     let Observation {
         resolved,
         mut source,
@@ -103,6 +99,15 @@ pub async fn make_plan(
         read_stored_md5s(&pc_client, &mut target, &both).await?;
     }
 
+    let after = match after {
+        Some(path) => Some(promotion_gate(&sources, path, &target, &resolved).await?),
+        None if config.promote.as_ref().is_some_and(|p| p.require_after) => {
+            return Err(Failure::error(anyhow::anyhow!(
+                "`promote.require_after`: a promotion must follow the reviewed plan of its source: plan with `--after PLAN`"
+            )));
+        }
+        None => None,
+    };
     let context = PlanContext {
         config: config.effective(),
         list_skips,
@@ -114,14 +119,21 @@ pub async fn make_plan(
 
 /// `plan --after`: the staging plan, read and checked against the promotion's
 /// source as it is now.
-async fn promotion_gate(sources: &Sources, path: &std::path::Path) -> Result<plan::After, Failure> {
+async fn promotion_gate(
+    sources: &Sources,
+    path: &std::path::Path,
+    target: &TargetInventory,
+    resolved: &observe::Resolved,
+) -> Result<plan::After, Failure> {
     let Some(promotion) = sources.promotion() else {
         return Err(Failure::error(anyhow::anyhow!(
             "`--after` orders a promotion after another plan, but the config has no `promote:` section"
         )));
     };
     let staged = plan::file::read(path).map_err(Failure::error)?;
-    promotion.after(&staged).await.map_err(|e| match e {
+    let canonical = |name: &str| resolved.canonical(name).to_string();
+    let gate = promotion.after(&staged, target, &canonical).await;
+    gate.map_err(|e| match e {
         crate::promotion::PromotionError::NotApplied { .. } => Failure::new(Exit::Refused, e),
         other => Failure::error(other),
     })
@@ -205,10 +217,10 @@ pub fn diff(args: &DiffArgs) -> Result<Exit, Failure> {
     let new = plan::file::read(&args.new).map_err(Failure::error)?;
     let difference = plan::diff::diff(&old, &new);
     print!("{}", plan::diff::render(&difference));
-    Ok(if difference.same_actions() {
-        Exit::Success
-    } else {
+    Ok(if difference.differs() {
         Exit::PlansDiffer
+    } else {
+        Exit::Success
     })
 }
 

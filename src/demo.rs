@@ -187,7 +187,7 @@ async fn promotion(
             "the demo did not converge: the promotion's second plan still has changes"
         )));
     }
-    println!("Planned again: no changes; staging is as it was (a copy, not a move).");
+    println!("Planned again: no changes.");
     Ok(Exit::Success)
 }
 

@@ -291,6 +291,9 @@ pub struct Coverage {
     /// File arches they build (`x86_64`, `amd64`, `noarch`, `all`, `src`, ...): a
     /// stored file of another arch cannot be theirs, so it is never an orphan.
     pub archs: std::collections::BTreeSet<String>,
+    /// The source is the whole truth here (a Packagecloud repository): a stored
+    /// file of any arch that it does not offer is an orphan.
+    pub every_arch: bool,
     /// Why the build results are not a complete picture (a failed build, a missing
     /// or outdated result). Nothing in this `distro/version` may be deleted then.
     pub incomplete: Vec<String>,

@@ -17,7 +17,7 @@ use crate::model::{
     SourceInventory, TargetInventory, file_arch, is_safe_filename, synced_as,
 };
 use crate::packagecloud::{PackagecloudClient, PackagecloudError, UploadOutcome};
-use crate::plan::{ActionKind, After, Plan, SourceExpectation, StagedFile};
+use crate::plan::{Action, ActionKind, After, Plan, SourceExpectation, StagedFile};
 use crate::source::{Download, Recheck, Rechecked};
 use futures::{StreamExt, TryStreamExt};
 
@@ -84,9 +84,17 @@ impl PromotionSource {
         canonical: &dyn Fn(&str) -> String,
     ) -> Result<SourceInventory, PromotionError> {
         let mut inventory = SourceInventory::default();
+        // A listing is complete: what it does not hold, of any arch, is gone.
+        let whole = || Coverage {
+            every_arch: true,
+            ..Coverage::default()
+        };
         if let Some(distros) = &self.promotion.distros {
             for to in distros.values() {
-                inventory.coverage.entry(canonical(to)).or_default();
+                inventory
+                    .coverage
+                    .entry(canonical(to))
+                    .or_insert_with(whole);
             }
         }
         for (key, package) in listing.packages {
@@ -106,12 +114,20 @@ impl PromotionSource {
                     "its listing gives no sha256 for `{key}`, so it cannot be verified"
                 )));
             };
-            let coverage: &mut Coverage =
-                inventory.coverage.entry(destination.clone()).or_default();
+            let coverage = inventory
+                .coverage
+                .entry(destination.clone())
+                .or_insert_with(whole);
             coverage
                 .archs
                 .extend(file_arch(&key.filename).map(str::to_string));
             let target_key = ArtifactKey::new(destination, &key.filename);
+            if let Some(first) = inventory.artifacts.get(&target_key) {
+                return Err(self.unusable(format!(
+                    "`{}` and `{key}` both go to `{target_key}`: map one `distro/version` of it to each of the target's",
+                    first.provenance
+                )));
+            }
             inventory.artifacts.insert(
                 target_key.clone(),
                 SourceArtifact {
@@ -190,11 +206,15 @@ impl PromotionSource {
         if planned.is_empty() {
             return Ok(rechecked);
         }
-        let listing = self.fetch().await?;
+        let (listing, private) = tokio::try_join!(self.fetch(), async {
+            self.client.repository().await.map_err(|e| self.failed(e))
+        })?;
         let looked_at: Vec<(Provenance, Recheck)> = futures::stream::iter(planned)
             .map(|expect| async {
                 let recheck = match &expect.provenance {
-                    Provenance::Promotion(file) => self.recheck_one(file, expect, &listing).await?,
+                    Provenance::Promotion(file) => {
+                        self.recheck_one(file, expect, &listing, private).await?
+                    }
                     other => Err(format!("`{other}` is not a promotion's file")),
                 };
                 Ok::<_, PromotionError>((expect.provenance.clone(), recheck))
@@ -211,6 +231,7 @@ impl PromotionSource {
         file: &PromotedFile,
         expect: &SourceExpectation,
         listing: &TargetInventory,
+        private: bool,
     ) -> Result<Recheck, PromotionError> {
         let key = ArtifactKey::new(&file.distro_version, &file.filename);
         let shown = format!("{}/{key}", text(&file.repo));
@@ -238,8 +259,9 @@ impl PromotionSource {
                 "`{shown}`: its details give no size or no download URL"
             )));
         };
-        // The token goes only to the API's own host; another host gets none.
-        let auth = if self.client.is_on_this_host(&url) {
+        // The token goes only to the API's own host, and only for a private
+        // repository; another host gets none.
+        let auth = if private && self.client.is_on_this_host(&url) {
             self.client.download_auth()
         } else {
             Auth::None
@@ -271,9 +293,18 @@ impl PromotionSource {
             .await
     }
 
-    /// `plan --after`: the state `plan` (the source repository's own reviewed
-    /// plan) led to, checked against the repository now.
-    pub async fn after(&self, plan: &Plan) -> Result<After, PromotionError> {
+    /// `plan --after`: the state `plan` (the source repository's own
+    /// reviewed plan) led to in the `distro/version`s this promotion takes,
+    /// checked against the repository now: what it uploaded is there with the
+    /// sha256 it planned, or (a plan of a source without sha256, such as OBS)
+    /// the size and md5 it planned; what it deleted is not. With `move`, a file
+    /// already moved to the target (`target`) counts as there.
+    pub async fn after(
+        &self,
+        plan: &Plan,
+        target: &TargetInventory,
+        canonical: &dyn Fn(&str) -> String,
+    ) -> Result<After, PromotionError> {
         if plan.config.packagecloud_repo != self.repo()
             || plan.config.packagecloud_url != self.promotion.from.url
         {
@@ -284,37 +315,110 @@ impl PromotionSource {
             )));
         }
         let listing = self.fetch().await?;
-        let mut after = After {
-            plan_id: plan.plan_id.clone(),
-            repo: self.repo().to_string(),
-            present: Vec::new(),
-            absent: Vec::new(),
-        };
-        let mut missing = Vec::new();
-        for action in &plan.actions {
-            let key = action.key();
-            if action.action == ActionKind::Delete {
-                after.absent.push(key);
-                continue;
-            }
-            let planned = action.source.as_ref().and_then(|s| s.sha256.clone());
-            match listing.packages.get(&key).and_then(|p| p.sha256.clone()) {
-                Some(sha256) if planned.is_none_or(|p| p.eq_ignore_ascii_case(&sha256)) => {
-                    after.present.push(StagedFile {
-                        distro_version: key.distro_version,
-                        filename: key.filename,
-                        sha256,
-                    });
-                }
-                _ => missing.push(key),
+        let promoted: Vec<&Action> = plan
+            .actions
+            .iter()
+            .filter(|a| self.destination(&a.distro_version, canonical).is_some())
+            .collect();
+        let absent: Vec<ArtifactKey> = promoted
+            .iter()
+            .filter(|a| a.action == ActionKind::Delete)
+            .map(|a| a.key())
+            .collect();
+        let uploads = promoted.iter().filter(|a| a.action != ActionKind::Delete);
+        let looked_at: Vec<Result<StagedFile, ArtifactKey>> = futures::stream::iter(uploads)
+            .map(|action| self.staged(action, &listing, target))
+            .buffer_unordered(DETAILS_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let (mut present, mut missing) = (Vec::new(), Vec::new());
+        for file in looked_at {
+            match file {
+                Ok(file) => present.push(file),
+                Err(key) => missing.push(key),
             }
         }
+        missing.sort();
+        present.sort_by(|a, b| {
+            (&a.distro_version, &a.filename).cmp(&(&b.distro_version, &b.filename))
+        });
         let mut wrong = gone_or_changed(&missing);
-        wrong.extend(still_there(&after.absent, &listing));
+        wrong.extend(still_there(&absent, &listing));
         if !wrong.is_empty() {
             return Err(self.not_applied(&plan.plan_id, wrong));
         }
-        Ok(after)
+        Ok(After {
+            plan_id: plan.plan_id.clone(),
+            repo: self.repo().to_string(),
+            present,
+            absent,
+        })
+    }
+
+    /// One upload of the source repository's plan as that repository (or,
+    /// moved, the target) holds it now: the file with its sha256, or its key
+    /// when it is missing or other than planned.
+    async fn staged(
+        &self,
+        action: &Action,
+        listing: &TargetInventory,
+        target: &TargetInventory,
+    ) -> Result<Result<StagedFile, ArtifactKey>, PromotionError> {
+        let key = action.key();
+        let planned = action.source.as_ref();
+        let planned_sha256 = planned.and_then(|s| s.sha256.as_deref());
+        let same_sha256 = |held: &str| planned_sha256.is_some_and(|p| p.eq_ignore_ascii_case(held));
+        let staged = |sha256: &str| StagedFile {
+            distro_version: key.distro_version.clone(),
+            filename: key.filename.clone(),
+            sha256: sha256.to_string(),
+        };
+        let Some(held) = listing.packages.get(&key) else {
+            // Moved on by an earlier promotion of this plan.
+            let moved = target.packages.get(&key).and_then(|p| p.sha256.as_deref());
+            return Ok(match moved {
+                Some(sha256)
+                    if self.promotion.method == PromoteMethod::Move
+                        && (planned_sha256.is_none() || same_sha256(sha256)) =>
+                {
+                    Ok(staged(sha256))
+                }
+                _ => Err(key),
+            });
+        };
+        let Some(sha256) = held.sha256.as_deref() else {
+            return Ok(Err(key));
+        };
+        if planned_sha256.is_some() {
+            return Ok(if same_sha256(sha256) {
+                Ok(staged(sha256))
+            } else {
+                Err(key)
+            });
+        }
+        // The plan lists no sha256 (OBS): its size and md5, against the details.
+        let details = self
+            .client
+            .details(held)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let size = details
+            .as_ref()
+            .and_then(|d| d.size.as_deref())
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let md5 = details.as_ref().and_then(|d| d.md5sum.as_deref());
+        let size_holds = planned
+            .and_then(|s| s.size)
+            .is_some_and(|planned| Some(planned) == size);
+        let md5_holds = match planned.and_then(|s| s.md5.as_deref()) {
+            Some(planned) => md5.is_some_and(|m| m.eq_ignore_ascii_case(planned)),
+            None => true,
+        };
+        Ok(if size_holds && md5_holds {
+            Ok(staged(sha256))
+        } else {
+            Err(key)
+        })
     }
 
     /// At apply: the source still holds the state `after` recorded. With
@@ -357,6 +461,21 @@ impl PromotionSource {
             return Err(self.not_applied(&after.plan_id, wrong));
         }
         Ok(())
+    }
+
+    /// `move` of a replace: the source still holds `key` with `sha256`, looked
+    /// up just before the target's copy is deleted (the promote call can only
+    /// fill a free name, so the delete must come first).
+    pub async fn still_holds(
+        &self,
+        key: &ArtifactKey,
+        sha256: &str,
+    ) -> Result<bool, PackagecloudError> {
+        Ok(self
+            .client
+            .find(key)
+            .await?
+            .is_some_and(|p| p.sha256.as_deref() == Some(sha256)))
     }
 
     fn not_applied(&self, plan_id: &str, wrong: Vec<String>) -> PromotionError {

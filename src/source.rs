@@ -315,6 +315,7 @@ impl Sources {
             for (distro_version, coverage) in inventory.coverage {
                 let merged = merged.coverage.entry(distro_version).or_default();
                 merged.archs.extend(coverage.archs);
+                merged.every_arch |= coverage.every_arch;
                 merged.incomplete.extend(coverage.incomplete);
             }
         }

@@ -80,8 +80,14 @@ pub async fn check<'p>(
         async { Ok::<_, ApplyError>(ctx.packagecloud.list().await?) },
         async { Ok(ctx.sources.recheck(&planned).await?) },
     )?;
-    if let Some(after) = &plan.after {
-        promotion_gate(ctx, after, &target).await?;
+    match &plan.after {
+        Some(after) => promotion_gate(ctx, after, &target).await?,
+        None if ctx.config.promote.as_ref().is_some_and(|p| p.require_after) => {
+            return Err(ApplyError::Stale(vec![
+                "the plan follows no reviewed plan of the promotion's source, which `promote.require_after` asks for".into(),
+            ]));
+        }
+        None => {}
     }
     let Triage { pending, compare } = triage(plan, ctx, &target, &rechecked)?;
 

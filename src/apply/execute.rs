@@ -136,6 +136,8 @@ enum UploadError {
     Packagecloud(#[from] PackagecloudError),
     #[error("the downloaded file is not the package the plan names: {0}")]
     WrongPackage(String),
+    #[error("not moved: {0}")]
+    NotMoved(String),
 }
 
 async fn upload_one(
@@ -153,6 +155,15 @@ async fn upload_one(
         let _slot = slots.uploads.acquire().await.expect("semaphore stays open");
         let key = action.key();
         if delete_first {
+            // Nothing checks a promote call before it is made: make sure the
+            // file is still there to move before the target's copy goes.
+            let sha256 = download.sha256.as_deref().unwrap_or_default();
+            if !promotion.still_holds(&key, sha256).await? {
+                return Err(UploadError::NotMoved(format!(
+                    "`{}` no longer holds it with sha256 {sha256}; the stored copy was kept",
+                    promotion.repo()
+                )));
+            }
             ctx.packagecloud.delete(&key).await?;
         }
         let outcome = promotion.promote(download, &key, ctx.packagecloud).await?;
@@ -206,7 +217,8 @@ fn moved_by<'c, 'a>(
     let provenance = &action.source.as_ref()?.provenance;
     match provenance {
         Provenance::Promotion(file) if file.method == PromoteMethod::Move => {
-            Some((ctx.sources.promotion()?, provenance))
+            let promotion = ctx.sources.promotion();
+            Some((promotion.expect("the check phase admitted it"), provenance))
         }
         _ => None,
     }

@@ -69,6 +69,7 @@ impl Config {
                 from: p.from.repo.clone(),
                 method: p.method,
                 distros: p.distros.clone().unwrap_or_default(),
+                require_after: p.require_after,
             }),
         }
     }
@@ -117,6 +118,8 @@ pub struct EffectivePromotion {
     /// Empty: every `distro/version` of the source, under the same name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub distros: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_after: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,16 +18,9 @@ pub struct Promotion {
     /// Source `distro/version` → target `distro/version`, as written; `None`:
     /// every `distro/version` the source holds, under the same name.
     pub distros: Option<BTreeMap<String, String>>,
-}
-
-impl Promotion {
-    /// Where the config sends a source `distro/version` (as written), if anywhere.
-    pub fn destination<'a>(&'a self, written: &'a str) -> Option<&'a str> {
-        match &self.distros {
-            None => Some(written),
-            Some(distros) => distros.get(written).map(String::as_str),
-        }
-    }
+    /// `require_after`: a plan must follow a reviewed plan of the source
+    /// (`plan --after`), and apply refuses one that does not.
+    pub require_after: bool,
 }
 
 pub(super) fn promotion(
@@ -101,5 +94,6 @@ pub(super) fn promotion(
         },
         method: raw.method,
         distros,
+        require_after: raw.require_after,
     })
 }

@@ -190,6 +190,9 @@ pub(super) struct RawPromote {
     pub(super) auth: RawPromoteAuth,
     /// Source `distro/version` → target `distro/version` (null: the same).
     pub(super) distros: Option<BTreeMap<String, Option<String>>>,
+    /// Plans must follow a reviewed plan of the source (`plan --after`).
+    #[serde(default)]
+    pub(super) require_after: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

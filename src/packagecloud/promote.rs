@@ -57,9 +57,7 @@ impl PackagecloudClient {
                 tokio::time::sleep(delay).await;
             }
             if let Some(stored) = destination.find(key).await? {
-                return destination
-                    .compare_stored(key, sha256, stored)
-                    .map(|_| UploadOutcome::Created);
+                return destination.compare_stored(key, sha256, stored);
             }
             if wait.is_none() {
                 return Err(PackagecloudError::Http(failure));

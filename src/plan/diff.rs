@@ -15,6 +15,9 @@ pub struct PlanDiff {
     /// Differences in the recorded config and guards (`key: old → new`); they do
     /// not make the actions differ, but a reviewer wants to see them.
     pub settings: Vec<String>,
+    /// The promotions follow different plans of their source (`plan --after`),
+    /// `old → new`: that is a difference, as the gate apply checks differs.
+    pub after: Option<String>,
     pub text_diff: String,
 }
 
@@ -22,23 +25,34 @@ impl PlanDiff {
     pub fn same_actions(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty()
     }
+
+    /// Whether apply would do something else: other actions, or a promotion
+    /// gated by another plan (or by none).
+    pub fn differs(&self) -> bool {
+        !self.same_actions() || self.after.is_some()
+    }
 }
 
 fn action_set(plan: &Plan) -> BTreeSet<(String, String)> {
     plan.actions.iter().map(describe).collect()
 }
 
-/// An action as compared between plans: kind, file and, for uploads, the size and
-/// md5 listed on OBS (the same name rebuilt is a different action).
+/// An action as compared between plans: kind, file and, for uploads, the size,
+/// the md5 listed on OBS and the sha256 a source lists (the same name with
+/// other content is a different action).
 fn describe(action: &Action) -> (String, String) {
     let mut text = format!("{} {}", action.action.as_str(), action.filename);
     if let Some(source) = &action.source {
         let _ = write!(
             text,
-            " ({}, md5 {})",
+            " ({}, md5 {}",
             crate::model::shown_size(source.size),
             source.md5.as_deref().unwrap_or("-")
         );
+        if let Some(sha256) = &source.sha256 {
+            let _ = write!(text, ", sha256 {sha256}");
+        }
+        text.push(')');
     }
     (action.distro_version.clone(), text)
 }
@@ -62,6 +76,14 @@ pub fn diff(old: &Plan, new: &Plan) -> PlanDiff {
             .push(text.clone());
     }
     result.settings = old.config.differences(&new.config);
+    let follows = |plan: &Plan| {
+        plan.after
+            .as_ref()
+            .map_or("(no plan)".to_string(), |a| a.plan_id.clone())
+    };
+    if old.after != new.after {
+        result.after = Some(format!("{} → {}", follows(old), follows(new)));
+    }
     if old.guards.allow_deletes != new.guards.allow_deletes {
         let show = |g: Option<usize>| g.map_or("(none)".to_string(), |n| n.to_string());
         result.settings.push(format!(
@@ -83,7 +105,7 @@ pub fn diff(old: &Plan, new: &Plan) -> PlanDiff {
 /// The report `pkgsync diff` prints.
 pub fn render(diff: &PlanDiff) -> String {
     let mut out = String::new();
-    if diff.same_actions() {
+    if !diff.differs() {
         out.push_str("The plans have the same actions.\n");
     }
     let groups: BTreeSet<&String> = diff.added.keys().chain(diff.removed.keys()).collect();
@@ -95,6 +117,13 @@ pub fn render(diff: &PlanDiff) -> String {
         for line in diff.added.get(dv).into_iter().flatten() {
             let _ = writeln!(out, "  + {}", display::text(line));
         }
+    }
+    if let Some(after) = &diff.after {
+        let _ = writeln!(
+            out,
+            "the promotions follow other plans of their source: {}",
+            display::text(after)
+        );
     }
     if !diff.settings.is_empty() {
         let _ = writeln!(out, "settings:");

@@ -85,6 +85,16 @@ pub struct After {
     pub absent: Vec<crate::model::ArtifactKey>,
 }
 
+impl After {
+    /// Whether the plan this one follows uploaded `file` (it is one of the
+    /// files that plan led to in the promotion's source).
+    pub fn uploaded(&self, file: &crate::model::PromotedFile) -> bool {
+        self.present
+            .iter()
+            .any(|p| p.distro_version == file.distro_version && p.filename == file.filename)
+    }
+}
+
 /// One file of a promotion's source repository, and its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagedFile {

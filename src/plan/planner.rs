@@ -290,7 +290,7 @@ pub fn orphan_rule(key: &ArtifactKey, source: &SourceInventory, policy: &Policy)
     let coverage = source.coverage.get(&key.distro_version);
     let built_here = coverage
         .zip(file_arch(&key.filename))
-        .is_some_and(|(c, arch)| c.archs.contains(arch));
+        .is_some_and(|(c, arch)| c.every_arch || c.archs.contains(arch));
     match coverage {
         _ if !ours || !built_here => Orphan::Keep,
         Some(c) if !c.incomplete.is_empty() => Orphan::Withheld,

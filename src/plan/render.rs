@@ -37,12 +37,15 @@ fn marker(kind: ActionKind) -> &'static str {
 }
 
 /// Where an action's file comes from, unescaped: callers escape for their medium.
-fn detail(action: &Action) -> String {
+fn detail(action: &Action, plan: &Plan) -> String {
     let origin = match &action.source {
         Some(s) => {
             let mut about: Vec<String> = s.size.map(human_size).into_iter().collect();
             if let crate::model::Provenance::Promotion(file) = &s.provenance {
                 about.push(format!("by {}", file.method.as_str()));
+                if plan.after.as_ref().is_some_and(|a| !a.uploaded(file)) {
+                    about.push("NOT uploaded by the plan this one follows".into());
+                }
             }
             format!("from {} ({})", s.provenance.place(), about.join(", "))
         }
@@ -91,7 +94,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "  {}",
-            after_line(after, |s| display::text(s).into_owned())
+            after_line(plan, after, |s| display::text(s).into_owned())
         );
     }
     for (distro_version, actions) in grouped(plan) {
@@ -112,7 +115,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 out,
                 "  {}  {}",
                 styled.apply_to(line),
-                display::text(&detail(action))
+                display::text(&detail(action, plan))
             );
         }
     }
@@ -154,15 +157,30 @@ pub fn text(plan: &Plan, color: bool) -> String {
 
 /// `plan --after`, for the reviewer: which plan this promotion follows and
 /// what apply will insist on.
-fn after_line(after: &After, escape: impl Fn(&str) -> String) -> String {
-    format!(
+fn after_line(plan: &Plan, after: &After, escape: impl Fn(&str) -> String) -> String {
+    let mut line = format!(
         "Follows plan `{}` of `{}`: apply refuses unless `{}` holds the {} file(s) that plan uploaded and none of the {} it deleted.",
-        after.plan_id,
+        escape(&after.plan_id),
         escape(&after.repo),
         escape(&after.repo),
         after.present.len(),
         after.absent.len()
-    )
+    );
+    let others = plan
+        .actions
+        .iter()
+        .filter_map(|a| match &a.source.as_ref()?.provenance {
+            crate::model::Provenance::Promotion(file) => Some(file),
+            _ => None,
+        })
+        .filter(|file| !after.uploaded(file))
+        .count();
+    if others > 0 {
+        line.push_str(&format!(
+            " {others} file(s) promoted here were NOT uploaded by that plan (marked below)."
+        ));
+    }
+    line
 }
 
 /// Where the plan's files come from, in markdown: OBS projects, published
@@ -226,7 +244,7 @@ fn markdown_head(plan: &Plan) -> String {
         let _ = writeln!(
             head,
             "\n> [!IMPORTANT]\n> {}",
-            after_line(after, display::markdown)
+            after_line(plan, after, display::markdown)
         );
     }
     if plan.summary.delete > 0 {
@@ -272,7 +290,7 @@ fn markdown_sections(plan: &Plan) -> Vec<(ActionKind, String, Vec<String>)> {
                     "| `{}` | `{}` | {} |",
                     display::markdown(&a.distro_version),
                     display::markdown(&a.filename),
-                    display::markdown(&detail(a))
+                    display::markdown(&detail(a, plan))
                 )
             })
             .collect();

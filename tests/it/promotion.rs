@@ -316,8 +316,20 @@ fn lost_answers_of_promote_and_upload_never_duplicate_or_lose_a_package() {
                 .method("POST")
                 .skip(1),
         ]);
+        pc.clear_requests();
         apply(&world, &plan).expect(0);
         pc.clear_faults();
+        // Four files, one connection reset before it was handled: five writes.
+        // The write whose answer was lost is looked up, not sent again.
+        let writes = pc
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "POST"
+                    && (r.path.ends_with("/promote.json") || r.path.ends_with("/packages.json"))
+            })
+            .count();
+        assert_eq!(writes, 5, "{method}");
         let production = stored(&world, PRODUCTION);
         assert_eq!(production, promoted(&staging_before), "{method}");
         if method == "move" {
@@ -505,4 +517,151 @@ fn check_reads_the_promotion_source_with_its_token() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn mirror_mode_deletes_every_arch_staging_no_longer_holds() {
+    let production = [
+        (
+            "fedora/39",
+            simple_rpm("gone", "1.0", "1", "aarch64").unwrap(),
+        ),
+        (
+            "fedora/39",
+            simple_rpm("gone", "1.0", "1", "noarch").unwrap(),
+        ),
+    ];
+    let world = world(
+        "",
+        "  mode: mirror\n  max_delete_percent: 100\n",
+        &production,
+    );
+    let plan = world.plan_out("promote.json");
+    let json = plan_json(&plan);
+    let deleted: Vec<&str> = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "delete")
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["gone-1.0-1.aarch64.rpm", "gone-1.0-1.noarch.rpm"],
+        "staging holds only x86_64 files, yet its listing is the whole truth"
+    );
+}
+
+#[test]
+fn two_staging_distros_sent_to_one_production_distro_are_refused() {
+    let world = world("", "  mode: additive\n", &[]);
+    world
+        .sandbox()
+        .packagecloud()
+        .insert_package(STAGING, "fedora/40", rpm("alpha"))
+        .unwrap();
+    world.edit_config(
+        "    ubuntu/jammy:\n",
+        "    ubuntu/jammy:\n    fedora/40: fedora/39\n",
+    );
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("both go to `fedora/39/alpha-1.0-1.x86_64.rpm`"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// OBS → staging, then a promotion by move `--after` it: the gate accepts what
+/// was moved already, on a rerun of apply and of plan alike; a staging file
+/// swapped for other content under the same name (OBS plans list no sha256)
+/// is caught by its size; `require_after` refuses a plan without `--after`,
+/// and `diff` tells plans that follow different plans apart.
+#[test]
+fn after_a_move_and_with_obs_fed_staging() {
+    let world = World::demo();
+    let pc = world.sandbox().packagecloud();
+    pc.create_repo(PRODUCTION);
+    let staging_plan = world.plan_out("staging.json");
+    apply(&world, &staging_plan).expect(0);
+    let promotion = world.path("promote.yaml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &promotion,
+            format!(
+                "promote:\n  from: {DEMO_PC_REPO}\n  method: move\n{extra}  distros:\n    fedora/39:\n    ubuntu/jammy:\n\
+packagecloud:\n  url: {pc}\n  repo: {PRODUCTION}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
+                pc = world.sandbox().packagecloud_url()
+            ),
+        )
+        .unwrap()
+    };
+    write("  require_after: true\n");
+    let config = promotion.to_str().unwrap();
+    let out = world.path("promote.json");
+    let plan_after = |after: &std::path::Path| {
+        world.pkgsync(&[
+            "plan",
+            "--config",
+            config,
+            "--after",
+            after.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+
+    // Same name, other content: an OBS plan has no sha256, but its size.
+    let name = "qemu-kata-8.0.2-1.1.x86_64.rpm";
+    let kept = pc.package_bytes(DEMO_PC_REPO, "fedora/39", name).unwrap();
+    assert!(pc.remove_package(DEMO_PC_REPO, "fedora/39", name));
+    let other = build_rpm(
+        "qemu-kata",
+        "8.0.2",
+        "1.1",
+        "x86_64",
+        &[("/usr/bin/x", b"other")],
+    );
+    pc.insert_package(DEMO_PC_REPO, "fedora/39", other.unwrap())
+        .unwrap();
+    let run = plan_after(&staging_plan).expect(4);
+    assert!(run.stderr.contains(name), "{}", run.stderr);
+    assert!(pc.remove_package(DEMO_PC_REPO, "fedora/39", name));
+    pc.insert_package(DEMO_PC_REPO, "fedora/39", kept).unwrap();
+
+    // `require_after`: no plan without `--after`.
+    let run = world.pkgsync(&["plan", "--config", config]).expect(1);
+    assert!(
+        run.stderr.contains("`promote.require_after`"),
+        "{}",
+        run.stderr
+    );
+
+    plan_after(&staging_plan).expect(0);
+    let first = std::fs::read_to_string(&out).unwrap();
+    let moved_plan = world.path("moved.json");
+    std::fs::write(&moved_plan, &first).unwrap();
+    world
+        .pkgsync(&["apply", moved_plan.to_str().unwrap(), "--config", config])
+        .expect(0);
+    assert_eq!(pc.packages(PRODUCTION).len(), 18);
+    // Rerun of the same apply, and a new plan after the same staging plan:
+    // what was moved counts as there.
+    world
+        .pkgsync(&["apply", moved_plan.to_str().unwrap(), "--config", config])
+        .expect(0);
+    plan_after(&staging_plan).expect(0);
+
+    // A plan that follows another plan (here: none) differs for `diff`.
+    write("");
+    world
+        .pkgsync(&["plan", "--config", config, "--out", out.to_str().unwrap()])
+        .expect(0);
+    let run = world
+        .pkgsync(&["diff", moved_plan.to_str().unwrap(), out.to_str().unwrap()])
+        .expect(1);
+    assert!(run.stdout.contains("follow other plans"), "{}", run.stdout);
 }

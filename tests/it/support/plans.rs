@@ -305,6 +305,7 @@ pub fn source_inventory(artifacts: impl IntoIterator<Item = SourceArtifact>) -> 
                     .map(String::from)
                     .into(),
                 incomplete: Vec::new(),
+                every_arch: false,
             },
         );
     }
