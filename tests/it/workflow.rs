@@ -704,6 +704,82 @@ fn init_writes_a_config_that_plans_as_written_and_never_overwrites() {
     );
 }
 
+/// `init` against a real project's meta (`tests/fixtures/obs/`), served as
+/// recorded: its repositories are mapped where the match is sure, the rest
+/// left empty, and the config plans as written.
+#[test]
+fn init_maps_a_recorded_real_project_meta_and_the_config_plans() {
+    use pkgsync_sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
+    let meta = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/obs/network-tools-meta.xml"),
+    )
+    .unwrap();
+    let name = "home:ciriarte:network-tools";
+    // The project exists (its build results are empty); its meta is the recorded one.
+    let mut seed = pkgsync_sandbox::Seed::demo();
+    let project = seed.obs.project(name);
+    for line in meta
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("<repository name=\""))
+    {
+        project.repository(line.trim_end_matches("\">"), &["x86_64", "aarch64"]);
+    }
+    let world = World::with_seed(seed);
+    world
+        .sandbox()
+        .obs()
+        .set_canned_answers(vec![pkgsync_sandbox::CannedAnswer::new(
+            format!("/source/{name}/_meta"),
+            200,
+            meta,
+        )]);
+    let out = world.path("network-tools.yaml");
+    let credentials = [
+        ("OBS_USER", DEMO_OBS_USER),
+        ("OBS_PASSWORD", DEMO_OBS_PASSWORD),
+        ("PACKAGECLOUD_TOKEN", DEMO_PC_TOKEN),
+    ];
+    let run = world
+        .pkgsync_with(
+            &[
+                "init",
+                "--obs-project",
+                name,
+                "--repo",
+                "demo/kata",
+                "--obs-url",
+                world.sandbox().obs_url(),
+                "--packagecloud-url",
+                world.sandbox().packagecloud_url(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &credentials,
+        )
+        .expect(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    for mapped in [
+        "openSUSE_Leap_15.5: opensuse/15.5",
+        "openSUSE_Leap_15.6: opensuse/15.6",
+        "Rocky_9: el/9",
+        "Ubuntu_22.04: ubuntu/jammy",
+        "Ubuntu_24.04: ubuntu/noble",
+    ] {
+        assert!(text.contains(mapped), "`{mapped}` in\n{text}");
+    }
+    for unsure in ["openSUSE_Tumbleweed", "openSUSE_Slowroll"] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{unsure}:")) && !l.contains('/')),
+            "`{unsure}` left empty:\n{text}"
+        );
+        assert!(run.stderr.contains(unsure), "{}", run.stderr);
+    }
+    world
+        .pkgsync_with(&["plan", "--config", out.to_str().unwrap()], &credentials)
+        .expect(0);
+}
+
 #[test]
 fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
     use pkgsync_sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
