@@ -2,7 +2,8 @@
 //! the first step of a CI job. Nothing is written anywhere.
 //!
 //! Checks: the config is valid; every OBS project is readable with the
-//! credentials it would use; every repository the filters admit is mapped; the
+//! credentials it would use; every repository the filters admit is mapped;
+//! every other source reads as a plan reads it; the
 //! Packagecloud token is accepted and sees the repository (and a promotion's
 //! source repository); every `distro/version` the config names exists. Write access cannot be verified without writing (the
 //! API shows no permissions), and the output says so.
@@ -51,6 +52,7 @@ pub async fn check(args: &CheckArgs, env: &Environment) -> Result<Exit, Failure>
         args.config.display()
     ))];
     lines.extend(check_obs(&config, env).await);
+    lines.extend(check_sources(&config, env).await);
     lines.extend(check_promotion(&config, env).await);
     lines.extend(check_packagecloud(&config, env).await);
     for line in &lines {
@@ -115,6 +117,23 @@ async fn check_obs(config: &Config, env: &Environment) -> Vec<Line> {
         )));
     }
     lines
+}
+
+/// Published repositories, trees and a promotion's source, each read as a
+/// plan reads it (index, signature, metadata checked against it).
+async fn check_sources(config: &Config, env: &Environment) -> Vec<Line> {
+    let sources = crate::source::Sources::from_config(config, &http_client(config, env));
+    sources
+        .probe()
+        .await
+        .into_iter()
+        .map(|(kind, read)| match read {
+            Ok(()) => Line::ok(format!(
+                "{kind} are readable and verified as a plan reads them"
+            )),
+            Err(e) => Line::fail(format!("{kind}: {}", crate::exit::chain(&e))),
+        })
+        .collect()
 }
 
 /// `promote:`: the source repository is readable with the token it gets.

@@ -68,6 +68,17 @@ pub enum Fetched {
 }
 
 impl Source {
+    /// What the config names, in a few words (`pkgsync check`'s lines).
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Obs(_) => "the OBS build results",
+            Self::RpmMd(_) => "the rpm-md repositories",
+            Self::Deb(_) => "the Debian archives",
+            Self::Gbs(_) => "the GBS trees",
+            Self::Promotion(_) => "the promotion source's packages",
+        }
+    }
+
     async fn fetch(&self) -> Result<Fetched, SourceError> {
         match self {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
@@ -282,6 +293,16 @@ impl Sources {
             Source::Promotion(promotion) => Some(promotion),
             _ => None,
         })
+    }
+
+    /// `pkgsync check`: reads each source but the OBS build API (which
+    /// `check` reads project by project) as a plan would, and says for each
+    /// whether that worked, so that every unreadable source is named at once.
+    pub async fn probe(&self) -> Vec<(&'static str, Result<(), SourceError>)> {
+        let published = self.0.iter().filter(|s| !matches!(s, Source::Obs(_)));
+        let read = published
+            .map(|source| async move { (source.kind(), source.fetch().await.map(|_| ())) });
+        futures::future::join_all(read).await
     }
 
     /// Reads every source concurrently; complete, or the first error.

@@ -139,6 +139,38 @@ fn a_gzip_repository_made_by_createrepo_c_syncs_end_to_end() {
     runtime.block_on(server.shutdown());
 }
 
+/// `pkgsync check` reads the repository as a plan would, and names it when
+/// it cannot.
+#[test]
+fn check_reads_the_repository_and_names_it_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    repository(dir.path(), &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = serve(&runtime, dir.path());
+    let world = world(&format!("{}/repo", server.url()));
+    let run = world
+        .pkgsync(&["check", "--config", world.config()])
+        .expect(0);
+    assert!(
+        run.stdout
+            .contains("ok    the rpm-md repositories are readable and verified"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_file(dir.path().join("repo/repodata/repomd.xml")).unwrap();
+    let run = world
+        .pkgsync(&["check", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stdout
+            .contains("FAIL  the rpm-md repositories: rpm-md repository")
+            && run.stdout.contains("repodata/repomd.xml"),
+        "{}",
+        run.stdout
+    );
+    runtime.block_on(server.shutdown());
+}
+
 #[test]
 fn xz_and_zstd_metadata_location_prefixes_and_xml_base_are_read() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
