@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
         .map_err(Failure::error)?;
     let env = Environment::from_process();
     commands::set_color(cli.color, &env);
-    runtime.block_on(async {
+    let exit = runtime.block_on(async {
         match &cli.command {
             Command::Plan(args) => commands::plan(args, &env).await,
             Command::Show(args) => commands::show(args),
@@ -72,5 +72,9 @@ pub fn run(cli: Cli) -> Result<Exit, Failure> {
             Command::Completions(args) => manuals::completions(args),
             Command::Man(args) => manuals::man(args),
         }
-    })
+    });
+    // A read of a hung file system cannot be cancelled (it runs on a blocking
+    // thread): once the command has its result, do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    exit
 }

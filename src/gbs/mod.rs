@@ -159,7 +159,13 @@ impl GbsSource {
                     ));
                 }
             },
-            _ => None,
+            (Some(_), None) => {
+                return Err(format!(
+                    "`{}` is not a repository of a GBS tree (`repos/<repo>/<arch>/<kind>`)",
+                    crate::display::text(&file.repository)
+                ));
+            }
+            (None, _) => None,
         };
         admits_published("GBS tree", &file.tree, target.as_deref(), key, canonical)
     }
@@ -171,7 +177,13 @@ impl GbsSource {
             let own: Vec<(&SourceExpectation, &GbsFile)> = planned
                 .iter()
                 .filter_map(|e| match &e.provenance {
-                    Provenance::Gbs(file) if file.tree == tree.url => Some((*e, file)),
+                    // A repository not of the shape GBS trees have is never read.
+                    Provenance::Gbs(file)
+                        if file.tree == tree.url
+                            && tree::repo_and_arch(&file.repository).is_some() =>
+                    {
+                        Some((*e, file))
+                    }
                     _ => None,
                 })
                 .collect();

@@ -74,9 +74,13 @@ pub struct Listing {
 
 /// `repos/<repo>/<arch>/<kind>` → `(repo, arch)`.
 pub fn repo_and_arch(repository: &str) -> Option<(&str, &str)> {
-    let mut parts = repository.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("repos"), Some(repo), Some(arch), Some(_)) => Some((repo, arch)),
+    let parts: Vec<&str> = repository.split('/').collect();
+    match parts.as_slice() {
+        ["repos", repo, arch, "packages" | "debug" | "source"]
+            if crate::model::is_safe_filename(repo) && crate::model::is_safe_filename(arch) =>
+        {
+            Some((repo, arch))
+        }
         _ => None,
     }
 }
@@ -164,6 +168,19 @@ impl GbsSource {
         let listings = futures::future::try_join_all(reads)
             .await
             .map_err(|source| build.repository_error(tree, source))?;
+        // Over HTTP `latest/` may move while the repositories are read: the
+        // listings must all be of the build that build.xml named.
+        let again = self.read_build(tree).await?;
+        if again.read.digest != build.read.digest {
+            return Err(GbsError::Tree {
+                tree: ShownUrl::new(&tree.url).to_string(),
+                file: "builddata/build.xml".to_string(),
+                detail: format!(
+                    "the tree moved from build `{}` to `{}` while it was read; run again",
+                    build.id, again.id
+                ),
+            });
+        }
         Ok(Listing {
             parts: selection.parts.into_iter().zip(listings).collect(),
             partial: selection.partial,
@@ -235,6 +252,24 @@ impl Listing {
                     )));
                 }
                 inventory.artifacts.insert(artifact.key.clone(), artifact);
+            }
+        }
+        // A mapped repo this build does not name: nothing was read that says
+        // its packages are gone, so nothing there may be deleted.
+        for (key, target) in &tree.mapping {
+            let repo = key.split('/').next().unwrap_or(key);
+            let Some(distro_version) = target else {
+                continue;
+            };
+            if !self.build.xml.repos.contains_key(repo) {
+                let coverage = inventory
+                    .coverage
+                    .entry(canonical(distro_version))
+                    .or_default();
+                coverage.incomplete.push(format!(
+                    "repo `{repo}` is mapped here, but build `{}` names no such repo",
+                    self.build.id
+                ));
             }
         }
         if self.partial {

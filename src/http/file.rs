@@ -36,6 +36,16 @@ pub fn resolve(url: &str) -> Result<String, HttpError> {
     Ok(resolved.as_str().trim_end_matches('/').to_string())
 }
 
+/// Opens a regular file only: a FIFO or a device would block the open or
+/// never end, whatever the deadline.
+async fn open_regular(path: &Path) -> Result<tokio::fs::File, String> {
+    let metadata = tokio::fs::metadata(path).await.map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err(format!("`{}` is not a regular file", path.display()));
+    }
+    tokio::fs::File::open(path).await.map_err(|e| e.to_string())
+}
+
 impl HttpClient {
     /// A local metadata file as text, under the metadata size limit and deadline.
     pub(super) async fn read_local_text(
@@ -46,9 +56,7 @@ impl HttpClient {
         let fail = |reason: String| HttpError::transport(Method::GET, url, reason);
         let limit = self.limits.max_metadata_bytes;
         let read = async {
-            let file = tokio::fs::File::open(path)
-                .await
-                .map_err(|e| e.to_string())?;
+            let file = open_regular(path).await?;
             let mut body = Vec::new();
             file.take(limit + 1)
                 .read_to_end(&mut body)
@@ -82,9 +90,7 @@ impl HttpClient {
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<Downloaded, HttpError> {
         let copy = async {
-            let mut file = tokio::fs::File::open(path)
-                .await
-                .map_err(|e| e.to_string())?;
+            let mut file = open_regular(path).await?;
             let mut sink = Sink::create(part, listed_size).await?;
             let mut buffer = vec![0u8; 256 * 1024];
             loop {
@@ -112,6 +118,23 @@ impl HttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("repomd.xml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        // A FIFO with no writer would block the open forever.
+        let error = runtime.block_on(open_regular(&fifo)).unwrap_err();
+        assert!(error.contains("not a regular file"), "{error}");
+        let error = runtime.block_on(open_regular(dir.path())).unwrap_err();
+        assert!(error.contains("not a regular file"), "{error}");
+    }
 
     #[test]
     fn a_symlinked_directory_resolves_to_its_target() {

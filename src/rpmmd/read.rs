@@ -92,8 +92,14 @@ pub async fn read_below(
             ),
         ));
     }
+    if unsafe_location(&primary.href) {
+        return Err(fail(
+            "repodata/repomd.xml",
+            format!("unsafe location {:?} of the primary data", primary.href),
+        ));
+    }
     if let Some(base) = &primary.base
-        && !may_base(url, base)
+        && !may_base(url, &resolved, base)
     {
         return Err(fail("repodata/repomd.xml", local_base(base)));
     }
@@ -113,7 +119,7 @@ pub async fn read_below(
         .await;
     let packages = parsed.map_err(|detail| fail(&primary.href, detail))?;
     let mut bases = packages.iter().filter_map(|p| p.base.as_deref());
-    if let Some(base) = bases.find(|b| !may_base(url, b)) {
+    if let Some(base) = bases.find(|b| !may_base(url, &resolved, b)) {
         return Err(fail(&primary.href, local_base(base)));
     }
     Ok(Listing {
@@ -127,17 +133,39 @@ pub async fn read_below(
     })
 }
 
-/// A remote repository's metadata never sends pkgsync to the local disk: an
-/// `xml:base` may name a `file://` directory only in a repository on disk.
-fn may_base(repository: &str, base: &str) -> bool {
-    crate::http::local_path(base).is_none() || crate::http::local_path(repository).is_some()
+/// A remote repository's metadata never sends pkgsync to the local disk, and
+/// a repository on disk never outside its own directory (`resolved`): an
+/// `xml:base` may name a `file://` directory only below the repository's.
+fn may_base(repository: &str, resolved: &str, base: &str) -> bool {
+    let Some(base) = crate::http::local_path(base) else {
+        return true;
+    };
+    let (Some(_), Some(root)) = (
+        crate::http::local_path(repository),
+        crate::http::local_path(resolved),
+    ) else {
+        return false;
+    };
+    std::fs::canonicalize(base).is_ok_and(|base| base.starts_with(root))
 }
 
 fn local_base(base: &str) -> String {
     format!(
-        "`xml:base` `{}` names a local directory, which only a repository on disk may; refused",
+        "`xml:base` `{}` names a local directory, which only a repository on disk may, below its own; refused",
         crate::display::text(base)
     )
+}
+
+/// A location that could leave the directory it is below, or mean something
+/// else once in a URL: absolute, `.`/`..` segments, a backslash, a
+/// percent-escape (`%2e%2e` is `..` once decoded), a query or a fragment.
+fn unsafe_location(href: &str) -> bool {
+    href.starts_with('/')
+        || href.contains(['%', '\\', '?', '#'])
+        || href.chars().any(char::is_control)
+        || href
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
 }
 
 /// The name and type a listed package is synced as, `None` for one the
@@ -149,7 +177,7 @@ pub fn synced(
     debug_packages: bool,
 ) -> Result<Option<(String, PackageType)>, String> {
     let filename = package.canonical_filename();
-    if !crate::model::is_safe_filename(&filename) || package.href.contains("..") {
+    if !crate::model::is_safe_filename(&filename) || unsafe_location(&package.href) {
         return Err(format!(
             "unsafe package name or location {:?}",
             package.href
@@ -166,4 +194,52 @@ pub fn synced(
         ));
     }
     Ok(Some((filename, package_type)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_that_could_leave_their_directory_are_unsafe() {
+        for bad in [
+            "%2e%2e/%2e%2e/outside/a-1-1.x86_64.rpm",
+            "/etc/a-1-1.x86_64.rpm",
+            "Packages/../../a-1-1.x86_64.rpm",
+            "./a-1-1.x86_64.rpm",
+            "Packages\\a-1-1.x86_64.rpm",
+            "a-1-1.x86_64.rpm?x=1",
+        ] {
+            assert!(unsafe_location(bad), "{bad}");
+        }
+        assert!(!unsafe_location("Packages/a/a-1-1.x86_64.rpm"));
+        assert!(!unsafe_location("c++-1-1.x86_64.rpm"));
+    }
+
+    #[test]
+    fn a_local_xml_base_must_stay_below_the_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("pool")).unwrap();
+        std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+        let url = |p: &std::path::Path| url::Url::from_directory_path(p).unwrap().to_string();
+        let (repository, resolved) = (url(&repo), url(&repo).trim_end_matches('/').to_string());
+        assert!(may_base(&repository, &resolved, &url(&repo.join("pool"))));
+        assert!(!may_base(
+            &repository,
+            &resolved,
+            &url(&dir.path().join("elsewhere"))
+        ));
+        assert!(may_base(
+            &repository,
+            &resolved,
+            "https://mirror.example/repo/"
+        ));
+        // A remote repository never names the disk.
+        assert!(!may_base(
+            "https://example.org/repo",
+            "https://example.org/repo",
+            &url(&repo)
+        ));
+    }
 }

@@ -102,3 +102,32 @@ fn with_an_arch_left_out_only_the_files_of_the_arches_read_are_deleted() {
         ]
     );
 }
+
+/// Two repos into one distro, and the next build drops one of them: nothing
+/// was read that says its packages are gone, so no delete runs there (the
+/// plan says why), while the other repo's new files are uploaded.
+#[test]
+fn a_repo_dropped_from_the_build_withholds_the_deletes_of_a_distro_it_shares() {
+    let first = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Targets);
+    let shared = "    mapping:\n      tizen-base: fedora/39\n      tizen-main: fedora/39\n";
+    let world = sandbox_world(&first, shared);
+    assert_eq!(plan(&world, "first.json").summary.upload, 6);
+    apply(&world, "first.json").expect(0);
+
+    let mut next = SampleBuild::new("tizen_20260102.1", "2", BuildXmlForm::Targets);
+    next.without = vec!["tizen-main".to_string()];
+    world.sandbox().publish_gbs(&next).unwrap();
+    let plan = plan(&world, "next.json");
+    assert_eq!(plan.summary.delete, 0, "{:?}", plan.actions);
+    assert_eq!(plan.summary.upload, 3);
+    let withheld = &plan.withheld[0];
+    assert_eq!(withheld.distro_version, "fedora/39");
+    assert!(
+        withheld.reasons[0].contains("tizen-main")
+            && withheld.reasons[0].contains("tizen_20260102.1"),
+        "{:?}",
+        withheld.reasons
+    );
+    apply(&world, "next.json").expect(0);
+    assert_eq!(world.stored().len(), 9, "every old file stays");
+}
