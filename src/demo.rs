@@ -114,37 +114,13 @@ async fn published_source(
     env: &Environment,
     options: &ApplyOptions,
 ) -> Result<Exit, Failure> {
-    let config_path = dir.join("demo-published.yaml");
-    std::fs::write(&config_path, published_config(sandbox))
-        .with_context(|| format!("cannot write `{}`", config_path.display()))
-        .map_err(Failure::error)?;
-    println!(
-        "\nThe project's published rpm-md repository, as OBS's download server serves it, into `fedora/40`:"
-    );
-    println!("$ pkgsync plan --config demo-published.yaml --out demo-published-plan.json");
-    let config = load_config(&config_path, env)?;
-    let plan = make_plan(&config, env, None, false, None).await?;
-    print!("{}", render(&plan, Format::Text));
-    println!("\n$ pkgsync apply demo-published-plan.json --config demo-published.yaml");
-    let report = run_apply(
-        &plan,
-        &config,
-        env,
-        &dir.join("cache"),
-        &dir.join("journal-published.jsonl"),
-        options,
-        false,
-    )
-    .await?;
-    println!("{}", report.summary);
-    let again = make_plan(&config, env, None, false, None).await?;
-    if again.summary.has_changes() {
-        return Err(Failure::error(anyhow::anyhow!(
-            "the demo did not converge: the published source's second plan still has changes"
-        )));
-    }
-    println!("Planned again: no changes.");
-    Ok(Exit::Success)
+    let step = Step {
+        name: "published",
+        config: published_config(sandbox),
+        intro: "The project's published rpm-md repository, as OBS's download server serves it, into `fedora/40`:".to_string(),
+        after: None,
+    };
+    converge(&step, dir, env, options).await
 }
 
 /// `DEMO_PC_REPO` treated as staging: promoted to production after the
@@ -155,27 +131,56 @@ async fn promotion(
     env: &Environment,
     options: &ApplyOptions,
 ) -> Result<Exit, Failure> {
-    let config_path = dir.join("demo-promote.yaml");
-    std::fs::write(&config_path, promotion_config(sandbox))
+    let step = Step {
+        name: "promote",
+        config: promotion_config(sandbox),
+        intro: format!(
+            "`{DEMO_PC_REPO}` as staging, promoted to `{DEMO_PC_PRODUCTION_REPO}` after the reviewed plan that filled it:"
+        ),
+        after: Some("demo-plan.json"),
+    };
+    converge(&step, dir, env, options).await
+}
+
+/// One more config the demo walks through, as `demo-<name>.yaml`.
+struct Step {
+    name: &'static str,
+    config: String,
+    intro: String,
+    /// `plan --after` this plan file of the demo.
+    after: Option<&'static str>,
+}
+
+/// Writes the step's config, plans, applies, and plans again: it must
+/// converge.
+async fn converge(
+    step: &Step,
+    dir: &Path,
+    env: &Environment,
+    options: &ApplyOptions,
+) -> Result<Exit, Failure> {
+    let name = step.name;
+    let config_path = dir.join(format!("demo-{name}.yaml"));
+    std::fs::write(&config_path, &step.config)
         .with_context(|| format!("cannot write `{}`", config_path.display()))
         .map_err(Failure::error)?;
-    println!(
-        "\n`{DEMO_PC_REPO}` as staging, promoted to `{DEMO_PC_PRODUCTION_REPO}` after the reviewed plan that filled it:"
-    );
-    println!(
-        "$ pkgsync plan --config demo-promote.yaml --after demo-plan.json --out demo-promote-plan.json"
-    );
+    println!("\n{}", step.intro);
+    let after = step
+        .after
+        .map(|a| format!(" --after {a}"))
+        .unwrap_or_default();
+    println!("$ pkgsync plan --config demo-{name}.yaml{after} --out demo-{name}-plan.json");
     let config = load_config(&config_path, env)?;
-    let after = dir.join("demo-plan.json");
-    let plan = make_plan(&config, env, None, false, Some(&after)).await?;
+    let after = step.after.map(|a| dir.join(a));
+    let plan = make_plan(&config, env, None, false, after.as_deref()).await?;
     print!("{}", render(&plan, Format::Text));
-    println!("\n$ pkgsync apply demo-promote-plan.json --config demo-promote.yaml");
+    println!("\n$ pkgsync apply demo-{name}-plan.json --config demo-{name}.yaml");
     let report = run_apply(
         &plan,
         &config,
         env,
         &dir.join("cache"),
-        &dir.join("journal-promote.jsonl"),
+        &dir.join(format!("journal-{name}.jsonl")),
         options,
         false,
     )
@@ -184,7 +189,7 @@ async fn promotion(
     let again = make_plan(&config, env, None, false, None).await?;
     if again.summary.has_changes() {
         return Err(Failure::error(anyhow::anyhow!(
-            "the demo did not converge: the promotion's second plan still has changes"
+            "the demo did not converge: the second plan of `demo-{name}.yaml` still has changes"
         )));
     }
     println!("Planned again: no changes.");

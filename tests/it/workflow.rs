@@ -709,7 +709,6 @@ fn init_writes_a_config_that_plans_as_written_and_never_overwrites() {
 /// left empty, and the config plans as written.
 #[test]
 fn init_maps_a_recorded_real_project_meta_and_the_config_plans() {
-    use pkgsync_sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
     let meta = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/obs/network-tools-meta.xml"),
     )
@@ -734,29 +733,7 @@ fn init_maps_a_recorded_real_project_meta_and_the_config_plans() {
             meta,
         )]);
     let out = world.path("network-tools.yaml");
-    let credentials = [
-        ("OBS_USER", DEMO_OBS_USER),
-        ("OBS_PASSWORD", DEMO_OBS_PASSWORD),
-        ("PACKAGECLOUD_TOKEN", DEMO_PC_TOKEN),
-    ];
-    let run = world
-        .pkgsync_with(
-            &[
-                "init",
-                "--obs-project",
-                name,
-                "--repo",
-                "demo/kata",
-                "--obs-url",
-                world.sandbox().obs_url(),
-                "--packagecloud-url",
-                world.sandbox().packagecloud_url(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &credentials,
-        )
-        .expect(0);
+    let run = init_into(&world, name, &out);
     let text = std::fs::read_to_string(&out).unwrap();
     for mapped in [
         "openSUSE_Leap_15.5: opensuse/15.5",
@@ -768,21 +745,52 @@ fn init_maps_a_recorded_real_project_meta_and_the_config_plans() {
         assert!(text.contains(mapped), "`{mapped}` in\n{text}");
     }
     for unsure in ["openSUSE_Tumbleweed", "openSUSE_Slowroll"] {
-        assert!(
-            text.lines()
-                .any(|l| l.trim_start().starts_with(&format!("{unsure}:")) && !l.contains('/')),
-            "`{unsure}` left empty:\n{text}"
-        );
-        assert!(run.stderr.contains(unsure), "{}", run.stderr);
+        assert_left_empty(&text, &run, unsure);
     }
     world
-        .pkgsync_with(&["plan", "--config", out.to_str().unwrap()], &credentials)
+        .pkgsync_with(
+            &["plan", "--config", out.to_str().unwrap()],
+            &INIT_CREDENTIALS,
+        )
         .expect(0);
+}
+
+const INIT_CREDENTIALS: [(&str, &str); 3] = [
+    ("OBS_USER", pkgsync_sandbox::demo::DEMO_OBS_USER),
+    ("OBS_PASSWORD", pkgsync_sandbox::demo::DEMO_OBS_PASSWORD),
+    ("PACKAGECLOUD_TOKEN", pkgsync_sandbox::demo::DEMO_PC_TOKEN),
+];
+
+/// `pkgsync init` of `project` into `demo/kata`, written to `out`; it succeeds.
+fn init_into(world: &World, project: &str, out: &Path) -> support::Run {
+    let init = [
+        "init",
+        "--obs-project",
+        project,
+        "--repo",
+        "demo/kata",
+        "--obs-url",
+        world.sandbox().obs_url(),
+        "--packagecloud-url",
+        world.sandbox().packagecloud_url(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    world.pkgsync_with(&init, &INIT_CREDENTIALS).expect(0)
+}
+
+/// `init` wrote `repository` unmapped (an empty value) and named it.
+fn assert_left_empty(text: &str, run: &support::Run, repository: &str) {
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with(&format!("{repository}:")) && !l.contains('/')),
+        "`{repository}` left empty:\n{text}"
+    );
+    assert!(run.stderr.contains(repository), "{}", run.stderr);
 }
 
 #[test]
 fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
-    use pkgsync_sandbox::demo::{DEMO_OBS_PASSWORD, DEMO_OBS_USER, DEMO_PC_TOKEN};
     // A project with many OBS naming families, as real projects have.
     let mut seed = pkgsync_sandbox::Seed::demo();
     let archs = ["x86_64"];
@@ -803,29 +811,7 @@ fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
     }
     let world = World::with_seed(seed);
     let out = world.path("many.yaml");
-    let credentials = [
-        ("OBS_USER", DEMO_OBS_USER),
-        ("OBS_PASSWORD", DEMO_OBS_PASSWORD),
-        ("PACKAGECLOUD_TOKEN", DEMO_PC_TOKEN),
-    ];
-    let run = world
-        .pkgsync_with(
-            &[
-                "init",
-                "--obs-project",
-                "home:many",
-                "--repo",
-                "demo/kata",
-                "--obs-url",
-                world.sandbox().obs_url(),
-                "--packagecloud-url",
-                world.sandbox().packagecloud_url(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &credentials,
-        )
-        .expect(0);
+    let run = init_into(&world, "home:many", &out);
     let text = std::fs::read_to_string(&out).unwrap();
     for mapped in [
         "xUbuntu_24.04: ubuntu/noble",
@@ -840,16 +826,14 @@ fn init_leaves_repositories_without_a_sure_match_empty_and_names_them() {
         assert!(text.contains(mapped), "`{mapped}` in\n{text}");
     }
     for unsure in ["openSUSE_Tumbleweed", "Mageia_9"] {
-        assert!(
-            text.lines()
-                .any(|l| l.trim_start().starts_with(&format!("{unsure}:")) && !l.contains('/')),
-            "`{unsure}` left empty:\n{text}"
-        );
-        assert!(run.stderr.contains(unsure), "{}", run.stderr);
+        assert_left_empty(&text, &run, unsure);
     }
     assert!(text.contains("closest: opensuse/"), "{text}");
     world
-        .pkgsync_with(&["check", "--config", out.to_str().unwrap()], &credentials)
+        .pkgsync_with(
+            &["check", "--config", out.to_str().unwrap()],
+            &INIT_CREDENTIALS,
+        )
         .expect(0);
 }
 
