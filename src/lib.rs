@@ -22,6 +22,7 @@
 
 mod apply;
 mod check;
+pub mod checksum;
 pub mod cli;
 mod commands;
 pub mod config;

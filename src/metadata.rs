@@ -5,7 +5,8 @@
 //! decompressed size, so that neither a large file nor a decompression bomb
 //! grows memory. Parsers read them as a stream.
 
-use crate::http::{Auth, HttpClient, HttpError};
+use crate::checksum::Checksum;
+use crate::http::{Auth, FileRequest, HttpClient, HttpError};
 use std::io::{BufRead, BufReader, Read};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +29,7 @@ pub enum MetadataError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
     pub size: Option<u64>,
-    /// `(algorithm, lowercase hex)`; only sha256 is accepted for verification.
-    pub sha256: Option<String>,
+    pub checksum: Option<Checksum>,
 }
 
 /// A fetched, verified metadata file on disk (removed when dropped).
@@ -55,13 +55,22 @@ pub async fn fetch(
         Some(size) => size.min(http.limits.max_metadata_bytes),
         None => http.limits.max_metadata_bytes,
     };
+    let also: Vec<_> = expected.checksum.iter().map(|c| c.algorithm).collect();
+    let request = FileRequest {
+        url,
+        auth,
+        listed_size: limit,
+        also: &also,
+        avoid: None,
+    };
     let got = http
-        .download_to_file(url, auth, file.path(), limit, &|_| {})
+        .download_to_file(&request, file.path(), &|_| {})
         .await
         .map_err(|source| MetadataError::Fetch {
             name: name.to_string(),
             source,
-        })?;
+        })?
+        .digests;
     let mismatch = |detail: String| MetadataError::Mismatch {
         name: name.to_string(),
         detail,
@@ -71,11 +80,7 @@ pub async fn fetch(
     {
         return Err(mismatch(format!("{} bytes, listed {size}", got.size)));
     }
-    if let Some(sha256) = &expected.sha256
-        && !sha256.eq_ignore_ascii_case(&got.sha256)
-    {
-        return Err(mismatch(format!("sha256 {}, listed {sha256}", got.sha256)));
-    }
+    got.check(expected.checksum.as_slice()).map_err(mismatch)?;
     Ok(Fetched {
         file,
         name: name.to_string(),

@@ -1,6 +1,7 @@
 //! Domain types shared by the sources, the target (Packagecloud), the planner
 //! and the applier. Plain data: no I/O here.
 
+use crate::checksum::{Algorithm, Checksum};
 pub use pkgfile::{
     ARCH_INDEPENDENT, FileClass, PackageType, classify_filename, file_arch, synced_as,
 };
@@ -260,6 +261,24 @@ pub struct SourceArtifact {
     pub md5: Option<String>,
     /// sha256 of the whole file, when the source lists it (OBS build areas do not).
     pub sha256: Option<String>,
+    /// sha1 or sha512, when that is what the source lists instead (some rpm-md
+    /// repositories).
+    pub sha1: Option<String>,
+    pub sha512: Option<String>,
+}
+
+impl SourceArtifact {
+    /// The artifact with `checksum` in the field of its algorithm.
+    pub fn with_checksum(mut self, checksum: Checksum) -> Self {
+        let field = match checksum.algorithm {
+            Algorithm::Md5 => &mut self.md5,
+            Algorithm::Sha1 => &mut self.sha1,
+            Algorithm::Sha256 => &mut self.sha256,
+            Algorithm::Sha512 => &mut self.sha512,
+        };
+        *field = Some(checksum.hex);
+        self
+    }
 }
 
 /// Everything the source offers, keyed by Packagecloud identity, and how far

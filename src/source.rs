@@ -15,6 +15,7 @@
 //! known here, `async fn` stays plain (no boxing of futures), and adding a
 //! variant makes the compiler list every place that must learn about it.
 
+use crate::checksum::{Algorithm, Checksum};
 use crate::config::Config;
 use crate::deb::{DebError, DebSource};
 use crate::gbs::{GbsError, GbsSource};
@@ -189,34 +190,41 @@ impl Rechecked {
 }
 
 /// A planned file of a published repository against what its metadata lists
-/// now (`(size, sha256)`, or nothing): the download, or why it moved.
+/// now (`(size, checksum)`, or nothing): the download, or why it moved.
 pub fn recheck_published(
     url: &str,
     expect: &SourceExpectation,
-    listed: Option<&(u64, String)>,
+    listed: Option<&(u64, Checksum)>,
 ) -> Recheck {
-    match (listed, &expect.sha256) {
-        (None, _) => Err(format!("`{url}` is no longer listed")),
-        (Some((size, sha256)), Some(planned))
-            if Some(*size) == expect.size && sha256.eq_ignore_ascii_case(planned) =>
-        {
-            Ok(Download {
-                url: url.to_string(),
-                auth: Auth::None,
-                label: url.to_string(),
-                identity: format!("{url}\n{size}\n{sha256}"),
-                size: *size,
-                md5: None,
-                sha256: Some(sha256.clone()),
-                promote_url: None,
-            })
-        }
-        (Some((size, sha256)), _) => Err(format!(
-            "`{url}` changed in its repository ({}, sha256 {} when planned; {size} bytes, sha256 {sha256} now)",
+    let Some((size, checksum)) = listed else {
+        return Err(format!("`{url}` is no longer listed"));
+    };
+    let planned = expect.listed(checksum.algorithm);
+    let same = Some(*size) == expect.size
+        && planned.is_some_and(|hex| hex.eq_ignore_ascii_case(&checksum.hex));
+    if !same {
+        let algorithm = checksum.algorithm;
+        return Err(format!(
+            "`{url}` changed in its repository ({}, {algorithm} {} when planned; {size} bytes, {algorithm} {} now)",
             crate::model::shown_size(expect.size),
-            expect.sha256.as_deref().unwrap_or("unknown"),
-        )),
+            planned.unwrap_or("unknown"),
+            checksum.hex,
+        ));
     }
+    // A sha256 file keeps the cache name it had before other checksums were read.
+    let identity = match checksum.algorithm {
+        Algorithm::Sha256 => format!("{url}\n{size}\n{}", checksum.hex),
+        _ => format!("{url}\n{size}\n{checksum}"),
+    };
+    Ok(Download {
+        url: url.to_string(),
+        auth: Auth::None,
+        label: url.to_string(),
+        identity,
+        size: *size,
+        checksums: vec![checksum.clone()],
+        promote_url: None,
+    })
 }
 
 /// A published repository's file may go to `key` when the repository at
@@ -252,11 +260,25 @@ pub struct Download {
     /// Names the cached copy: the same for the same listed file only.
     pub identity: String,
     pub size: u64,
-    pub md5: Option<String>,
-    pub sha256: Option<String>,
+    /// Every checksum the source lists for it; at least one.
+    pub checksums: Vec<Checksum>,
     /// `promote.method: move`: the promote call (site-relative) that brings the
     /// file over instead of an upload; the download then only serves comparisons.
     pub promote_url: Option<String>,
+}
+
+impl Download {
+    /// The listed sha256, which the upload's answer must repeat.
+    pub fn sha256(&self) -> Option<&str> {
+        self.listed(Algorithm::Sha256)
+    }
+
+    pub fn listed(&self, algorithm: Algorithm) -> Option<&str> {
+        self.checksums
+            .iter()
+            .find(|c| c.algorithm == algorithm)
+            .map(|c| c.hex.as_str())
+    }
 }
 
 /// Every source the config names.

@@ -7,10 +7,9 @@
 //! verified, so a crash never leaves a file that looks valid. A lock file stops
 //! two applies on one machine from sharing a cache at once.
 
-use crate::http::{Downloaded, HttpClient, HttpError};
+use crate::checksum::{Algorithm, Digests, Hasher};
+use crate::http::{FileRequest, HttpClient, HttpError, authority};
 use crate::source::Download;
-use md5::{Digest, Md5};
-use sha2::Sha256;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +33,24 @@ pub enum CacheError {
     },
     #[error("`{origin}` does not match what its source listed: {detail}")]
     Mismatch { origin: String, detail: String },
+    #[error("`{origin}`: the mirror `{mirror}` it was sent to failed ({first}); {again}")]
+    Origin {
+        origin: String,
+        mirror: String,
+        first: String,
+        again: String,
+    },
+}
+
+impl CacheError {
+    /// What went wrong with the file, without naming it.
+    fn detail(&self) -> String {
+        match self {
+            Self::Mismatch { detail, .. } => detail.clone(),
+            Self::Download { source, .. } => crate::display::chain(source),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A verified file in the cache.
@@ -99,9 +116,9 @@ impl Cache {
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<CachedFile, CacheError> {
         let path = self.path_for(download);
-        let origin = download.label.clone();
+        let also = extra_algorithms(download);
         if path.exists() {
-            match hash_file(&path).await {
+            match hash_file(&path, &also).await {
                 Ok(found) if verify(download, &found).is_ok() => {
                     return Ok(CachedFile {
                         path,
@@ -115,87 +132,139 @@ impl Cache {
             }
         }
         let part = path.with_extension(format!("part-{}", std::process::id()));
-        let result = http
-            .download_to_file(
-                &download.url,
-                &download.auth,
-                &part,
-                download.size,
-                on_bytes,
-            )
-            .await;
-        let downloaded = match result {
-            Ok(v) => v,
-            Err(source) => {
+        let result = fetch_verified(http, download, &also, &part, on_bytes).await;
+        let digests = match result {
+            Ok(digests) => digests,
+            Err(e) => {
                 let _ = std::fs::remove_file(&part);
-                return Err(CacheError::Download { origin, source });
+                return Err(e);
             }
         };
-        if let Err(detail) = verify(download, &downloaded) {
-            let _ = std::fs::remove_file(&part);
-            return Err(CacheError::Mismatch { origin, detail });
-        }
         std::fs::rename(&part, &path).map_err(|source| CacheError::Io {
             path: path.clone(),
             source,
         })?;
         Ok(CachedFile {
             path,
-            sha256: downloaded.sha256,
+            sha256: digests.sha256,
         })
     }
 }
 
+/// Downloads into `part` and verifies. A mirror that a redirector sent the
+/// download to may lag behind its origin: when a mirror on another host fails
+/// (other bytes than listed, an error of its own), the file is fetched once
+/// more from the origin, which may serve it or send it to another mirror, but
+/// not to that one again.
+async fn fetch_verified(
+    http: &HttpClient,
+    download: &Download,
+    also: &[Algorithm],
+    part: &Path,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<Digests, CacheError> {
+    let origin = download.label.clone();
+    let mut request = FileRequest {
+        url: &download.url,
+        auth: &download.auth,
+        listed_size: download.size,
+        also,
+        avoid: None,
+    };
+    let (failure, mirror) = match http.download_to_file(&request, part, on_bytes).await {
+        Ok(got) => match verify(download, &got.digests) {
+            Ok(()) => return Ok(got.digests),
+            Err(detail) => {
+                let mirror = mirror_of(&download.url, &got.served_from);
+                let failure = CacheError::Mismatch {
+                    origin: origin.clone(),
+                    detail,
+                };
+                (failure, mirror)
+            }
+        },
+        Err(source) => {
+            let mirror = mirror_of(&download.url, source.url().as_request_url());
+            let failure = CacheError::Download {
+                origin: origin.clone(),
+                source,
+            };
+            (failure, mirror)
+        }
+    };
+    let Some(mirror) = mirror else {
+        return Err(failure);
+    };
+    let first = failure.detail();
+    eprintln!(
+        "pkgsync: `{origin}`: the mirror `{mirror}` it was sent to failed ({first}); fetching it again from its origin"
+    );
+    request.avoid = Some(&mirror);
+    let again = match http.download_to_file(&request, part, on_bytes).await {
+        Ok(got) => match verify(download, &got.digests) {
+            Ok(()) => return Ok(got.digests),
+            Err(detail) => format!("from its origin too: {detail}"),
+        },
+        Err(e) if e.status().is_some_and(|s| s.is_redirection()) => {
+            "its origin sends it to that mirror again".to_string()
+        }
+        Err(e) => format!("from its origin: {}", crate::display::chain(&e)),
+    };
+    Err(CacheError::Origin {
+        origin,
+        mirror,
+        first,
+        again,
+    })
+}
+
+/// The `host:port` that served `served_from`, when it is not the one asked.
+fn mirror_of(asked: &str, served_from: &str) -> Option<String> {
+    let served = authority(served_from)?;
+    (authority(asked)? != served).then_some(served)
+}
+
+/// Digests beyond md5 and sha256 that the download's checksums need.
+fn extra_algorithms(download: &Download) -> Vec<Algorithm> {
+    download
+        .checksums
+        .iter()
+        .map(|c| c.algorithm)
+        .filter(|a| matches!(a, Algorithm::Sha1 | Algorithm::Sha512))
+        .collect()
+}
+
 /// Every byte is verified: a file whose source listed no checksum is never taken.
-fn verify(download: &Download, got: &Downloaded) -> Result<(), String> {
+fn verify(download: &Download, got: &Digests) -> Result<(), String> {
     if got.size != download.size {
         return Err(format!(
             "{} bytes received, {} listed",
             got.size, download.size
         ));
     }
-    let differs = |listed: &Option<String>, got: &str| {
-        listed
-            .as_ref()
-            .filter(|l| !l.eq_ignore_ascii_case(got))
-            .cloned()
-    };
-    if let Some(listed) = differs(&download.sha256, &got.sha256) {
-        return Err(format!("sha256 `{}`, listed `{listed}`", got.sha256));
-    }
-    if let Some(listed) = differs(&download.md5, &got.md5) {
-        return Err(format!("md5 `{}`, listed `{listed}`", got.md5));
-    }
-    if download.md5.is_none() && download.sha256.is_none() {
+    if download.checksums.is_empty() {
         return Err("its source listed no checksum to verify it against".to_string());
     }
-    Ok(())
+    got.check(&download.checksums)
 }
 
-/// Length and digests of a file on disk, read in chunks.
-pub async fn hash_file(path: &Path) -> std::io::Result<Downloaded> {
+/// Length and digests of a file on disk (`also`: beyond md5 and sha256), read
+/// in chunks.
+pub async fn hash_file(path: &Path, also: &[Algorithm]) -> std::io::Result<Digests> {
     let path = path.to_path_buf();
+    let mut hasher = Hasher::new(also);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
         let mut file = File::open(&path)?;
-        let mut md5 = Md5::new();
-        let mut sha = Sha256::new();
-        let mut size = 0u64;
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
             let n = file.read(&mut buffer)?;
             if n == 0 {
                 break;
             }
-            md5.update(&buffer[..n]);
-            sha.update(&buffer[..n]);
-            size += n as u64;
+            hasher.update(&buffer[..n]);
         }
-        Ok(Downloaded {
-            size,
-            md5: hex::encode(md5.finalize()),
-            sha256: hex::encode(sha.finalize()),
-        })
+        Ok(hasher.finish())
     })
     .await
     .expect("hashing does not panic")
@@ -224,8 +293,7 @@ mod tests {
             label: "../../evil.rpm".into(),
             identity: "p/r/x86_64/../../../evil.rpm".into(),
             size: 1,
-            md5: None,
-            sha256: None,
+            checksums: Vec::new(),
             promote_url: None,
         };
         let path = cache.path_for(&download);

@@ -157,7 +157,7 @@ async fn upload_one(
         if delete_first {
             // Nothing checks a promote call before it is made: make sure the
             // file is still there to move before the target's copy goes.
-            let sha256 = download.sha256.as_deref().unwrap_or_default();
+            let sha256 = download.sha256().unwrap_or_default();
             if !promotion.still_holds(&key, sha256).await? {
                 return Err(UploadError::NotMoved(format!(
                     "`{}` no longer holds it with sha256 {sha256}; the stored copy was kept",

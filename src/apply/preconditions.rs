@@ -91,6 +91,8 @@ mod tests {
                 size: Some(10),
                 md5: Some("0".repeat(32)),
                 sha256: None,
+                sha1: None,
+                sha512: None,
             }),
             target: TargetExpectation::absent(),
             unsafe_name: false,
@@ -108,8 +110,7 @@ mod tests {
                 label: e.provenance.to_string(),
                 identity: e.provenance.to_string(),
                 size: e.size.unwrap(),
-                md5: e.md5.clone(),
-                sha256: None,
+                checksums: e.checksums(),
                 promote_url: None,
             }),
         };

@@ -13,6 +13,7 @@ mod packages;
 mod release;
 mod stanza;
 
+use crate::checksum::Checksum;
 use crate::config::{Config, DebRepository};
 use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
@@ -141,6 +142,8 @@ impl DebSource {
             size: Some(package.size),
             md5: None,
             sha256: Some(package.sha256),
+            sha1: None,
+            sha512: None,
         }))
     }
 
@@ -225,7 +228,7 @@ impl DebSource {
     ) -> Result<Vec<DebPackage>, DebError> {
         let expected = Expected {
             size: Some(listed.size),
-            sha256: Some(listed.sha256.clone()),
+            checksum: Some(Checksum::sha256(&listed.sha256)),
         };
         let url = format!("{dir}/{}", listed.path);
         let fetched = metadata::fetch(&self.http, &url, &Auth::None, &listed.path, &expected)
@@ -258,7 +261,7 @@ impl DebSource {
     /// Each planned file as the archive lists it now: the same path with the
     /// same size and sha256, else it moved.
     pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, DebError> {
-        let mut now: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+        let mut now: BTreeMap<(String, String), (u64, Checksum)> = BTreeMap::new();
         for repository in &self.repositories {
             let wanted = planned.iter().any(
                 |e| matches!(&e.provenance, Provenance::Deb(f) if f.archive == repository.url),
@@ -270,7 +273,7 @@ impl DebSource {
                 let path = package.filename.trim_start_matches("./").to_string();
                 now.insert(
                     (repository.url.clone(), path),
-                    (package.size, package.sha256),
+                    (package.size, Checksum::sha256(package.sha256)),
                 );
             }
         }

@@ -226,7 +226,7 @@ impl Listing {
                 }
                 let synced = rpmmd::synced(&package, source_packages, debug_packages)
                     .map_err(|d| fail(format!("`{}`: {d}", part.path())))?;
-                let Some((filename, package_type)) = synced else {
+                let Some((filename, package_type, checksum)) = synced else {
                     continue;
                 };
                 let artifact = SourceArtifact {
@@ -241,8 +241,11 @@ impl Listing {
                     }),
                     size: Some(package.size),
                     md5: None,
-                    sha256: Some(package.checksum.1),
-                };
+                    sha256: None,
+                    sha1: None,
+                    sha512: None,
+                }
+                .with_checksum(checksum);
                 if let Some(first) = inventory.artifacts.get(&artifact.key)
                     && !built_per_arch(&first.provenance, &artifact)
                 {

@@ -1,42 +1,71 @@
 //! Downloads of whole files to disk: streamed, hashed on the way, never past
-//! the listed size, retried under the client's policy. What the file must be
-//! (and where it finally goes) is the caller's: this only delivers the bytes
-//! and says what they were.
+//! the listed size, retried under the client's policy, redirects followed. What
+//! the file must be (and where it finally goes) is the caller's: this only
+//! delivers the bytes and says what they were and who sent them.
 
 use super::{AttemptError, Auth, BodyReader, HttpClient, HttpError, error_body};
-use md5::{Digest, Md5};
-use sha2::Sha256;
+use crate::checksum::{Algorithm, Digests, Hasher};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
 
-/// What arrived: its length and digests.
+/// One file to fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRequest<'a> {
+    pub url: &'a str,
+    pub auth: &'a Auth,
+    /// Never more bytes than this are read.
+    pub listed_size: u64,
+    /// Digests to compute beyond md5 and sha256.
+    pub also: &'a [Algorithm],
+    /// `host:port` of a mirror a redirect must not lead to (one that served
+    /// other bytes than listed); such a redirect is answered as it is.
+    pub avoid: Option<&'a str>,
+}
+
+/// What arrived, and from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
-    pub size: u64,
-    pub md5: String,
-    pub sha256: String,
+    pub digests: Digests,
+    /// The URL that sent the bytes, after redirects.
+    pub served_from: String,
 }
 
 impl HttpClient {
-    /// Downloads `url` into `part` (created or truncated), at most `listed_size`
-    /// bytes, retried on transport errors, 5xx, 429 and short bodies; a
-    /// `file://` URL is copied from disk under the same bounds.
+    /// Downloads `request` into `part` (created or truncated), retried on
+    /// transport errors, 5xx, 429 and short bodies; a `file://` URL is copied
+    /// from disk under the same bounds. Errors name the URL that caused them,
+    /// after redirects.
     pub async fn download_to_file(
         &self,
-        url: &str,
-        auth: &Auth,
+        request: &FileRequest<'_>,
         part: &Path,
-        listed_size: u64,
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<Downloaded, HttpError> {
-        if let Some(path) = super::local_path(url) {
-            return self
-                .copy_local(url, &path, part, listed_size, on_bytes)
-                .await;
+        if let Some(path) = super::local_path(request.url) {
+            let digests = self.copy_local(request, &path, part, on_bytes).await?;
+            return Ok(Downloaded {
+                digests,
+                served_from: request.url.to_string(),
+            });
         }
-        self.with_retries(|| attempt(self, url, auth, part, listed_size, on_bytes))
+        let http = match request.avoid {
+            Some(mirror) => self.avoiding(mirror),
+            None => self.clone(),
+        };
+        http.with_retries(|| attempt(&http, request, part, on_bytes))
             .await
     }
+}
+
+/// `host:port` of a URL (the scheme's port when none is given), for telling
+/// hosts apart.
+pub fn authority(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    Some(format!(
+        "{}:{}",
+        parsed.host_str()?,
+        parsed.port_or_known_default()?
+    ))
 }
 
 /// One attempt: streams the body to `part`, hashing as it goes, and never past
@@ -44,24 +73,28 @@ impl HttpClient {
 /// local write error, a body longer than listed or a refusal (404, 403) is not.
 async fn attempt(
     http: &HttpClient,
-    url: &str,
-    auth: &Auth,
+    request: &FileRequest<'_>,
     part: &Path,
-    listed_size: u64,
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<Downloaded, AttemptError> {
     let response = http
-        .send_once(reqwest::Method::GET, url, auth, |r| r)
+        .send_once(reqwest::Method::GET, request.url, request.auth, |r| r)
         .await?;
     let status = response.status();
+    let served_from = response.url().to_string();
+    let listed_size = request.listed_size;
     let fail = |reason: String| {
-        AttemptError::Final(HttpError::transport(reqwest::Method::GET, url, reason))
+        AttemptError::Final(HttpError::transport(
+            reqwest::Method::GET,
+            &served_from,
+            reason,
+        ))
     };
     if !status.is_success() {
         let body = error_body(response).await;
         return Err(AttemptError::Final(HttpError::with_status(
             reqwest::Method::GET,
-            url,
+            &served_from,
             status,
             body,
         )));
@@ -73,17 +106,23 @@ async fn attempt(
             "the server announces {length} bytes, but {listed_size} are listed"
         )));
     }
-    let mut sink = Sink::create(part, listed_size).await.map_err(fail)?;
+    let mut sink = Sink::create(part, listed_size, request.also)
+        .await
+        .map_err(fail)?;
     let mut body = BodyReader::new(response.bytes_stream(), &http.limits);
     while let Some(chunk) = body
         .next_chunk()
         .await
-        .map_err(|e| e.attempt(&reqwest::Method::GET, url))?
+        .map_err(|e| e.attempt(&reqwest::Method::GET, &served_from))?
     {
         sink.write(&chunk).await.map_err(fail)?;
         on_bytes(chunk.len() as u64);
     }
-    sink.finish().await.map_err(fail)
+    let digests = sink.finish().await.map_err(fail)?;
+    Ok(Downloaded {
+        digests,
+        served_from: served_from.clone(),
+    })
 }
 
 /// A file being written from chunks: hashed on the way, never past the listed
@@ -93,13 +132,15 @@ pub(super) struct Sink<'p> {
     file: tokio::fs::File,
     part: &'p Path,
     listed_size: u64,
-    md5: Md5,
-    sha: Sha256,
-    size: u64,
+    hasher: Hasher,
 }
 
 impl<'p> Sink<'p> {
-    pub(super) async fn create(part: &'p Path, listed_size: u64) -> Result<Self, String> {
+    pub(super) async fn create(
+        part: &'p Path,
+        listed_size: u64,
+        also: &[Algorithm],
+    ) -> Result<Self, String> {
         let file = tokio::fs::File::create(part)
             .await
             .map_err(|e| local(part, e))?;
@@ -107,29 +148,25 @@ impl<'p> Sink<'p> {
             file,
             part,
             listed_size,
-            md5: Md5::new(),
-            sha: Sha256::new(),
-            size: 0,
+            hasher: Hasher::new(also),
         })
     }
 
     pub(super) async fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
-        if self.size + chunk.len() as u64 > self.listed_size {
+        if self.hasher.size() + chunk.len() as u64 > self.listed_size {
             return Err(format!(
                 "the body goes on past the {} bytes listed; stopped reading",
                 self.listed_size
             ));
         }
-        self.md5.update(chunk);
-        self.sha.update(chunk);
-        self.size += chunk.len() as u64;
+        self.hasher.update(chunk);
         self.file
             .write_all(chunk)
             .await
             .map_err(|e| local(self.part, e))
     }
 
-    pub(super) async fn finish(mut self) -> Result<Downloaded, String> {
+    pub(super) async fn finish(mut self) -> Result<Digests, String> {
         let part = self.part;
         // tokio's `File` hands each write to a blocking thread and reports its
         // error on the next operation; `flush` waits for the last one, `sync_all`
@@ -142,18 +179,15 @@ impl<'p> Sink<'p> {
             .await
             .map_err(|e| local(part, e))?
             .len();
-        if on_disk != self.size {
+        let digests = self.hasher.finish();
+        if on_disk != digests.size {
             return Err(format!(
                 "`{}` holds {on_disk} bytes after {} were written",
                 part.display(),
-                self.size
+                digests.size
             ));
         }
-        Ok(Downloaded {
-            size: self.size,
-            md5: hex::encode(self.md5.finalize()),
-            sha256: hex::encode(self.sha.finalize()),
-        })
+        Ok(digests)
     }
 }
 

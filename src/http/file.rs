@@ -5,8 +5,9 @@
 //! hashed on the way, within the deadline an upload of its size gets. A local
 //! error is final: waiting does not make a missing file appear.
 
-use super::download::{Downloaded, Sink};
+use super::download::{FileRequest, Sink};
 use super::{HttpClient, HttpError};
+use crate::checksum::Digests;
 use reqwest::Method;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
@@ -79,19 +80,19 @@ impl HttpClient {
         }
     }
 
-    /// Copies a local file into `part`, hashed on the way, at most `listed_size`
-    /// bytes.
+    /// Copies a local file into `part`, hashed on the way, at most the listed
+    /// size.
     pub(super) async fn copy_local(
         &self,
-        url: &str,
+        request: &FileRequest<'_>,
         path: &Path,
         part: &Path,
-        listed_size: u64,
         on_bytes: &(dyn Fn(u64) + Sync),
-    ) -> Result<Downloaded, HttpError> {
+    ) -> Result<Digests, HttpError> {
+        let (url, listed_size) = (request.url, request.listed_size);
         let copy = async {
             let mut file = open_regular(path).await?;
-            let mut sink = Sink::create(part, listed_size).await?;
+            let mut sink = Sink::create(part, listed_size, request.also).await?;
             let mut buffer = vec![0u8; 256 * 1024];
             loop {
                 let n = file.read(&mut buffer).await.map_err(|e| e.to_string())?;

@@ -14,7 +14,7 @@ mod file;
 mod retry;
 
 pub use body::{BodyError, BodyReader};
-pub use download::Downloaded;
+pub use download::{Downloaded, FileRequest, authority};
 pub use file::{local_path, resolve};
 pub use retry::{RetryPolicy, RetryState};
 
@@ -202,6 +202,7 @@ pub struct HttpClient {
     /// of a request until the answer's head, so it would also cut off sending a
     /// large body; uploads are bounded by their own deadline instead.
     upload_client: reqwest::Client,
+    read_timeout: Duration,
     pub retry: RetryPolicy,
     pub limits: Limits,
 }
@@ -221,6 +222,7 @@ impl HttpClient {
             upload_client: client_builder()
                 .build()
                 .expect("the TLS backend initialises"),
+            read_timeout: DEFAULT_READ_TIMEOUT,
             retry,
             limits: Limits::default(),
         }
@@ -233,7 +235,31 @@ impl HttpClient {
             .read_timeout(timeout)
             .build()
             .expect("the TLS backend initialises");
+        self.read_timeout = timeout;
         self
+    }
+
+    /// This client, except that a redirect to `mirror` (`host:port`) is not
+    /// followed but answered as it is: for fetching a file once more from its
+    /// origin after that mirror sent other bytes.
+    fn avoiding(&self, mirror: &str) -> Self {
+        let mirror = mirror.to_string();
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if download::authority(attempt.url().as_str()).as_deref() == Some(mirror.as_str()) {
+                attempt.stop()
+            } else if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut avoiding = self.clone();
+        avoiding.client = client_builder()
+            .read_timeout(self.read_timeout)
+            .redirect(policy)
+            .build()
+            .expect("the TLS backend initialises");
+        avoiding
     }
 
     pub fn request(&self, method: Method, url: &str, auth: &Auth) -> RequestBuilder {

@@ -390,6 +390,8 @@ fn artifact(
         size: Some(binary.size),
         md5: binary.md5.clone(),
         sha256: None,
+        sha1: None,
+        sha512: None,
     }))
 }
 

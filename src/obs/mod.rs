@@ -19,6 +19,7 @@ pub mod client;
 pub mod inventory;
 pub mod xml;
 
+use crate::checksum::{Algorithm, Checksum};
 use crate::config::{Config, DistroMapping, Filters, ObsProject, ObsSettings};
 use crate::http::HttpClient;
 use crate::model::{ArtifactKey, ObsBuilt, ObsOrigin, Provenance, SourceInventory};
@@ -194,8 +195,10 @@ impl ObsBuildService {
             label: origin.to_string(),
             identity: format!("{origin}\n{size}\n{}\n{md5}", built.mtime),
             size,
-            md5: Some(md5),
-            sha256: None,
+            checksums: vec![Checksum {
+                algorithm: Algorithm::Md5,
+                hex: md5,
+            }],
             promote_url: None,
         })
     }

@@ -38,8 +38,8 @@ fn action_set(plan: &Plan) -> BTreeSet<(String, String)> {
 }
 
 /// An action as compared between plans: kind, file and, for uploads, the size,
-/// the md5 listed on OBS and the sha256 a source lists (the same name with
-/// other content is a different action).
+/// the md5 listed on OBS and the other checksums a source lists (the same name
+/// with other content is a different action).
 fn describe(action: &Action) -> (String, String) {
     let mut text = format!("{} {}", action.action.as_str(), action.filename);
     if let Some(source) = &action.source {
@@ -49,8 +49,10 @@ fn describe(action: &Action) -> (String, String) {
             crate::model::shown_size(source.size),
             source.md5.as_deref().unwrap_or("-")
         );
-        if let Some(sha256) = &source.sha256 {
-            let _ = write!(text, ", sha256 {sha256}");
+        for checksum in source.checksums() {
+            if checksum.algorithm != crate::checksum::Algorithm::Md5 {
+                let _ = write!(text, ", {checksum}");
+            }
         }
         text.push(')');
     }

@@ -9,6 +9,7 @@ pub mod planner;
 pub mod policy;
 pub mod render;
 
+use crate::checksum::{Algorithm, Checksum};
 use crate::config::EffectiveConfig;
 use crate::model::{Provenance, SourceArtifact};
 use serde::{Deserialize, Serialize};
@@ -18,18 +19,26 @@ pub use planner::{PlanError, plan};
 /// Major.minor of the plan file format. Readers refuse an unknown major and
 /// ignore unknown fields of a known major (minor additions). 1.2 adds published
 /// repositories; 1.3 GBS trees and trees on disk (their build ids and
-/// resolved directories) and promotions (sources without a size, `after`). A
-/// plan is written in the oldest version that holds its fields, byte for byte
-/// as before, so that older readers keep reading it.
-pub const FORMAT_VERSION: &str = "1.3";
+/// resolved directories) and promotions (sources without a size, `after`); 1.4
+/// files listed with sha1 or sha512 instead of sha256. A plan is written in the
+/// oldest version that holds its fields, byte for byte as before, so that older
+/// readers keep reading it.
+pub const FORMAT_VERSION: &str = "1.4";
+const FORMAT_VERSION_TREES: &str = "1.3";
 const FORMAT_VERSION_PUBLISHED: &str = "1.2";
 const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
 
-/// The format version a plan of this config is written in.
-pub fn format_version(config: &EffectiveConfig) -> &'static str {
+/// The format version of a plan of this config with these actions.
+pub fn format_version(config: &EffectiveConfig, actions: &[Action]) -> &'static str {
     let on_disk = config.rpm_md.iter().any(|r| r.url.starts_with("file:"));
-    if !config.gbs.is_empty() || on_disk || config.promote.is_some() {
+    let other_checksums = actions
+        .iter()
+        .filter_map(|a| a.source.as_ref())
+        .any(SourceExpectation::has_other_checksum);
+    if other_checksums {
         FORMAT_VERSION
+    } else if !config.gbs.is_empty() || on_disk || config.promote.is_some() {
+        FORMAT_VERSION_TREES
     } else if !config.rpm_md.is_empty() || !config.deb.is_empty() {
         FORMAT_VERSION_PUBLISHED
     } else {
@@ -215,6 +224,11 @@ pub struct SourceExpectation {
     /// The sha256 the source lists (published repositories; format 1.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// What a repository that lists no sha256 lists instead (format 1.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
 }
 
 impl SourceExpectation {
@@ -224,7 +238,42 @@ impl SourceExpectation {
             size: artifact.size,
             md5: artifact.md5.clone(),
             sha256: artifact.sha256.clone(),
+            sha1: artifact.sha1.clone(),
+            sha512: artifact.sha512.clone(),
         }
+    }
+
+    /// The checksum listed for `algorithm`, if any.
+    pub fn listed(&self, algorithm: Algorithm) -> Option<&str> {
+        match algorithm {
+            Algorithm::Md5 => self.md5.as_deref(),
+            Algorithm::Sha1 => self.sha1.as_deref(),
+            Algorithm::Sha256 => self.sha256.as_deref(),
+            Algorithm::Sha512 => self.sha512.as_deref(),
+        }
+    }
+
+    /// Every checksum listed.
+    pub fn checksums(&self) -> Vec<Checksum> {
+        [
+            Algorithm::Md5,
+            Algorithm::Sha1,
+            Algorithm::Sha256,
+            Algorithm::Sha512,
+        ]
+        .into_iter()
+        .filter_map(|algorithm| {
+            self.listed(algorithm).map(|hex| Checksum {
+                algorithm,
+                hex: hex.to_string(),
+            })
+        })
+        .collect()
+    }
+
+    /// Listed with sha1 or sha512, which plans before format 1.4 did not hold.
+    pub fn has_other_checksum(&self) -> bool {
+        self.sha1.is_some() || self.sha512.is_some()
     }
 }
 

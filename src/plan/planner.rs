@@ -91,7 +91,7 @@ pub fn plan(
         unchanged: unchanged.values().map(Vec::len).sum(),
     };
     let mut plan = Plan {
-        format_version: super::format_version(&context.config).to_string(),
+        format_version: super::format_version(&context.config, &actions).to_string(),
         tool: format!("pkgsync {}", env!("CARGO_PKG_VERSION")),
         plan_id: String::new(),
         config_digest: context.config.digest(),

@@ -11,6 +11,7 @@
 
 mod gate;
 
+use crate::checksum::Checksum;
 use crate::config::{Config, Promotion};
 use crate::display::text;
 use crate::http::{Auth, HttpClient};
@@ -144,6 +145,8 @@ impl PromotionSource {
                     size: None,
                     md5: None,
                     sha256: Some(sha256),
+                    sha1: None,
+                    sha512: None,
                 },
             );
         }
@@ -275,8 +278,7 @@ impl PromotionSource {
             url,
             auth,
             size,
-            md5: None,
-            sha256,
+            checksums: sha256.into_iter().map(Checksum::sha256).collect(),
             promote_url: details.promote_url,
         }))
     }
@@ -289,7 +291,7 @@ impl PromotionSource {
         key: &ArtifactKey,
         destination: &PackagecloudClient,
     ) -> Result<UploadOutcome, PackagecloudError> {
-        let sha256 = download.sha256.as_deref().unwrap_or_default();
+        let sha256 = download.sha256().unwrap_or_default();
         self.client
             .promote(download.promote_url.as_deref(), key, destination, sha256)
             .await

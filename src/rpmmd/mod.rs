@@ -133,13 +133,13 @@ impl RpmMdSource {
         distro_version: &str,
         package: primary::Package,
     ) -> Result<Option<SourceArtifact>, RpmMdError> {
-        let Some((filename, package_type)) =
+        let Some((filename, package_type, checksum)) =
             synced(&package, self.source_packages, self.debug_packages)
                 .map_err(|detail| error(repository, "primary", detail))?
         else {
             return Ok(None);
         };
-        Ok(Some(SourceArtifact {
+        let artifact = SourceArtifact {
             key: ArtifactKey::new(distro_version, filename),
             package_type,
             provenance: Provenance::RpmMd(RpmMdFile {
@@ -150,8 +150,11 @@ impl RpmMdSource {
             }),
             size: Some(package.size),
             md5: None,
-            sha256: Some(package.checksum.1),
-        }))
+            sha256: None,
+            sha1: None,
+            sha512: None,
+        };
+        Ok(Some(artifact.with_checksum(checksum)))
     }
 
     async fn read(&self, repository: &RpmMdRepository) -> Result<Listing, RpmMdError> {

@@ -5,6 +5,7 @@
 //! repositories of a GBS tree.
 
 use super::{RpmMdError, primary, repomd};
+use crate::checksum::Checksum;
 use crate::config::Keyring;
 use crate::display::chain;
 use crate::http::{Auth, HttpClient};
@@ -23,10 +24,11 @@ pub struct Listing {
 }
 
 /// A listing by location, for rechecks: where it was read and, per
-/// `(location@href, location@xml:base)`, the size and sha256 listed.
+/// `(location@href, location@xml:base)`, the size and checksum listed (none
+/// for a checksum pkgsync does not verify by, which no plan holds).
 pub struct Located {
     pub resolved: String,
-    pub files: BTreeMap<(String, Option<String>), (u64, String)>,
+    pub files: BTreeMap<(String, Option<String>), (u64, Checksum)>,
 }
 
 impl Listing {
@@ -34,7 +36,10 @@ impl Listing {
         let files = self
             .packages
             .into_iter()
-            .map(|p| ((p.href, p.base), (p.size, p.checksum.1)))
+            .filter_map(|p| {
+                let checksum = Checksum::parse(&p.checksum.0, &p.checksum.1).ok()?;
+                Some(((p.href, p.base), (p.size, checksum)))
+            })
             .collect();
         Located {
             resolved: self.resolved,
@@ -83,15 +88,8 @@ pub async fn read_below(
     }
     let index = repomd::parse(&text).map_err(|e| fail("repodata/repomd.xml", e.to_string()))?;
     let primary = &index.primary;
-    if primary.checksum.0 != "sha256" {
-        return Err(fail(
-            &primary.href,
-            format!(
-                "repomd.xml gives a {} checksum; pkgsync verifies by sha256",
-                primary.checksum.0
-            ),
-        ));
-    }
+    let checksum = Checksum::parse(&primary.checksum.0, &primary.checksum.1)
+        .map_err(|e| fail(&primary.href, format!("repomd.xml lists {e}")))?;
     if unsafe_location(&primary.href) {
         return Err(fail(
             "repodata/repomd.xml",
@@ -107,7 +105,7 @@ pub async fn read_below(
     let primary_url = format!("{}/{}", base.trim_end_matches('/'), primary.href);
     let expected = Expected {
         size: primary.size,
-        sha256: Some(primary.checksum.1.clone()),
+        checksum: Some(checksum),
     };
     let fetched = metadata::fetch(http, &primary_url, &Auth::None, &primary.href, &expected)
         .await
@@ -168,14 +166,14 @@ fn unsafe_location(href: &str) -> bool {
             .any(|segment| segment == "." || segment == "..")
 }
 
-/// The name and type a listed package is synced as, `None` for one the
-/// config does not sync; an unsafe name or location, or a package listed
-/// without a sha256, is an error (`Err` holds the detail).
+/// The name, type and checksum a listed package is synced with, `None` for
+/// one the config does not sync; an unsafe name or location, or a checksum
+/// pkgsync does not verify by, is an error (`Err` holds the detail).
 pub fn synced(
     package: &primary::Package,
     source_packages: bool,
     debug_packages: bool,
-) -> Result<Option<(String, PackageType)>, String> {
+) -> Result<Option<(String, PackageType, Checksum)>, String> {
     let filename = package.canonical_filename();
     if !crate::model::is_safe_filename(&filename) || unsafe_location(&package.href) {
         return Err(format!(
@@ -187,13 +185,9 @@ pub fn synced(
     else {
         return Ok(None);
     };
-    if package.checksum.0 != "sha256" {
-        return Err(format!(
-            "`{filename}` is listed with a {} checksum only; pkgsync verifies by sha256",
-            package.checksum.0
-        ));
-    }
-    Ok(Some((filename, package_type)))
+    let checksum = Checksum::parse(&package.checksum.0, &package.checksum.1)
+        .map_err(|e| format!("`{filename}` is listed with {e}"))?;
+    Ok(Some((filename, package_type, checksum)))
 }
 
 #[cfg(test)]

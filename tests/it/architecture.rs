@@ -15,7 +15,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("display", &[]),
     ("secret", &[]),
     ("digest", &[]),
-    ("http", &["display", "secret"]),
+    ("checksum", &[]),
+    ("http", &["checksum", "display", "secret"]),
     ("oscrc", &["secret"]),
     ("keyring", &[]),
     (
@@ -24,14 +25,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "digest", "display", "http", "keyring", "model", "oscrc", "secret",
         ],
     ),
-    ("model", &["display"]),
-    ("plan", &["config", "digest", "display", "model"]),
+    ("model", &["checksum", "display"]),
+    (
+        "plan",
+        &["checksum", "config", "digest", "display", "model"],
+    ),
     ("packagecloud", &["config", "display", "http", "model"]),
     // The interface names each source; each source uses the interface's types.
-    ("metadata", &["display", "http"]),
+    ("metadata", &["checksum", "display", "http"]),
     (
         "source",
         &[
+            "checksum",
             "config",
             "deb",
             "display",
@@ -55,6 +60,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "promotion",
         &[
+            "checksum",
             "config",
             "display",
             "http",
@@ -67,17 +73,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "deb",
         &[
-            "config", "display", "http", "metadata", "model", "plan", "source",
+            "checksum", "config", "display", "http", "metadata", "model", "plan", "source",
         ],
     ),
     (
         "obs",
-        &["config", "display", "http", "model", "plan", "source"],
+        &[
+            "checksum", "config", "display", "http", "model", "plan", "source",
+        ],
     ),
     (
         "rpmmd",
         &[
-            "config", "display", "http", "metadata", "model", "plan", "source",
+            "checksum", "config", "display", "http", "metadata", "model", "plan", "source",
         ],
     ),
     (
@@ -87,6 +95,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "apply",
         &[
+            "checksum",
             "config",
             "display",
             "exit",

@@ -28,6 +28,7 @@ mod plan_render;
 mod promotion;
 mod real_obs;
 mod reliability;
+mod rpmmd_checksums;
 mod rpmmd_source;
 mod sandbox_emulators;
 mod workflow;

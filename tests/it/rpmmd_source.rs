@@ -17,7 +17,7 @@ fn tools() {
 
 /// A directory `repo/` with real rpms (some in subdirectories) and the
 /// repodata createrepo_c makes with `args`.
-fn repository(root: &Path, args: &[&str]) -> PathBuf {
+pub(crate) fn repository(root: &Path, args: &[&str]) -> PathBuf {
     tools();
     let repo = root.join("repo");
     std::fs::create_dir_all(repo.join("x86_64")).unwrap();
@@ -46,7 +46,7 @@ fn repository(root: &Path, args: &[&str]) -> PathBuf {
 
 /// The Packagecloud emulator (empty demo repository) and a config that syncs
 /// the repository at `url` into `fedora/39` in mirror mode.
-fn world(url: &str) -> World {
+pub(crate) fn world(url: &str) -> World {
     world_with(url, "")
 }
 
@@ -57,13 +57,13 @@ fn world_with(url: &str, entry: &str) -> World {
     ))
 }
 
-fn serve(runtime: &tokio::runtime::Runtime, dir: &Path) -> FileServer {
+pub(crate) fn serve(runtime: &tokio::runtime::Runtime, dir: &Path) -> FileServer {
     runtime
         .block_on(FileServer::start(dir.to_path_buf()))
         .unwrap()
 }
 
-fn sha256_of(path: &Path) -> String {
+pub(crate) fn sha256_of(path: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
 }
 
@@ -227,7 +227,7 @@ fn xz_and_zstd_metadata_location_prefixes_and_xml_base_are_read() {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

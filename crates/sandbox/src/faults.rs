@@ -1,6 +1,7 @@
 //! The fault plan both emulators apply as middleware: chosen requests get a 5xx,
-//! a 429, a dropped connection, a truncated body, a delay, or are handled and then
-//! answered with an error ("stored but answered 500").
+//! a 429, a dropped connection, a truncated body, a delay, a redirect to a
+//! mirror, or are handled and then answered with an error ("stored but
+//! answered 500").
 //!
 //! A rule matches by method (optional, case-insensitive) and by a substring of the
 //! request target: the raw `path?query` or the percent-decoded path. Every rule
@@ -86,6 +87,9 @@ pub enum Fault {
     /// Flip one byte of an uploaded package file before it is stored, as a proxy
     /// that damages bytes in transit would: the 201 then reports another sha256.
     CorruptUpload,
+    /// Answer `302 Found` to `<base><path?query>`, as a mirror redirector
+    /// sends a download to a mirror (`base`: e.g. `http://127.0.0.1:4321`).
+    Redirect { base: String },
 }
 
 /// Set on a request whose uploaded file the upload route must damage.
@@ -197,6 +201,14 @@ pub(crate) async fn apply(
             response
         }
         Some(Fault::Reset) => reset(),
+        Some(Fault::Redirect { base }) => {
+            drain(request).await;
+            let location = format!("{}{raw_target}", base.trim_end_matches('/'));
+            match HeaderValue::from_str(&location) {
+                Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+                Err(_) => error_response(500, flavor),
+            }
+        }
         Some(Fault::Truncate { keep_bytes }) => truncate(next.run(request).await, keep_bytes).await,
         Some(Fault::StoreThenStatus(code)) => {
             let handled = next.run(request).await;

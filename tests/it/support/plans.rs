@@ -275,6 +275,8 @@ pub fn source_artifact(
         size: Some(size),
         md5: Some(format!("{:032x}", size * 7919)),
         sha256,
+        sha1: None,
+        sha512: None,
     }
 }
 
