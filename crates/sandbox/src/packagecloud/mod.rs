@@ -183,40 +183,81 @@ impl PcState {
         bytes: Bytes,
         uploaded_at: Option<Instant>,
     ) -> Result<StoredPackage, StoreError> {
-        let distro = distributions
-            .by_id(distro_version_id)
-            .ok_or(StoreError::UnknownDistro)?;
-        let identity = read_identity_from_bytes(&bytes, None)
-            .map_err(|e| StoreError::Unreadable(e.to_string()))?;
-        if !distro.types.contains(identity.package_type.as_str()) {
-            return Err(StoreError::WrongType);
-        }
-        let filename = identity.canonical_filename();
+        let mut stored = stored_package(distributions, distro_version_id, bytes, uploaded_at)?;
         let packages = self.repos.entry(repo.to_string()).or_default();
         if packages
             .iter()
-            .any(|p| p.distro_version == distro.name && p.filename == filename)
+            .any(|p| p.distro_version == stored.distro_version && p.filename == stored.filename)
         {
             return Err(StoreError::Duplicate);
         }
         self.next_id += 1;
-        let stored = StoredPackage {
-            id: self.next_id,
-            distro_version: distro.name.clone(),
-            distro_version_id,
-            filename,
-            identity,
-            md5: hex::encode(md5::Md5::digest(&bytes)),
-            sha1: hex::encode(sha1::Sha1::digest(&bytes)),
-            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
-            sha512: hex::encode(sha2::Sha512::digest(&bytes)),
-            bytes,
-            uploaded_at,
-            downloads: 0,
-        };
+        stored.id = self.next_id;
         packages.push(stored.clone());
         Ok(stored)
     }
+
+    /// Stores a seed's packages; duplicates are found through a set, not by
+    /// the scan an upload does, so that seeding 100,000 files stays linear.
+    fn seed(
+        &mut self,
+        distributions: &Distributions,
+        packages: Vec<(String, String, Bytes)>,
+    ) -> anyhow::Result<()> {
+        let mut seeded = std::collections::HashSet::new();
+        for (repo, distro_version, bytes) in packages {
+            let id = distributions
+                .id_of(&distro_version)
+                .with_context(|| format!("unknown distro `{distro_version}` in the seed"))?;
+            let mut stored = stored_package(distributions, id, bytes, None)
+                .map_err(|e| anyhow::anyhow!("seeding {repo} {distro_version}: {e:?}"))?;
+            let key = (repo, stored.distro_version.clone(), stored.filename.clone());
+            anyhow::ensure!(
+                !seeded.contains(&key),
+                "seeding {} {}: `{}` twice",
+                key.0,
+                key.1,
+                key.2
+            );
+            self.next_id += 1;
+            stored.id = self.next_id;
+            self.repos.entry(key.0.clone()).or_default().push(stored);
+            seeded.insert(key);
+        }
+        Ok(())
+    }
+}
+
+/// `bytes` as a stored package of distro version `distro_version_id` (its
+/// `id` is given when it is added).
+fn stored_package(
+    distributions: &Distributions,
+    distro_version_id: u64,
+    bytes: Bytes,
+    uploaded_at: Option<Instant>,
+) -> Result<StoredPackage, StoreError> {
+    let distro = distributions
+        .by_id(distro_version_id)
+        .ok_or(StoreError::UnknownDistro)?;
+    let identity = read_identity_from_bytes(&bytes, None)
+        .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+    if !distro.types.contains(identity.package_type.as_str()) {
+        return Err(StoreError::WrongType);
+    }
+    Ok(StoredPackage {
+        id: 0,
+        distro_version: distro.name.clone(),
+        distro_version_id,
+        filename: identity.canonical_filename(),
+        identity,
+        md5: hex::encode(md5::Md5::digest(&bytes)),
+        sha1: hex::encode(sha1::Sha1::digest(&bytes)),
+        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+        sha512: hex::encode(sha2::Sha512::digest(&bytes)),
+        bytes,
+        uploaded_at,
+        downloads: 0,
+    })
 }
 
 #[derive(Debug)]
@@ -255,14 +296,7 @@ impl PackagecloudEmulator {
             link_headers: true,
             listing_changes: Vec::new(),
         };
-        for (repo, distro_version, bytes) in seed.packages {
-            let id = distributions
-                .id_of(&distro_version)
-                .with_context(|| format!("unknown distro `{distro_version}` in the seed"))?;
-            state
-                .store(&distributions, &repo, id, bytes, None)
-                .map_err(|e| anyhow::anyhow!("seeding {repo} {distro_version}: {e:?}"))?;
-        }
+        state.seed(&distributions, seed.packages)?;
         let (listener, base_url) = server::bind().await?;
         let shared = Arc::new(PcShared {
             state: Mutex::new(state),
