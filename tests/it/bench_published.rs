@@ -1,8 +1,10 @@
 //! Benchmark: plan from published repositories at scale, through the real
 //! binary. A 50,000-package `primary.xml.gz` and a 50,000-stanza `Packages.xz`
-//! (written here, in the formats createrepo_c and dpkg-scanpackages write),
-//! served over loopback, against an empty Packagecloud emulator: every package
-//! is an upload, so the plan's work is reading, parsing and planning them all.
+//! (written here, in the formats createrepo_c and dpkg-scanpackages write, for
+//! real rpm and deb files), served over loopback, against two Packagecloud
+//! repositories: an empty one (every package is an upload, so the plan reads,
+//! parses and plans them all) and a synced one holding every file (the plan
+//! also lists 100,000 stored files and compares each by sha256: no changes).
 //! Prints wall time, CPU time, peak RSS and the requests per plan; asserts only
 //! that the plans are right. Compare the figures of one run with each other.
 
@@ -10,28 +12,64 @@ use crate::support::{self, World};
 use pkgsync_sandbox::Seed;
 use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
 use pkgsync_sandbox::files::FileServer;
+use pkgsync_sandbox::packages::{simple_deb, simple_rpm};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 
 const PACKAGES: usize = 50_000;
+/// Holds every package the repositories list.
+const SYNCED_REPO: &str = "demo/synced";
 
-fn fake_sha(i: usize, salt: &str) -> String {
-    hex::encode(Sha256::digest(format!("{salt}{i}")))
+/// A package file the repositories list: what its metadata says of it.
+struct Listed {
+    size: usize,
+    sha256: String,
 }
 
-/// `repo/repodata/{repomd.xml, primary.xml.gz}` listing `PACKAGES` rpms.
-fn rpm_md(root: &Path) {
+/// Real packages `pkg<i>` (rpm and deb), listed by the repositories and
+/// stored in `SYNCED_REPO`.
+fn packages(seed: &mut Seed) -> (Vec<Listed>, Vec<Listed>) {
+    let mut listed = |bytes: Vec<u8>, distro_version: &str| {
+        let entry = Listed {
+            size: bytes.len(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        };
+        seed.packagecloud
+            .package(SYNCED_REPO, distro_version, bytes);
+        entry
+    };
+    let rpms = (0..PACKAGES)
+        .map(|i| {
+            listed(
+                simple_rpm(&format!("pkg{i}"), "1.0", "1", "x86_64").unwrap(),
+                "fedora/39",
+            )
+        })
+        .collect();
+    let debs = (0..PACKAGES)
+        .map(|i| {
+            listed(
+                simple_deb(&format!("pkg{i}"), "1.0-1", "amd64").unwrap(),
+                "ubuntu/jammy",
+            )
+        })
+        .collect();
+    (rpms, debs)
+}
+
+/// `repo/repodata/{repomd.xml, primary.xml.gz}` listing the rpms.
+fn rpm_md(root: &Path, rpms: &[Listed]) {
     let repodata = root.join("rpm/repodata");
     std::fs::create_dir_all(&repodata).unwrap();
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata xmlns=\"http://linux.duke.edu/metadata/common\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"{PACKAGES}\">\n"
     );
-    for i in 0..PACKAGES {
-        let sha = fake_sha(i, "rpm");
+    for (i, rpm) in rpms.iter().enumerate() {
+        let sha = &rpm.sha256;
         xml.push_str(&format!(
             "<package type=\"rpm\">\n  <name>pkg{i}</name>\n  <arch>x86_64</arch>\n  <version epoch=\"0\" ver=\"1.0\" rel=\"1\"/>\n  <checksum type=\"sha256\" pkgid=\"YES\">{sha}</checksum>\n  <summary>Package {i}</summary>\n  <description>Package {i} of the benchmark.</description>\n  <packager></packager>\n  <url></url>\n  <time file=\"1700000000\" build=\"1700000000\"/>\n  <size package=\"{}\" installed=\"10\" archive=\"300\"/>\n  <location href=\"x86_64/pkg{i}-1.0-1.x86_64.rpm\"/>\n  <format>\n    <rpm:license>MIT</rpm:license>\n    <rpm:provides>\n      <rpm:entry name=\"pkg{i}\" flags=\"EQ\" epoch=\"0\" ver=\"1.0\" rel=\"1\"/>\n    </rpm:provides>\n  </format>\n</package>\n",
-            2000 + i
+            rpm.size
         ));
     }
     xml.push_str("</metadata>\n");
@@ -48,17 +86,15 @@ fn rpm_md(root: &Path) {
     std::fs::write(repodata.join("repomd.xml"), repomd).unwrap();
 }
 
-/// `deb/{Release, Packages.xz}` listing `PACKAGES` debs (flat).
-fn debian(root: &Path) {
+/// `deb/{Release, Packages.xz}` listing the debs (flat).
+fn debian(root: &Path, debs: &[Listed]) {
     let dir = root.join("deb");
     std::fs::create_dir_all(&dir).unwrap();
     let mut text = String::new();
-    for i in 0..PACKAGES {
+    for (i, deb) in debs.iter().enumerate() {
         text.push_str(&format!(
-            "Package: pkg{i}\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Bench <bench@example.org>\nFilename: ./amd64/pkg{i}_1.0-1_amd64.deb\nSize: {}\nMD5sum: {}\nSHA256: {}\nDescription: package {i}\n benchmark package\n\n",
-            2000 + i,
-            &fake_sha(i, "md5")[..32],
-            fake_sha(i, "deb")
+            "Package: pkg{i}\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Bench <bench@example.org>\nFilename: ./amd64/pkg{i}_1.0-1_amd64.deb\nSize: {}\nSHA256: {}\nDescription: package {i}\n benchmark package\n\n",
+            deb.size, deb.sha256
         ));
     }
     let mut xz = Vec::new();
@@ -76,31 +112,37 @@ fn debian(root: &Path) {
 fn plan_of_fifty_thousand_published_packages() {
     let data = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    rpm_md(data.path());
-    debian(data.path());
-    println!(
-        "bench published: {PACKAGES} rpms and {PACKAGES} debs written in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
     let mut seed = Seed::empty();
     seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
     seed.packagecloud.repo(DEMO_PC_REPO);
+    let (rpms, debs) = packages(&mut seed);
+    rpm_md(data.path(), &rpms);
+    debian(data.path(), &debs);
     let world = World::with_seed(seed);
+    println!(
+        "bench published: {PACKAGES} rpms and {PACKAGES} debs made, listed and stored in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let server = world
         .runtime
         .block_on(FileServer::start(data.path()))
         .unwrap();
     // The same rpm-md repository also read from disk (a compose's path).
     let on_disk = data.path().to_str().unwrap();
-    for (kind, entry, base, distro) in [
+    let runs = [
         ("rpm-md", "rpm-md", server.url(), "fedora/39"),
         ("rpm-md on disk", "rpm-md", on_disk, "fedora/39"),
         ("deb", "deb", server.url(), "ubuntu/jammy"),
-    ] {
+    ];
+    let targets = [(DEMO_PC_REPO, "empty"), (SYNCED_REPO, "synced")];
+    for ((kind, entry, base, distro), (repo, target)) in targets
+        .iter()
+        .flat_map(|t| runs.iter().map(move |r| (*r, *t)))
+    {
         let sub = if entry == "rpm-md" { "rpm" } else { "deb" };
         let config = format!(
             "{entry}:\n  - url: {base}/{sub}\n    distro: {distro}\n\
-packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
+packagecloud:\n  url: {pc}\n  repo: {repo}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
             pc = world.sandbox().packagecloud_url()
         );
         std::fs::write(&world.config, config).unwrap();
@@ -122,9 +164,14 @@ packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC
         let wall = started.elapsed().as_secs_f64();
         measured.run.expect(0);
         let plan = pkgsync::plan::file::read(&out).unwrap();
-        assert_eq!(plan.summary.upload, PACKAGES, "{kind}");
+        let (uploads, unchanged) = match target {
+            "empty" => (PACKAGES, 0),
+            _ => (0, PACKAGES),
+        };
+        assert_eq!(plan.summary.upload, uploads, "{kind}, {target}");
+        assert_eq!(plan.summary.unchanged, unchanged, "{kind}, {target}");
         println!(
-            "bench published: plan {kind:<14} {PACKAGES} packages: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MiB; requests: repository {}, Packagecloud {}",
+            "bench published: plan {kind:<14} {PACKAGES} packages, target {target:<6}: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MiB; requests: repository {}, Packagecloud {}",
             wall,
             measured.cpu_secs,
             measured.peak_kib as f64 / 1024.0,
