@@ -5,9 +5,10 @@
 //! line, so a plan reads well as a diff in a pull request. `plan_id` is blake3 over
 //! the compact canonical form of everything else, so any edit is detected.
 
-use super::{FORMAT_MAJOR, Plan};
+use super::{Action, FORMAT_MAJOR, Plan};
 pub use crate::digest::{canonical_compact, digest};
 use serde_json::Value;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +35,19 @@ pub enum PlanFileError {
     Shape { path: PathBuf, message: String },
 }
 
+/// `blake3:<hex>` over the canonical body: the compact canonical JSON of the
+/// plan without its `plan_id`, hashed as it is written, never held whole.
+pub fn plan_id(plan: &Plan) -> String {
+    let mut hasher = blake3::Hasher::new();
+    write_canonical_body(plan, &mut HashWriter(&mut hasher)).expect("hashing never fails");
+    format!("blake3:{}", hasher.finalize().to_hex())
+}
+
 /// The text `plan_id` is computed over: the plan without its `plan_id`.
 pub fn canonical_body(plan: &Plan) -> String {
-    let mut value = serde_json::to_value(plan).expect("a plan always serialises");
-    body_of(&mut value);
-    canonical_compact(&value)
+    let mut out = Vec::new();
+    write_canonical_body(plan, &mut out).expect("writing to memory never fails");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 fn body_of(value: &mut Value) -> Option<Value> {
@@ -47,30 +56,177 @@ fn body_of(value: &mut Value) -> Option<Value> {
 
 /// The file text: one top-level key per line, list items one per line.
 pub fn to_file_text(plan: &Plan) -> String {
-    let value = serde_json::to_value(plan).expect("a plan always serialises");
-    let Value::Object(map) = value else {
+    let mut out = Vec::new();
+    write_file_text(plan, &mut out).expect("writing to memory never fails");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+fn write_file_text(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
+    let fields = top_level(plan);
+    out.write_all(b"{\n")?;
+    let last = fields.len().saturating_sub(1);
+    for (i, (key, value)) in fields.iter().enumerate() {
+        write!(out, "  {}: ", Value::String(key.to_string()))?;
+        if value.is_empty_list() {
+            out.write_all(b"[]")?;
+        } else if value.is_list() {
+            out.write_all(b"[\n")?;
+            let items = value.len();
+            value.each(|j, item| {
+                out.write_all(b"    ")?;
+                serde_json::to_writer(&mut *out, item)?;
+                out.write_all(if j + 1 < items { b",\n" } else { b"\n" })
+            })?;
+            out.write_all(b"  ]")?;
+        } else {
+            value.each(|_, item| Ok(serde_json::to_writer(&mut *out, item)?))?;
+        }
+        out.write_all(if i < last { b",\n" } else { b"\n" })?;
+    }
+    out.write_all(b"}\n")
+}
+
+/// The compact canonical form of the plan without `plan_id`: what
+/// `canonical_compact` gives for the whole body, written part by part.
+fn write_canonical_body(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    let fields = top_level(plan);
+    let mut first = true;
+    for (key, value) in fields.iter().filter(|(key, _)| key != "plan_id") {
+        if !std::mem::take(&mut first) {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        if value.is_list() {
+            out.write_all(b"[")?;
+            value.each(|j, item| {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                Ok(serde_json::to_writer(&mut *out, item)?)
+            })?;
+            out.write_all(b"]")?;
+        } else {
+            value.each(|_, item| Ok(serde_json::to_writer(&mut *out, item)?))?;
+        }
+    }
+    out.write_all(b"}")
+}
+
+/// One top-level value of the plan. The actions, which grow with the
+/// packages, are turned into JSON values one at a time, so that a plan of
+/// 50,000 uploads never exists as one JSON tree beside the plan itself.
+enum TopLevel<'p> {
+    Value(Value),
+    Actions(&'p [Action]),
+}
+
+impl TopLevel<'_> {
+    fn is_list(&self) -> bool {
+        matches!(
+            self,
+            TopLevel::Actions(_) | TopLevel::Value(Value::Array(_))
+        )
+    }
+
+    fn is_empty_list(&self) -> bool {
+        self.is_list() && self.len() == 0
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            TopLevel::Actions(actions) => actions.len(),
+            TopLevel::Value(Value::Array(items)) => items.len(),
+            TopLevel::Value(_) => 1,
+        }
+    }
+
+    /// Calls `f` with each list item (or with the value itself, if not a list).
+    fn each(&self, mut f: impl FnMut(usize, &Value) -> std::io::Result<()>) -> std::io::Result<()> {
+        match self {
+            TopLevel::Actions(actions) => actions.iter().enumerate().try_for_each(|(i, a)| {
+                f(
+                    i,
+                    &serde_json::to_value(a).expect("an action always serialises"),
+                )
+            }),
+            TopLevel::Value(Value::Array(items)) => {
+                items.iter().enumerate().try_for_each(|(i, v)| f(i, v))
+            }
+            TopLevel::Value(value) => f(0, value),
+        }
+    }
+}
+
+/// The plan's top-level keys in canonical (sorted) order with their values.
+fn top_level(plan: &Plan) -> Vec<(String, TopLevel<'_>)> {
+    let Value::Object(head) =
+        serde_json::to_value(without_actions(plan)).expect("a plan always serialises")
+    else {
         unreachable!("a plan serialises to an object")
     };
-    let mut out = String::from("{\n");
-    let last = map.len().saturating_sub(1);
-    for (i, (key, value)) in map.iter().enumerate() {
-        out.push_str(&format!("  {}: ", Value::String(key.clone())));
-        match value {
-            Value::Array(items) if !items.is_empty() => {
-                out.push_str("[\n");
-                for (j, item) in items.iter().enumerate() {
-                    out.push_str("    ");
-                    out.push_str(&canonical_compact(item));
-                    out.push_str(if j + 1 < items.len() { ",\n" } else { "\n" });
-                }
-                out.push_str("  ]");
-            }
-            other => out.push_str(&canonical_compact(other)),
-        }
-        out.push_str(if i < last { ",\n" } else { "\n" });
+    head.into_iter()
+        .map(|(key, value)| {
+            let value = if key == "actions" {
+                TopLevel::Actions(&plan.actions)
+            } else {
+                TopLevel::Value(value)
+            };
+            (key, value)
+        })
+        .collect()
+}
+
+/// A copy of everything but the actions. Every field is named (no `..`), so
+/// that a new field cannot be left out of the file by accident.
+fn without_actions(plan: &Plan) -> Plan {
+    let Plan {
+        format_version,
+        tool,
+        plan_id,
+        config_digest,
+        config,
+        scope,
+        guards,
+        observed,
+        summary,
+        unchanged,
+        withheld,
+        indexes,
+        after,
+        actions: _,
+    } = plan;
+    Plan {
+        format_version: format_version.clone(),
+        tool: tool.clone(),
+        plan_id: plan_id.clone(),
+        config_digest: config_digest.clone(),
+        config: config.clone(),
+        scope: scope.clone(),
+        guards: guards.clone(),
+        observed: observed.clone(),
+        summary: *summary,
+        unchanged: unchanged.clone(),
+        withheld: withheld.clone(),
+        indexes: indexes.clone(),
+        after: after.clone(),
+        actions: Vec::new(),
     }
-    out.push_str("}\n");
-    out
+}
+
+/// Feeds written bytes to a hasher.
+struct HashWriter<'h>(&'h mut blake3::Hasher);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 pub fn write(plan: &Plan, path: &Path) -> std::io::Result<()> {
@@ -79,7 +235,9 @@ pub fn write(plan: &Plan, path: &Path) -> std::io::Result<()> {
     }
     // Write beside and rename, so a crash never leaves half a plan.
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, to_file_text(plan))?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    write_file_text(plan, &mut file)?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 

@@ -16,7 +16,7 @@ use super::{
     TargetExpectation, UnchangedGroup, WithheldDeletes,
 };
 use crate::config::EffectiveConfig;
-use crate::digest::{digest, fingerprint_lines};
+use crate::digest::fingerprint_lines;
 use crate::model::{
     ArtifactKey, Provenance, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
     file_arch, synced_as,
@@ -119,7 +119,7 @@ pub fn plan(
         after: context.after.clone(),
         actions,
     };
-    plan.plan_id = digest(&super::file::canonical_body(&plan));
+    plan.plan_id = super::file::plan_id(&plan);
     Ok(plan)
 }
 
