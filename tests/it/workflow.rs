@@ -1163,7 +1163,7 @@ fn the_published_repositories_of_a_project_plan_what_its_build_api_plans() {
     let obs = world.sandbox().obs();
     for action in published.actions.iter().filter(|a| a.source.is_some()) {
         let source = action.source.as_ref().unwrap();
-        // A noarch file is built per arch: the publisher takes x86_64's, as OBS does.
+        // A noarch file is built per arch: the sandbox's publisher takes x86_64's.
         let bytes = obs.with_state(|state| {
             let builds = &state.projects[pkgsync_sandbox::demo::DEMO_OBS_PROJECT].builds;
             let mut copies: Vec<_> = builds

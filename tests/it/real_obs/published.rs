@@ -132,8 +132,8 @@ fn the_published_repositories_plan_the_build_apis_uploads_with_the_files_sha256_
 /// bytes; the publisher puts one of them in the repository. Which one is not a
 /// fixed arch: bs_publish keeps a copy it already published and otherwise
 /// takes the first arch of the repository in the project's meta, so the copy
-/// of whichever build it saw first stays (on this backend the `_all` deb is
-/// often aarch64's). It is always one arch's build, byte for byte.
+/// of whichever build it saw first stays (in one run the `_all` deb was
+/// aarch64's). It is always one arch's build, byte for byte.
 fn noarch_copies_are_one_arch_build(project_dir: &Path) {
     let listing = backend_listing();
     for (repository, filename) in [
