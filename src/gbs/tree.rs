@@ -192,7 +192,7 @@ impl GbsSource {
 impl Listing {
     /// Adds the tree's files to `inventory`. An arch-independent file listed
     /// by several archs of one repo is one package built per arch: the copy
-    /// of the arch sorting last is taken (as OBS's publisher does); any other
+    /// of the arch sorting last is taken (the OBS build API's rule); any other
     /// file offered twice is an error naming both.
     pub(super) fn add_to(
         self,

@@ -3,9 +3,14 @@
 //! Pure: no I/O.
 //!
 //! De-duplication rule: copies of one filename that go to one `distro/version` are
-//! one artifact. Its origin is the copy OBS's publisher would take: the arch that
-//! sorts last (bs_publish walks arches in reverse order, so `x86_64` wins over
-//! `aarch64`), then the smallest (project, repository, package).
+//! one artifact. Its origin is the arch that sorts last (`x86_64` over `aarch64`),
+//! then the smallest (project, repository, package): a fixed rule, so the plan
+//! does not depend on the order OBS lists things in. It is not always the copy
+//! OBS's publisher took: bs_publish (2.9.4, no `archorder`) keeps a copy it has
+//! already published and else takes the first arch of the repository in the
+//! project's meta, so the published copy is that of the build it saw first (on
+//! the real backend, the `_all` deb was aarch64's: that build finished first).
+//! The build API does not say which copy was published.
 //!
 //! Copies may differ in bytes only when they are separate builds of one package:
 //! same repository and base package, built on another arch or as another flavour.
@@ -395,7 +400,7 @@ fn artifact(
     }))
 }
 
-/// Sort key: first = preferred. Arch descending (publisher order), then the rest
+/// Sort key: first = preferred. Arch descending (the fixed rule above), then the rest
 /// ascending, so a base package comes before its flavours.
 fn preference(a: &SourceArtifact) -> (std::cmp::Reverse<&str>, &str, &str, &str) {
     let o = origin(a);
@@ -482,7 +487,7 @@ mod tests {
                 .any(|n| n.ends_with(".src.rpm") || n.contains("_buildenv") || n.ends_with(".log"))
         );
         // world-doc _all.deb is built on both arches with different sizes: one
-        // artifact, taken from x86_64 as the publisher would.
+        // artifact, taken from x86_64, the arch sorting last.
         let doc = &inv.artifacts[&ArtifactKey::new("debian/bookworm", "world-doc_2.0-1.1_all.deb")];
         assert_eq!(&*origin(doc).arch, "x86_64");
     }

@@ -5,7 +5,7 @@
 //! run by `./tests/run` apart from the rest: `real_obs` (installs and starts the
 //! real OBS backend) and the benchmarks `bench_*` (they print figures and run one
 //! at a time so that their timings are not disturbed). `./tests/run --fast` skips
-//! both.
+//! both; `real_obs_replay` (the backend's recorded answers) stays in it.
 
 mod support;
 
@@ -27,6 +27,7 @@ mod plan_properties;
 mod plan_render;
 mod promotion;
 mod real_obs;
+mod real_obs_replay;
 mod reliability;
 mod rpmmd_checksums;
 mod rpmmd_source;

@@ -1122,33 +1122,14 @@ fn the_demo_plan_is_byte_identical_to_the_recorded_one() {
     let world = World::demo();
     let plan = std::fs::read_to_string(world.plan_out("plan.json")).unwrap();
     let sandbox = world.sandbox();
-    let normalised: String = plan
-        .replace(sandbox.obs_url(), "http://OBS")
-        .replace(sandbox.packagecloud_url(), "http://PACKAGECLOUD")
-        .lines()
-        .map(|line| {
-            let digest = ["\"plan_id\":", "\"config_digest\":"]
-                .into_iter()
-                .find(|field| line.trim_start().starts_with(field));
-            match digest {
-                Some(field) => format!("  {field} \"(digest)\","),
-                None => line.to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plans/demo.json");
-    if std::env::var_os("PKGSYNC_RECORD_PLAN").is_some() {
-        std::fs::create_dir_all(recorded.parent().unwrap()).unwrap();
-        std::fs::write(&recorded, &normalised).unwrap();
-    }
-    let expected = std::fs::read_to_string(&recorded).unwrap();
-    assert!(
-        normalised == expected,
-        "the demo plan differs from {}:\n{}",
-        recorded.display(),
-        similar::TextDiff::from_lines(&expected, &normalised).unified_diff()
+    let normalised = support::golden::normalise(
+        &plan,
+        &[
+            (sandbox.obs_url(), "http://OBS"),
+            (sandbox.packagecloud_url(), "http://PACKAGECLOUD"),
+        ],
     );
+    support::golden::assert_recorded(&normalised, "demo.json");
 }
 
 /// `obs.published: true` reads the same projects from their published
@@ -1182,7 +1163,7 @@ fn the_published_repositories_of_a_project_plan_what_its_build_api_plans() {
     let obs = world.sandbox().obs();
     for action in published.actions.iter().filter(|a| a.source.is_some()) {
         let source = action.source.as_ref().unwrap();
-        // A noarch file is built per arch: the publisher takes x86_64's, as OBS does.
+        // A noarch file is built per arch: the sandbox's publisher takes x86_64's.
         let bytes = obs.with_state(|state| {
             let builds = &state.projects[pkgsync_sandbox::demo::DEMO_OBS_PROJECT].builds;
             let mut copies: Vec<_> = builds

@@ -1,8 +1,11 @@
 //! What the integration tests share: the sandbox world and the `pkgsync` binary
-//! run against it ([`World`], [`Run`]), and the plan tests' builders ([`plans`]).
+//! run against it ([`World`], [`Run`]), the plan tests' builders ([`plans`]),
+//! recorded plans ([`golden`]) and recorded HTTP answers ([`replay`]).
 
+pub mod golden;
 pub mod gpg;
 pub mod plans;
+pub mod replay;
 pub mod trees;
 mod world;
 
@@ -24,7 +27,11 @@ pub fn install_tools(packages: &[&str]) {
 /// a config of `sources` (YAML) syncing into it in mirror mode, every delete
 /// allowed by the percentage guard.
 pub fn world_of(sources: &str) -> World {
-    let mut seed = pkgsync_sandbox::Seed::empty();
+    world_with(pkgsync_sandbox::Seed::empty(), sources)
+}
+
+/// [`world_of`] with `seed`'s Packagecloud packages (and OBS emulator) in it.
+pub fn world_with(mut seed: pkgsync_sandbox::Seed, sources: &str) -> World {
     seed.packagecloud.token = Some(pkgsync_sandbox::demo::DEMO_PC_TOKEN.into());
     seed.packagecloud.repo(pkgsync_sandbox::demo::DEMO_PC_REPO);
     let world = World::with_seed(seed);

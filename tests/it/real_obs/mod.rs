@@ -3,7 +3,10 @@
 //! backend cannot be started, these tests fail with the script's reason.
 //!
 //! The Packagecloud side is the sandbox emulator. The same OBS scenario is then
-//! copied into the sandbox's OBS emulator, to show both give the same plan.
+//! copied into the sandbox's OBS emulator, to show both give the same plan;
+//! `published` reads the backend's published repositories instead.
+
+mod published;
 
 use crate::support;
 use crate::support::Run;
@@ -201,11 +204,15 @@ impl Drop for Target {
     }
 }
 
-fn result_requests() -> usize {
-    let log = std::env::var("OBS_HOME")
+/// The backend's state directory, as `tests/obs-backend/common.sh` picks it.
+fn obs_home() -> PathBuf {
+    std::env::var("OBS_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir().join("pkgsync-obs-backend"));
-    std::fs::read_to_string(log.join("log/srcserver.log"))
+        .unwrap_or_else(|_| std::env::temp_dir().join("pkgsync-obs-backend"))
+}
+
+fn result_requests() -> usize {
+    std::fs::read_to_string(obs_home().join("log/srcserver.log"))
         .unwrap_or_default()
         .lines()
         .filter(|l| l.contains(&format!("/build/{PROJECT}/_result")))
@@ -237,8 +244,8 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
     assert_eq!(plan.summary.delete, 0);
 
     // Each upload names an origin the backend lists (size and mtime identify
-    // it; apply reads the md5); the noarch and _all files come from x86_64, as
-    // OBS's publisher takes them.
+    // it; apply reads the md5); the noarch and _all files come from x86_64,
+    // pkgsync's rule (the arch sorting last), whichever copy the publisher has.
     let mut listed_md5 = std::collections::BTreeMap::new();
     for action in &plan.actions {
         let source = action.source.as_ref().unwrap();
