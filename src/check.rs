@@ -16,6 +16,7 @@ use crate::exit::{Exit, Failure};
 use crate::obs::client::ObsClient;
 use crate::obs::inventory::Selection;
 use crate::packagecloud::{PackagecloudClient, PackagecloudError};
+use crate::target::Target;
 use std::collections::BTreeSet;
 
 /// The outcome of one check.
@@ -158,7 +159,7 @@ async fn check_promotion(config: &Config, env: &Environment) -> Vec<Line> {
 
 /// The token and the repository, then every mapped `distro/version`.
 async fn check_packagecloud(config: &Config, env: &Environment) -> Vec<Line> {
-    let packagecloud = PackagecloudClient::new(http_client(config, env), &config.packagecloud);
+    let packagecloud = Target::packagecloud(http_client(config, env), &config.packagecloud);
     let repo = display::text(packagecloud.repo()).into_owned();
     let mut lines = Vec::new();
     match packagecloud.repository().await {

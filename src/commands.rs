@@ -10,9 +10,10 @@ use crate::exit::{Exit, Failure};
 use crate::http::HttpClient;
 use crate::model::{ARCH_INDEPENDENT, ArtifactKey, TargetInventory, file_arch};
 use crate::observe::{self, Observation};
-use crate::packagecloud::{PackagecloudClient, PackagecloudError};
+use crate::packagecloud::PackagecloudError;
 use crate::plan::{self, Plan, planner::PlanContext, render};
 use crate::source::Sources;
+use crate::target::Target;
 use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
@@ -55,12 +56,12 @@ pub fn http_client(config: &Config, env: &Environment) -> HttpClient {
     }
 }
 
-/// The sources the config names and the Packagecloud client, over one HTTP client.
-pub fn clients(config: &Config, env: &Environment) -> (Sources, PackagecloudClient) {
+/// The sources the config names and the target, over one HTTP client.
+pub fn clients(config: &Config, env: &Environment) -> (Sources, Target) {
     let http = http_client(config, env);
     (
         Sources::from_config(config, &http),
-        PackagecloudClient::new(http, &config.packagecloud),
+        Target::packagecloud(http, &config.packagecloud),
     )
 }
 
@@ -72,12 +73,12 @@ pub async fn make_plan(
     list_skips: bool,
     after: Option<&std::path::Path>,
 ) -> Result<Plan, Failure> {
-    let (sources, pc_client) = clients(config, env);
+    let (sources, target_repository) = clients(config, env);
     let Observation {
         resolved,
         mut source,
         mut target,
-    } = observe::observe(config, &sources, &pc_client)
+    } = observe::observe(config, &sources, &target_repository)
         .await
         .map_err(Failure::error)?;
 
@@ -96,7 +97,7 @@ pub async fn make_plan(
             .complete_md5(&mut source, &both)
             .await
             .map_err(Failure::error)?;
-        read_stored_md5s(&pc_client, &mut target, &both).await?;
+        read_stored_md5s(&target_repository, &mut target, &both).await?;
     }
 
     let after = match after {
@@ -143,7 +144,7 @@ async fn promotion_gate(
 /// Packagecloud details. Arch-independent files are built once per arch with
 /// different bytes, so another arch's copy is no conflict: those are skipped.
 async fn read_stored_md5s(
-    client: &PackagecloudClient,
+    client: &Target,
     target: &mut TargetInventory,
     keys: &BTreeSet<ArtifactKey>,
 ) -> Result<(), Failure> {
@@ -275,11 +276,11 @@ pub async fn run_apply(
     }
     let http = http_client(config, env);
     let sources = Sources::from_config(config, &http);
-    let pc_client = PackagecloudClient::new(http.clone(), &config.packagecloud);
+    let target = Target::packagecloud(http.clone(), &config.packagecloud);
     let ctx = apply::Context {
         config,
         sources: &sources,
-        packagecloud: &pc_client,
+        target: &target,
         http: &http,
         cache: &cache,
         journal: &journal,

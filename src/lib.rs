@@ -47,6 +47,7 @@ mod promotion;
 pub mod rpmmd;
 mod secret;
 mod source;
+mod target;
 
 use cli::{Cli, Command};
 use config::Environment;

@@ -11,9 +11,10 @@
 
 use crate::config::Config;
 use crate::model::{SourceInventory, TargetInventory};
-use crate::packagecloud::{DistroError, DistroIndex, PackagecloudClient, PackagecloudError};
+use crate::packagecloud::{DistroError, DistroIndex, PackagecloudError};
 use crate::plan::policy::Policy;
 use crate::source::{Fetched, SourceError, Sources};
+use crate::target::Target;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
@@ -98,16 +99,13 @@ pub struct Observation {
 pub async fn observe(
     config: &Config,
     sources: &Sources,
-    target: &PackagecloudClient,
+    target: &Target,
 ) -> Result<Observation, ObserveError> {
     let (index, target, source) = tokio::try_join!(
         async { Ok::<_, ObserveError>(target.distributions().await?) },
         async {
             // `sync.verify_unchanged` reads stored md5s from the details.
-            Ok(match config.policy_settings.verify_unchanged {
-                true => target.list_with_details().await?,
-                false => target.list().await?,
-            })
+            Ok(target.list(config.policy_settings.verify_unchanged).await?)
         },
         async { Ok(sources.fetch().await?) },
     )?;

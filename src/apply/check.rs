@@ -77,7 +77,7 @@ pub async fn check<'p>(
         .filter_map(|a| a.source.as_ref())
         .collect();
     let (target, rechecked) = tokio::try_join!(
-        async { Ok::<_, ApplyError>(ctx.packagecloud.list().await?) },
+        async { Ok::<_, ApplyError>(ctx.target.list(false).await?) },
         async { Ok(ctx.sources.recheck(&planned).await?) },
     )?;
     match &plan.after {
@@ -98,7 +98,7 @@ pub async fn check<'p>(
     let to_compare: Vec<&Action> = compare.iter().map(|(a, _)| *a).collect();
     let mut distro_ids = BTreeMap::new();
     if !pending.is_empty() || !compare.is_empty() {
-        let index = ctx.packagecloud.distributions().await?;
+        let index = ctx.target.distributions().await?;
         let resolved = Resolved::new(ctx.config, index).map_err(PackagecloudError::from)?;
         let all_uploads: Vec<&Action> = uploads.iter().chain(&to_compare).copied().collect();
         distro_ids = upload_distro_ids(&all_uploads, &resolved)?;

@@ -93,7 +93,7 @@ async fn run_deletes(
 ) -> Result<(), ApplyError> {
     let results: Vec<Result<(), ApplyError>> = futures::stream::iter(approved.deletes())
         .map(|&action| async move {
-            let (outcome, detail) = match ctx.packagecloud.delete(&action.key()).await {
+            let (outcome, detail) = match ctx.target.delete(&action.key()).await {
                 Ok(DeleteOutcome::Deleted) => (Outcome::Deleted, None),
                 Ok(DeleteOutcome::AlreadyGone) => {
                     (Outcome::AlreadyDone, Some("already gone".into()))
@@ -164,9 +164,11 @@ async fn upload_one(
                     promotion.repo()
                 )));
             }
-            ctx.packagecloud.delete(&key).await?;
+            ctx.target.delete(&key).await?;
         }
-        let outcome = promotion.promote(download, &key, ctx.packagecloud).await?;
+        let outcome = promotion
+            .promote(download, &key, ctx.target.as_packagecloud())
+            .await?;
         return Ok(outcome_of(action, outcome, delete_first));
     }
     let file = {
@@ -191,7 +193,7 @@ async fn upload_one(
     let _slot = slots.uploads.acquire().await.expect("semaphore stays open");
     let key = action.key();
     if delete_first {
-        ctx.packagecloud.delete(&key).await?;
+        ctx.target.delete(&key).await?;
     }
     let distro_id = approved.distro_id(&key);
     let outcome = upload_verified(ctx, approved.plan(), action, &file, distro_id).await?;
@@ -240,7 +242,7 @@ async fn upload_verified(
     loop {
         attempt += 1;
         let error = match ctx
-            .packagecloud
+            .target
             .upload(&file.path, distro_id, &key, &file.sha256)
             .await
         {
@@ -258,10 +260,10 @@ async fn upload_verified(
         );
         damaged.stored = Some(stored.clone());
         write_record(ctx, damaged)?;
-        ctx.packagecloud
+        ctx.target
             .delete(&ArtifactKey::new(&stored.distro_version, &stored.filename))
             .await?;
-        if attempt >= ctx.packagecloud.retry_policy().max_attempts {
+        if attempt >= ctx.target.retry_policy().max_attempts {
             return Err(error.into());
         }
     }

@@ -22,10 +22,11 @@ pub mod progress;
 use crate::config::Config;
 use crate::http::HttpClient;
 use crate::observe::ObserveError;
-use crate::packagecloud::{PackagecloudClient, PackagecloudError};
+use crate::packagecloud::PackagecloudError;
 use crate::plan::planner::PlanError;
 use crate::plan::{Action, Plan};
 use crate::source::{Rechecked, SourceError, Sources};
+use crate::target::Target;
 use cache::{Cache, CacheError, CachedFile};
 use journal::{Journal, Outcome, Record};
 use progress::Progress;
@@ -75,7 +76,7 @@ pub struct ApplyReport {
 pub struct Context<'a> {
     pub config: &'a Config,
     pub sources: &'a Sources,
-    pub packagecloud: &'a PackagecloudClient,
+    pub target: &'a Target,
     /// Downloads go through it.
     pub http: &'a HttpClient,
     pub cache: &'a Cache,

@@ -31,6 +31,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["checksum", "config", "digest", "display", "model"],
     ),
     ("packagecloud", &["config", "display", "http", "model"]),
+    // The target interface over its one kind, a Packagecloud repository.
+    ("target", &["config", "http", "model", "packagecloud"]),
     // The interface names each source; each source uses the interface's types.
     ("metadata", &["checksum", "display", "http"]),
     (
@@ -90,7 +92,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "observe",
-        &["config", "model", "packagecloud", "plan", "source"],
+        &[
+            "config",
+            "model",
+            "packagecloud",
+            "plan",
+            "source",
+            "target",
+        ],
     ),
     (
         "apply",
@@ -106,6 +115,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "plan",
             "promotion",
             "source",
+            "target",
         ],
     ),
 ];
