@@ -7,6 +7,7 @@
 
 use super::{Action, FORMAT_MAJOR, Plan};
 pub use crate::digest::{canonical_compact, digest};
+use serde::Deserialize;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -289,9 +290,34 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
     if let Some(map) = value.as_object_mut() {
         map.insert("plan_id".into(), Value::String(recorded));
     }
-    // Messages quote the file's own (edited, perhaps hostile) text: escaped.
-    serde_json::from_value(value).map_err(|e| PlanFileError::Shape {
+    Plan::deserialize(&value).map_err(|e| PlanFileError::Shape {
         path: path.to_path_buf(),
-        message: crate::display::text(&e.to_string()).into_owned(),
+        message: shape_message(&value, e),
     })
+}
+
+/// serde's message, and for an action that does not read as one, which
+/// action it is: serde alone says only that some `source` matched no kind of
+/// source. Messages quote the file's own (edited, perhaps hostile) text: escaped.
+fn shape_message(value: &Value, error: serde_json::Error) -> String {
+    let actions = value.get("actions").and_then(Value::as_array);
+    let broken = actions
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find_map(|(i, action)| Action::deserialize(action).err().map(|e| (i, action, e)));
+    let message = match broken {
+        Some((i, action, e)) => {
+            let field = |name: &str| action.get(name).and_then(Value::as_str).unwrap_or("?");
+            format!(
+                "action {} (`{} {}/{}`): {e}",
+                i + 1,
+                field("action"),
+                field("distro_version"),
+                field("filename")
+            )
+        }
+        None => error.to_string(),
+    };
+    crate::display::text(&message).into_owned()
 }

@@ -325,6 +325,31 @@ fn a_newer_minor_version_with_added_fields_is_accepted() {
     ));
 }
 
+#[test]
+fn an_action_that_does_not_read_is_named_by_its_place_and_key() {
+    let plan = small_plan();
+    let (index, action) = plan
+        .actions
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.action == ActionKind::Upload)
+        .unwrap();
+    let key = format!("upload {}/{}", action.distro_version, action.filename);
+    let text = rewritten(&plan, |map| {
+        let actions = map["actions"].as_array_mut().unwrap();
+        actions[index]["source"] = serde_json::json!({"project": 3});
+    });
+    match parse(&text) {
+        Err(PlanFileError::Shape { message, .. }) => {
+            assert!(
+                message.starts_with(&format!("action {} (`{key}`): ", index + 1)),
+                "{message}"
+            );
+        }
+        other => panic!("expected Shape, got {other:?}"),
+    }
+}
+
 /// Every string and number in a JSON value, with its path.
 fn leaves(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
     match value {
