@@ -41,6 +41,51 @@ pub enum SourceError {
     Promotion(#[from] PromotionError),
     #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
     Overlap(Vec<String>),
+    #[error("{} sources could not be read:{}", .0.len(), each_with_causes(.0))]
+    Several(Vec<SourceError>),
+}
+
+/// Awaits every read to its end: all the results, or every error (not only
+/// the first), so that a plan names each broken source or repository at once.
+pub async fn read_all<T, E>(
+    reads: impl IntoIterator<Item = impl Future<Output = Result<T, E>>>,
+) -> Result<Vec<T>, Vec<E>> {
+    let mut read = Vec::new();
+    let mut failed = Vec::new();
+    for result in futures::future::join_all(reads).await {
+        match result {
+            Ok(one) => read.push(one),
+            Err(error) => failed.push(error),
+        }
+    }
+    if failed.is_empty() {
+        Ok(read)
+    } else {
+        Err(failed)
+    }
+}
+
+/// One error as it is, several as one flat `Several`.
+fn several<E: Into<SourceError>>(errors: Vec<E>) -> SourceError {
+    let mut errors: Vec<SourceError> = errors
+        .into_iter()
+        .flat_map(|e| match e.into() {
+            SourceError::Several(inner) => inner,
+            one => vec![one],
+        })
+        .collect();
+    match errors.len() {
+        1 => errors.remove(0),
+        _ => SourceError::Several(errors),
+    }
+}
+
+/// One line per error, each with its causes, as the error output would show it alone.
+fn each_with_causes(errors: &[SourceError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("\n  - {}", crate::display::chain(e)))
+        .collect()
 }
 
 // One value of each per run: their sizes do not matter.
@@ -83,8 +128,8 @@ impl Source {
     async fn fetch(&self) -> Result<Fetched, SourceError> {
         match self {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
-            Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await?)),
-            Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await?)),
+            Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await.map_err(several)?)),
+            Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await.map_err(several)?)),
             Self::Gbs(gbs) => Ok(Fetched::Gbs(gbs.fetch().await?)),
             Self::Promotion(promotion) => Ok(Fetched::Promotion(promotion.fetch().await?)),
         }
@@ -328,8 +373,13 @@ impl Sources {
     }
 
     /// Reads every source concurrently; complete, or the first error.
+    ///
+    /// Every source is read to its end, so that when several fail, each is
+    /// named at once rather than one per run.
     pub async fn fetch(&self) -> Result<Vec<Fetched>, SourceError> {
-        futures::future::try_join_all(self.0.iter().map(Source::fetch)).await
+        read_all(self.0.iter().map(Source::fetch))
+            .await
+            .map_err(several)
     }
 
     /// One inventory of what every source read, keyed by `canonical` names. A

@@ -68,9 +68,9 @@ impl DebSource {
         self.repositories.iter().any(|r| r.url == url)
     }
 
-    /// Every archive's packages, completely, or an error.
-    pub async fn fetch(&self) -> Result<Vec<Listing>, DebError> {
-        futures::future::try_join_all(self.repositories.iter().map(|r| self.read(r))).await
+    /// Every archive's packages, completely, or each archive's error.
+    pub async fn fetch(&self) -> Result<Vec<Listing>, Vec<DebError>> {
+        crate::source::read_all(self.repositories.iter().map(|r| self.read(r))).await
     }
 
     /// The inventory of fetched listings, each archive's `distro/version` named

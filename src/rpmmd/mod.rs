@@ -69,22 +69,23 @@ impl RpmMdSource {
         self.repositories.is_empty()
     }
 
-    /// Every repository's packages, completely, or an error. Every link is
+    /// Every repository's packages, completely, or each repository's error. Every link is
     /// resolved before anything is read, so repositories below one `latest-*`
     /// link are all read from the compose it named then, even if it moves
     /// during the reads.
-    pub async fn fetch(&self) -> Result<Vec<Listing>, RpmMdError> {
+    pub async fn fetch(&self) -> Result<Vec<Listing>, Vec<RpmMdError>> {
         let resolved = self
             .repositories
             .iter()
             .map(|r| read::resolve(&r.url))
-            .collect::<Result<Vec<String>, _>>()?;
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| vec![e])?;
         let reads = self
             .repositories
             .iter()
             .zip(resolved)
             .map(|(r, dir)| read::read_below(&self.http, &r.url, dir, r.signed_by.as_ref()));
-        futures::future::try_join_all(reads).await
+        crate::source::read_all(reads).await
     }
 
     /// The inventory of fetched listings, each repository's `distro/version`

@@ -344,6 +344,35 @@ fn a_primary_that_does_not_match_repomd_or_is_cut_is_refused() {
 }
 
 #[test]
+fn every_source_that_cannot_be_read_is_named_at_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    repository(dir.path(), &[]);
+    let server = serve(&runtime, dir.path());
+    let url = server.url();
+    let world = crate::support::world_of(&format!(
+        concat!(
+            "rpm-md:\n",
+            "  - url: {url}/repo\n    distro: fedora/39\n",
+            "  - url: {url}/gone-a\n    distro: fedora/40\n",
+            "  - url: {url}/gone-b\n    distro: fedora/41\n",
+            "deb:\n  - url: {url}/gone-c\n    distro: ubuntu/jammy\n",
+        ),
+        url = url
+    ));
+    refused(
+        &world,
+        &[
+            "3 sources could not be read",
+            "/gone-a/repodata/repomd.xml",
+            "/gone-b/repodata/repomd.xml",
+            "/gone-c/",
+        ],
+    );
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
 fn a_package_whose_download_has_another_sha256_is_not_uploaded() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
