@@ -240,10 +240,12 @@ pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
         None => print!("{config}"),
     }
     eprintln!(
-        "Sandbox running: OBS API at {}, Packagecloud API at {}, published repositories at {}. Press Ctrl-C to stop.",
+        "Sandbox running: OBS API at {}, Packagecloud API at {}, published repositories at {} (signed by {}, key at {}). Press Ctrl-C to stop.",
         sandbox.obs_url(),
         sandbox.packagecloud_url(),
-        sandbox.published_url()
+        sandbox.published_url(),
+        sandbox.signing_fingerprint(),
+        sandbox.signing_key_url()
     );
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
