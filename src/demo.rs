@@ -106,8 +106,8 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
     promotion(sandbox, dir, &env, &options).await
 }
 
-/// The same builds read from their published repository (a sha256 for every
-/// file, no OBS account) into another distro version.
+/// The same builds read from their published, signed repositories (a sha256
+/// for every file, no OBS account) into other distro versions.
 async fn published_source(
     sandbox: &Sandbox,
     dir: &Path,
@@ -117,7 +117,10 @@ async fn published_source(
     let step = Step {
         name: "published",
         config: published_config(sandbox),
-        intro: "The project's published rpm-md repository, as OBS's download server serves it, into `fedora/40`:".to_string(),
+        intro: format!(
+            "The project's published rpm-md and Debian repositories, as OBS's download server serves them, into `fedora/40` and `ubuntu/noble`, verified against the publisher's key {}:",
+            sandbox.signing_fingerprint()
+        ),
         after: None,
     };
     converge(&step, dir, env, options).await
@@ -208,14 +211,17 @@ sync:\n  mode: mirror\n  max_delete_percent: 50\n",
     )
 }
 
-/// A config that syncs the demo project's published `Fedora_39` repository.
+/// A config that syncs the demo project's published `Fedora_39` and (flat)
+/// `xUbuntu_22.04` repositories, each verified against the sandbox's key.
 pub fn published_config(sandbox: &Sandbox) -> String {
     format!(
         "# pkgsync config for the built-in sandbox's download server\n\
-rpm-md:\n  - url: {published}/{project}/{DEMO_RPM_REPOSITORY}\n    distro: fedora/40\n\
+rpm-md:\n  - url: {published}/{project}/{DEMO_RPM_REPOSITORY}\n    distro: fedora/40\n    signed_by: {key}\n\
+deb:\n  - url: {published}/{project}/{DEMO_DEB_REPOSITORY}\n    distro: ubuntu/noble\n    signed_by: {key}\n\
 packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
         published = sandbox.published_url(),
         project = pkgsync_sandbox::published::project_path(DEMO_OBS_PROJECT),
+        key = sandbox.signing_key_path().display(),
         pc = sandbox.packagecloud_url(),
     )
 }
@@ -234,10 +240,12 @@ pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
         None => print!("{config}"),
     }
     eprintln!(
-        "Sandbox running: OBS API at {}, Packagecloud API at {}, published repositories at {}. Press Ctrl-C to stop.",
+        "Sandbox running: OBS API at {}, Packagecloud API at {}, published repositories at {} (signed by {}, key at {}). Press Ctrl-C to stop.",
         sandbox.obs_url(),
         sandbox.packagecloud_url(),
-        sandbox.published_url()
+        sandbox.published_url(),
+        sandbox.signing_fingerprint(),
+        sandbox.signing_key_url()
     );
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;

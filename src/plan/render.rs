@@ -6,11 +6,13 @@
 //! edited by anyone): all of it is shown through [`crate::display`].
 
 use super::{Action, ActionKind, After, Plan, Summary};
-use crate::config::EffectiveConfig;
 use crate::display;
 use console::Style;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+mod sources;
+use sources::{published_lines, sources_line};
 
 /// GitHub refuses comments longer than this many characters.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -143,6 +145,13 @@ pub fn text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "      {}", display::text(reason));
         }
     }
+    let published = published_lines(&plan.config);
+    if !published.is_empty() {
+        let _ = writeln!(out, "\n  published repositories:");
+        for line in published {
+            let _ = writeln!(out, "    {}", display::text(&line));
+        }
+    }
     if !plan.unchanged.is_empty() {
         let groups: Vec<String> = plan
             .unchanged
@@ -181,36 +190,6 @@ fn after_line(plan: &Plan, after: &After, escape: impl Fn(&str) -> String) -> St
         ));
     }
     line
-}
-
-/// Where the plan's files come from, in markdown: OBS projects, published
-/// repositories (the first few), a promotion's source repository.
-fn sources_line(config: &EffectiveConfig) -> String {
-    let quoted = |s: &str| format!("`{}`", display::markdown(s));
-    let mut sources = Vec::new();
-    if !config.obs_projects.is_empty() {
-        let projects: Vec<String> = config.obs_projects.iter().map(|p| quoted(p)).collect();
-        sources.push(format!("OBS {}", projects.join(", ")));
-    }
-    let published: Vec<String> = config
-        .rpm_md
-        .iter()
-        .map(|r| format!("rpm-md {}", quoted(&r.url)))
-        .chain(config.deb.iter().map(|d| format!("deb {}", quoted(&d.url))))
-        .collect();
-    const SHOWN: usize = 5;
-    sources.extend(published.iter().take(SHOWN).cloned());
-    if published.len() > SHOWN {
-        sources.push(format!("{} more repositories", published.len() - SHOWN));
-    }
-    if let Some(promote) = &config.promote {
-        sources.push(format!(
-            "Packagecloud {} (by {})",
-            quoted(&promote.from),
-            promote.method.as_str()
-        ));
-    }
-    sources.join(", ")
 }
 
 /// Markdown for a pull-request comment: summary, deletes first, long lists folded,

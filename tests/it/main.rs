@@ -32,4 +32,5 @@ mod reliability;
 mod rpmmd_checksums;
 mod rpmmd_source;
 mod sandbox_emulators;
+mod signed_published;
 mod workflow;

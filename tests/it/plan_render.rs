@@ -531,6 +531,52 @@ fn markdown_rendering() {
     insta::assert_snapshot!(render::markdown(&small_plan()));
 }
 
+/// The small plan as if its files came from published repositories: one
+/// rpm-md repository signed by a key, one Debian archive read unsigned.
+fn published_plan() -> Plan {
+    use pkgsync::config::{EffectiveDeb, EffectiveRpmMd};
+    let mut plan = small_plan();
+    plan.config.rpm_md = vec![EffectiveRpmMd {
+        url: "https://download.example.org/repositories/home:/example/Fedora_39".into(),
+        distro: "fedora/39".into(),
+        signed_by: vec!["0123456789ABCDEF0123456789ABCDEF01234567".into()],
+    }];
+    plan.config.deb = vec![EffectiveDeb {
+        url: "https://download.example.org/repositories/home:/example/Debian_12".into(),
+        distro: "debian/12".into(),
+        suite: None,
+        components: Vec::new(),
+        architectures: Vec::new(),
+        signed_by: Vec::new(),
+    }];
+    pin_tool(plan)
+}
+
+#[test]
+fn text_names_each_published_repository_signed_or_not() {
+    let text = render::text(&published_plan(), false);
+    assert!(
+        text.contains(
+            "rpm-md https://download.example.org/repositories/home:/example/Fedora_39 → fedora/39: signed by 0123456789ABCDEF0123456789ABCDEF01234567\n"
+        ) && text.contains(
+            "deb https://download.example.org/repositories/home:/example/Debian_12 → debian/12: unsigned\n"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn markdown_names_each_published_repository_signed_or_not() {
+    let md = render::markdown(&published_plan());
+    let sources = md.lines().find(|l| l.starts_with("Repository ")).unwrap();
+    assert!(
+        sources.contains("(signed by `0123456789ABCDEF0123456789ABCDEF01234567`)")
+            && sources.contains("Debian_12` (unsigned)"),
+        "{sources}"
+    );
+}
+
 #[test]
 fn text_without_changes() {
     let (source, _) = small_inputs();

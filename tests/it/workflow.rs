@@ -159,14 +159,26 @@ fn demo_command_runs_end_to_end() {
         run.stdout
     );
     assert!(dir.path().join("demo/demo-plan.json").exists());
-    // The published repository's part: its rpms into fedora/40, then nothing.
+    // The published repositories' part: 9 rpms into fedora/40 and 9 debs
+    // into ubuntu/noble, both verified against the sandbox's key, then nothing.
     assert!(
         run.stdout
-            .contains("Plan: 9 to upload, 0 to delete, 0 unchanged.")
+            .contains("Plan: 18 to upload, 0 to delete, 0 unchanged.")
             && run.stdout.contains("Planned again: no changes."),
         "{}",
         run.stdout
     );
+    let fingerprint = run
+        .stdout
+        .split("verified against the publisher's key ")
+        .nth(1)
+        .and_then(|rest| rest.get(..40))
+        .filter(|f| f.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("the key's fingerprint in:\n{}", run.stdout));
+    for distro in ["fedora/40", "ubuntu/noble"] {
+        let line = format!(" → {distro}: signed by {fingerprint}");
+        assert!(run.stdout.contains(&line), "{line:?} in:\n{}", run.stdout);
+    }
 }
 
 #[test]

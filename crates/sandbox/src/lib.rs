@@ -5,9 +5,10 @@
 //!
 //! Module map: `obs` and `packagecloud` (one emulator each), `faults` (the fault
 //! plan both apply), `packages` (generates real rpm/deb files), `files` and
-//! `published` (static trees of published repositories), `gbs` (GBS snapshot
-//! trees with a movable `latest`), `demo` (the demo seed and its constants),
-//! `server` (binding, serving, request log).
+//! `published` (static trees of published repositories), `signing` (the key
+//! that signs them), `gbs` (GBS snapshot trees with a movable `latest`),
+//! `demo` (the demo seed and its constants), `server` (binding, serving,
+//! request log).
 
 pub mod demo;
 pub mod faults;
@@ -18,6 +19,7 @@ pub mod packagecloud;
 pub mod packages;
 pub mod published;
 mod server;
+pub mod signing;
 
 pub use faults::{Fault, FaultRule};
 pub use obs::{CannedAnswer, ObsEmulator, ObsProject, ObsState};
@@ -67,13 +69,19 @@ pub struct Sandbox {
     /// The OBS seed's builds as published repositories (see [`published`]).
     published: files::FileServer,
     _published_files: tempfile::TempDir,
+    /// Signs the published repositories (see [`signing`]).
+    signing: signing::SigningKey,
 }
 
 impl Sandbox {
     pub async fn start(seed: Seed) -> anyhow::Result<Sandbox> {
         let published_files = tempfile::tempdir().context("a directory for published files")?;
-        published::write_all(&seed.obs, &published_files.path().join("repositories"))
-            .context("publishing the OBS builds")?;
+        let repositories = published_files.path().join("repositories");
+        published::write_all(&seed.obs, &repositories).context("publishing the OBS builds")?;
+        let signing = signing::SigningKey::generate()?;
+        signing
+            .publish(published_files.path(), &repositories)
+            .context("signing the published repositories")?;
         let published = files::FileServer::start(published_files.path())
             .await
             .context("starting the download server")?;
@@ -92,7 +100,24 @@ impl Sandbox {
             packagecloud,
             published,
             _published_files: published_files,
+            signing,
         })
+    }
+
+    /// The armored public key that signs the published repositories (what a
+    /// config's `signed_by:` names).
+    pub fn signing_key_path(&self) -> std::path::PathBuf {
+        self._published_files.path().join(signing::KEY_FILE)
+    }
+
+    /// The same key on the download server.
+    pub fn signing_key_url(&self) -> String {
+        format!("{}/{}", self.published.url(), signing::KEY_FILE)
+    }
+
+    /// The key's fingerprint, uppercase hex, as a plan records it.
+    pub fn signing_fingerprint(&self) -> &str {
+        self.signing.fingerprint()
     }
 
     /// The download server's `/repositories` (no trailing slash): a project's

@@ -2,7 +2,9 @@
 //! server: per project and repository an rpm-md tree (`<arch>/<file>.rpm`,
 //! `repodata/repomd.xml` → `primary.xml.gz`) or a flat Debian tree
 //! (`<arch>/<file>.deb`, `Packages`, `Packages.gz`, `Release`), under
-//! `/repositories/<project with ":" as ":/">/<repository>/`. Unsigned.
+//! `/repositories/<project with ":" as ":/">/<repository>/`. The sandbox
+//! signs them afterwards (`signing`), as the publisher does with the
+//! project's key.
 
 use crate::obs::ObsState;
 use anyhow::Context;

@@ -84,3 +84,43 @@ impl Gpg {
         String::from_utf8(output.stdout).unwrap()
     }
 }
+
+/// The real gpg with only the given public key(s) imported, in a
+/// `GNUPGHOME` of its own: verifies as a user who trusts that key does.
+pub struct Verifier {
+    home: PathBuf,
+}
+
+impl Verifier {
+    pub fn new(dir: &Path, key: &Path) -> Self {
+        let home = dir.join("gnupg-verifier");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let verifier = Self { home };
+        let import = verifier.gpg(&["--import", key.to_str().unwrap()]);
+        assert!(
+            import.status.success(),
+            "gpg --import: {}",
+            String::from_utf8_lossy(&import.stderr)
+        );
+        verifier
+    }
+
+    /// `gpg --verify` of `files` (a signature, then the data it signs, if
+    /// detached): its `--status-fd` lines, whatever the verdict.
+    pub fn status(&self, files: &[PathBuf]) -> String {
+        let mut args = vec!["--status-fd", "1", "--verify"];
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        String::from_utf8(self.gpg(&args).stdout).unwrap()
+    }
+
+    fn gpg(&self, args: &[&str]) -> std::process::Output {
+        Command::new("gpg")
+            .env("GNUPGHOME", &self.home)
+            .args(["--batch", "--quiet"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
