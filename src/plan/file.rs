@@ -7,8 +7,10 @@
 
 use super::{Action, FORMAT_MAJOR, Plan};
 pub use crate::digest::{canonical_compact, digest};
-use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -49,10 +51,6 @@ pub fn canonical_body(plan: &Plan) -> String {
     let mut out = Vec::new();
     write_canonical_body(plan, &mut out).expect("writing to memory never fails");
     String::from_utf8(out).expect("JSON is UTF-8")
-}
-
-fn body_of(value: &mut Value) -> Option<Value> {
-    value.as_object_mut().and_then(|map| map.remove("plan_id"))
 }
 
 /// The file text: one top-level key per line, list items one per line.
@@ -219,6 +217,12 @@ fn without_actions(plan: &Plan) -> Plan {
 /// Feeds written bytes to a hasher.
 struct HashWriter<'h>(&'h mut blake3::Hasher);
 
+impl HashWriter<'_> {
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
 impl Write for HashWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.update(bytes);
@@ -251,16 +255,27 @@ pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
 }
 
 /// Checks the format version and the `plan_id` before trusting any content.
+///
+/// The text is read as its top-level values, borrowed from it (no JSON tree of
+/// the whole plan): each is made canonical on its own, list items one by one,
+/// to check the `plan_id`, and only then is the text read as a `Plan`.
 pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
-    let mut value: Value = serde_json::from_str(text).map_err(|e| PlanFileError::Json {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let version = value
-        .get("format_version")
-        .and_then(Value::as_str)
-        .unwrap_or("(missing)")
-        .to_string();
+    let top: BTreeMap<String, &RawValue> = match serde_json::from_str(text) {
+        Ok(top) => top,
+        // Valid JSON of another shape has no format version to read.
+        Err(_) if serde_json::from_str::<IgnoredAny>(text).is_ok() => BTreeMap::new(),
+        Err(e) => {
+            return Err(PlanFileError::Json {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let string = |key: &str| {
+        top.get(key)
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+    };
+    let version = string("format_version").unwrap_or_else(|| "(missing)".to_string());
     // `<major>.<minor>`, digits only: "+1.0" or "1.x" are not versions we know.
     let major = version
         .split_once('.')
@@ -276,10 +291,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
             found: crate::display::text(&version).into_owned(),
         });
     }
-    let recorded = body_of(&mut value)
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "(missing)".to_string());
-    let actual = digest(&canonical_compact(&value));
+    let recorded = string("plan_id").unwrap_or_else(|| "(missing)".to_string());
+    let actual = raw_body_digest(&top).map_err(|e| PlanFileError::Json {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     if recorded != actual {
         return Err(PlanFileError::Tampered {
             path: path.to_path_buf(),
@@ -287,27 +303,62 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
             actual,
         });
     }
-    if let Some(map) = value.as_object_mut() {
-        map.insert("plan_id".into(), Value::String(recorded));
-    }
-    Plan::deserialize(&value).map_err(|e| PlanFileError::Shape {
+    serde_json::from_str(text).map_err(|e| PlanFileError::Shape {
         path: path.to_path_buf(),
-        message: shape_message(&value, e),
+        message: shape_message(&top, e),
     })
+}
+
+/// The digest of the file's body, as `plan_id` is made: its top-level values
+/// but `plan_id` in key order, compact and canonical, list items one at a time.
+fn raw_body_digest(top: &BTreeMap<String, &RawValue>) -> serde_json::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    let out = &mut HashWriter(&mut hasher);
+    let compact = |out: &mut HashWriter, raw: &RawValue| {
+        let value: Value = serde_json::from_str(raw.get())?;
+        serde_json::to_writer(out, &value)
+    };
+    out.update(b"{");
+    for (i, (key, raw)) in top.iter().filter(|(key, _)| *key != "plan_id").enumerate() {
+        if i > 0 {
+            out.update(b",");
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.update(b":");
+        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(items) => {
+                out.update(b"[");
+                for (j, item) in items.into_iter().enumerate() {
+                    if j > 0 {
+                        out.update(b",");
+                    }
+                    compact(out, item)?;
+                }
+                out.update(b"]");
+            }
+            Err(_) => compact(out, raw)?,
+        }
+    }
+    out.update(b"}");
+    Ok(format!("blake3:{}", hasher.finalize().to_hex()))
 }
 
 /// serde's message, and for an action that does not read as one, which
 /// action it is: serde alone says only that some `source` matched no kind of
 /// source. Messages quote the file's own (edited, perhaps hostile) text: escaped.
-fn shape_message(value: &Value, error: serde_json::Error) -> String {
-    let actions = value.get("actions").and_then(Value::as_array);
-    let broken = actions
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .find_map(|(i, action)| Action::deserialize(action).err().map(|e| (i, action, e)));
+fn shape_message(top: &BTreeMap<String, &RawValue>, error: serde_json::Error) -> String {
+    let actions: Vec<&RawValue> = top
+        .get("actions")
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
+    let broken = actions.iter().enumerate().find_map(|(i, raw)| {
+        serde_json::from_str::<Action>(raw.get())
+            .err()
+            .map(|e| (i, raw, e))
+    });
     let message = match broken {
-        Some((i, action, e)) => {
+        Some((i, raw, e)) => {
+            let action: Value = serde_json::from_str(raw.get()).unwrap_or_default();
             let field = |name: &str| action.get(name).and_then(Value::as_str).unwrap_or("?");
             format!(
                 "action {} (`{} {}/{}`): {e}",
