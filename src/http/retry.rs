@@ -1,8 +1,11 @@
-//! How often and how long to retry ([`RetryPolicy`]), and where one retried
-//! operation stands against it ([`RetryState`]).
+//! How often and how long to retry ([`RetryPolicy`]), where one retried
+//! operation stands against it ([`RetryState`]), and the client's requests
+//! that retry by them: what is worth another attempt (connection errors, 5xx,
+//! 429) and how long the server asked to wait.
 
-use super::HttpError;
+use super::{AttemptError, Auth, HttpClient, HttpError, error_body, transport_reason};
 use rand::Rng;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::time::{Duration, Instant};
 
 /// How often and how long to retry.
@@ -87,5 +90,122 @@ impl<'p> RetryState<'p> {
             eprintln!("retry {}: {error}", self.failures);
         }
         Some(delay)
+    }
+}
+
+impl HttpClient {
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is
+    /// spent ([`RetryState`]). Everything retried goes through a `RetryState`,
+    /// never nested.
+    pub async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, HttpError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AttemptError>>,
+    {
+        let mut state = RetryState::new(&self.retry);
+        loop {
+            let (error, server_wait) = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(AttemptError::Final(error)) => return Err(error),
+                Err(AttemptError::Retry(error, wait)) => (error, wait),
+            };
+            match state.failed(&error, server_wait) {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// One request. Transport errors, 5xx and 429 come back as
+    /// [`AttemptError::Retry`] (with the server's `Retry-After`); any other status
+    /// is returned for the caller to interpret.
+    pub async fn send_once(
+        &self,
+        method: Method,
+        url: &str,
+        auth: &Auth,
+        customise: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, AttemptError> {
+        // The wait for the answer's head is bounded for every request; bodies are
+        // bounded where they are read (deadline, rate, listed size).
+        let deadline = self.limits.metadata_deadline;
+        let sent = customise(self.request(method.clone(), url, auth)).send();
+        let Ok(answer) = tokio::time::timeout(deadline, sent).await else {
+            return Err(AttemptError::Retry(
+                HttpError::transport(
+                    method,
+                    url,
+                    format!(
+                        "no answer within the {} s deadline (`limits.request_timeout_secs`)",
+                        deadline.as_secs_f64()
+                    ),
+                ),
+                None,
+            ));
+        };
+        match answer {
+            Ok(response) if !retryable_status(response.status()) => Ok(response),
+            Ok(response) => {
+                let wait = retry_after(&response);
+                let status = response.status();
+                let body = error_body(response).await;
+                let error = HttpError::with_status(method, url, status, body);
+                Err(AttemptError::Retry(error, wait))
+            }
+            Err(e) => Err(AttemptError::Retry(
+                HttpError::transport(method, url, transport_reason(&e)),
+                None,
+            )),
+        }
+    }
+
+    /// Sends an idempotent request with retries. Statuses other than 5xx and 429
+    /// are returned for the caller to interpret.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        auth: &Auth,
+        customise: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, HttpError> {
+        self.with_retries(|| self.send_once(method.clone(), url, auth, &customise))
+            .await
+    }
+}
+
+fn retryable_status(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// The server's `Retry-After`, in seconds form.
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+            max_elapsed: Duration::from_secs(60),
+            log: false,
+        };
+        for attempt in 0..12 {
+            assert!(policy.delay(attempt, None) <= Duration::from_millis(1000));
+        }
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
     }
 }

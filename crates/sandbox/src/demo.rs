@@ -80,207 +80,158 @@ fn src_rpm(name: &str, version: &str) -> anyhow::Result<Vec<u8>> {
     )
 }
 
+/// The demo's two OBS repositories, one per package format: both build the
+/// same packages, each in its own names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Rpm,
+    Deb,
+}
+
+impl Format {
+    fn repository(self) -> &'static str {
+        match self {
+            Format::Rpm => DEMO_RPM_REPOSITORY,
+            Format::Deb => DEMO_DEB_REPOSITORY,
+        }
+    }
+
+    /// The format's name of the OBS arch `obs_arch`.
+    fn arch(self, obs_arch: &str) -> &str {
+        match self {
+            Format::Rpm => obs_arch,
+            Format::Deb => deb_arch(obs_arch),
+        }
+    }
+
+    /// The format's name of "any arch".
+    fn noarch(self) -> &'static str {
+        match self {
+            Format::Rpm => "noarch",
+            Format::Deb => "all",
+        }
+    }
+
+    fn filename(self, name: &str, version: &str, arch: &str) -> String {
+        match self {
+            Format::Rpm => format!("{name}-{version}-{RELEASE}.{arch}.rpm"),
+            Format::Deb => format!("{name}_{version}-{RELEASE}_{arch}.deb"),
+        }
+    }
+
+    /// A package whose one file says `note`; `arch` in the format's names.
+    fn package(self, name: &str, version: &str, arch: &str, note: &str) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Format::Rpm => rpm(name, version, arch, note),
+            Format::Deb => deb(name, version, arch, note),
+        }
+    }
+
+    /// The `kata-runtime` package of OBS arch `obs_arch`.
+    fn kata_runtime(self, obs_arch: &str) -> anyhow::Result<Vec<u8>> {
+        self.package(
+            "kata-runtime",
+            KATA_VERSION,
+            self.arch(obs_arch),
+            "kata runtime",
+        )
+    }
+}
+
 /// The x86_64 `kata-runtime` rpm exactly as the demo OBS serves it.
 pub fn demo_kata_runtime_rpm(obs_arch: &str) -> anyhow::Result<Vec<u8>> {
-    rpm("kata-runtime", KATA_VERSION, obs_arch, "kata runtime")
+    Format::Rpm.kata_runtime(obs_arch)
 }
 
 /// The `kata-runtime` deb exactly as the demo OBS serves it.
 pub fn demo_kata_runtime_deb(obs_arch: &str) -> anyhow::Result<Vec<u8>> {
-    deb(
-        "kata-runtime",
-        KATA_VERSION,
-        deb_arch(obs_arch),
-        "kata runtime",
-    )
+    Format::Deb.kata_runtime(obs_arch)
 }
 
-fn fill_rpm_repository(p: &mut ObsProject, arch: &str, mtime: u64) -> anyhow::Result<()> {
-    let repo = DEMO_RPM_REPOSITORY;
-    let v = |name: &str, version: &str, a: &str| format!("{name}-{version}-{RELEASE}.{a}.rpm");
-
-    p.set_binary(
-        repo,
-        arch,
-        "kata-runtime",
-        &v("kata-runtime", KATA_VERSION, arch),
-        demo_kata_runtime_rpm(arch)?,
-        mtime,
-    );
-    let debuginfo = rpm(
-        "kata-runtime-debuginfo",
-        KATA_VERSION,
-        arch,
-        "debug symbols",
-    )?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-runtime",
-        &v("kata-runtime-debuginfo", KATA_VERSION, arch),
-        debuginfo,
-        mtime,
-    );
-    p.set_binary(
-        repo,
-        arch,
-        "kata-runtime",
-        &v("kata-runtime", KATA_VERSION, "src"),
-        src_rpm("kata-runtime", KATA_VERSION)?,
-        mtime,
-    );
-
-    // Same name under every arch, different bytes: built once per arch.
-    let image = rpm(
-        "kata-containers-image",
-        KATA_VERSION,
-        "noarch",
-        &format!("built on {arch}"),
-    )?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-containers-image",
-        &v("kata-containers-image", KATA_VERSION, "noarch"),
-        image,
-        mtime,
-    );
-
-    p.set_binary(
-        repo,
-        arch,
-        "qemu-kata",
-        &v("qemu-kata", QEMU_VERSION, arch),
-        rpm("qemu-kata", QEMU_VERSION, arch, "qemu")?,
-        mtime,
-    );
-
-    let kernel_src = src_rpm("kata-linux-container", KERNEL_VERSION)?;
-    let src_name = v("kata-linux-container", KERNEL_VERSION, "src");
-    let kernel = rpm("kata-linux-container", KERNEL_VERSION, arch, "host kernel")?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-linux-container",
-        &v("kata-linux-container", KERNEL_VERSION, arch),
-        kernel,
-        mtime,
-    );
-    p.set_binary(
-        repo,
-        arch,
-        "kata-linux-container",
-        &src_name,
-        kernel_src.clone(),
-        mtime,
-    );
-    let guest = rpm(
-        "kata-linux-container-guest",
-        KERNEL_VERSION,
-        arch,
-        "guest kernel",
-    )?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-linux-container:guest",
-        &v("kata-linux-container-guest", KERNEL_VERSION, arch),
-        guest,
-        mtime,
-    );
-    p.set_binary(
-        repo,
-        arch,
-        "kata-linux-container:guest",
-        &src_name,
-        kernel_src,
-        mtime,
-    );
-
-    for package in [
-        "kata-runtime",
-        "kata-containers-image",
-        "qemu-kata",
-        "kata-linux-container",
-        "kata-linux-container:guest",
-    ] {
-        p.add_build_metadata(repo, arch, package, mtime, true);
+/// The demo's builds in `format`'s repository for one arch.
+fn fill_repository(
+    p: &mut ObsProject,
+    format: Format,
+    arch: &str,
+    mtime: u64,
+) -> anyhow::Result<()> {
+    let repo = format.repository();
+    let image_note = format!("built on {arch}");
+    // (OBS package, package name, version, note). The image is arch-independent:
+    // the same name under every arch, different bytes, as it is built once per arch.
+    let builds = [
+        ("kata-runtime", "kata-runtime", KATA_VERSION, "kata runtime"),
+        (
+            "kata-containers-image",
+            "kata-containers-image",
+            KATA_VERSION,
+            &image_note,
+        ),
+        ("qemu-kata", "qemu-kata", QEMU_VERSION, "qemu"),
+        (
+            "kata-linux-container",
+            "kata-linux-container",
+            KERNEL_VERSION,
+            "host kernel",
+        ),
+        (
+            "kata-linux-container:guest",
+            "kata-linux-container-guest",
+            KERNEL_VERSION,
+            "guest kernel",
+        ),
+    ];
+    let mut add = |package: &str, name: &str, version: &str, file_arch: &str, bytes: Vec<u8>| {
+        let filename = format.filename(name, version, file_arch);
+        p.set_binary(repo, arch, package, &filename, bytes, mtime);
+    };
+    for (package, name, version, note) in builds {
+        let file_arch = match package {
+            "kata-containers-image" => format.noarch(),
+            _ => format.arch(arch),
+        };
+        let bytes = format.package(name, version, file_arch, note)?;
+        add(package, name, version, file_arch, bytes);
+    }
+    if format == Format::Rpm {
+        let debuginfo = rpm(
+            "kata-runtime-debuginfo",
+            KATA_VERSION,
+            arch,
+            "debug symbols",
+        )?;
+        add(
+            "kata-runtime",
+            "kata-runtime-debuginfo",
+            KATA_VERSION,
+            arch,
+            debuginfo,
+        );
+        let runtime_src = src_rpm("kata-runtime", KATA_VERSION)?;
+        add(
+            "kata-runtime",
+            "kata-runtime",
+            KATA_VERSION,
+            "src",
+            runtime_src,
+        );
+        // One source rpm, the same bytes, under the package and its flavour.
+        let kernel_src = src_rpm("kata-linux-container", KERNEL_VERSION)?;
+        for package in ["kata-linux-container", "kata-linux-container:guest"] {
+            let src = kernel_src.clone();
+            add(package, "kata-linux-container", KERNEL_VERSION, "src", src);
+        }
+    }
+    for (package, ..) in builds {
+        p.add_build_metadata(repo, arch, package, mtime, format == Format::Rpm);
     }
     // Excluded in the rpm repository (so its orphan may go), failed in the deb
     // one (so deletes there are withheld, which the demo shows when it matters).
-    p.set_code(repo, arch, "broken", "excluded");
-    Ok(())
-}
-
-fn fill_deb_repository(p: &mut ObsProject, arch: &str, mtime: u64) -> anyhow::Result<()> {
-    let repo = DEMO_DEB_REPOSITORY;
-    let d = deb_arch(arch);
-    let v = |name: &str, version: &str, a: &str| format!("{name}_{version}-{RELEASE}_{a}.deb");
-
-    p.set_binary(
-        repo,
-        arch,
-        "kata-runtime",
-        &v("kata-runtime", KATA_VERSION, d),
-        demo_kata_runtime_deb(arch)?,
-        mtime,
-    );
-    let image = deb(
-        "kata-containers-image",
-        KATA_VERSION,
-        "all",
-        &format!("built on {arch}"),
-    )?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-containers-image",
-        &v("kata-containers-image", KATA_VERSION, "all"),
-        image,
-        mtime,
-    );
-    p.set_binary(
-        repo,
-        arch,
-        "qemu-kata",
-        &v("qemu-kata", QEMU_VERSION, d),
-        deb("qemu-kata", QEMU_VERSION, d, "qemu")?,
-        mtime,
-    );
-    let kernel = deb("kata-linux-container", KERNEL_VERSION, d, "host kernel")?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-linux-container",
-        &v("kata-linux-container", KERNEL_VERSION, d),
-        kernel,
-        mtime,
-    );
-    let guest = deb(
-        "kata-linux-container-guest",
-        KERNEL_VERSION,
-        d,
-        "guest kernel",
-    )?;
-    p.set_binary(
-        repo,
-        arch,
-        "kata-linux-container:guest",
-        &v("kata-linux-container-guest", KERNEL_VERSION, d),
-        guest,
-        mtime,
-    );
-
-    for package in [
-        "kata-runtime",
-        "kata-containers-image",
-        "qemu-kata",
-        "kata-linux-container",
-        "kata-linux-container:guest",
-    ] {
-        p.add_build_metadata(repo, arch, package, mtime, false);
-    }
-    p.set_code(repo, arch, "broken", "failed");
+    let broken = match format {
+        Format::Rpm => "excluded",
+        Format::Deb => "failed",
+    };
+    p.set_code(repo, arch, "broken", broken);
     Ok(())
 }
 
@@ -312,8 +263,8 @@ impl Seed {
         }
         for (i, arch) in DEMO_ARCHS.iter().enumerate() {
             let mtime = MTIME + i as u64 * 60;
-            fill_rpm_repository(project, arch, mtime)?;
-            fill_deb_repository(project, arch, mtime)?;
+            fill_repository(project, Format::Rpm, arch, mtime)?;
+            fill_repository(project, Format::Deb, arch, mtime)?;
         }
 
         let pc = &mut seed.packagecloud;

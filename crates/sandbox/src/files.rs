@@ -2,8 +2,8 @@
 //! repository (download.opensuse.org, a vendor's mirror) serves it: `GET` of
 //! files, 404 for anything else, with the emulators' request log and fault plan.
 
-use crate::faults::{FaultPlan, FaultRule, Flavor};
-use crate::server::{self, RecordedRequest, RequestLog, RunningServer};
+use crate::faults::Flavor;
+use crate::server::{self, Endpoint};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,46 +14,22 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct FileServer {
-    url: String,
-    log: RequestLog,
-    faults: FaultPlan,
-    server: RunningServer,
+    endpoint: Endpoint,
 }
 
 impl FileServer {
     /// Serves `root` on `127.0.0.1:<ephemeral port>`.
     pub async fn start(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
         let (listener, url) = server::bind().await?;
-        let log = RequestLog::default();
-        let faults = FaultPlan::default();
         let router = Router::new()
             .fallback(serve)
             .with_state(Arc::new(root.into()));
-        let router = server::instrument(router, log.clone(), faults.clone(), Flavor::Packagecloud);
         Ok(Self {
-            url,
-            log,
-            faults,
-            server: RunningServer::serve(listener, router),
+            endpoint: Endpoint::serve(listener, url, router, Flavor::Packagecloud),
         })
     }
 
-    /// e.g. `http://127.0.0.1:41234` (no trailing slash).
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.log.snapshot()
-    }
-
-    pub fn set_faults(&self, rules: Vec<FaultRule>) {
-        self.faults.set(rules);
-    }
-
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
+    server::endpoint_controls!();
 }
 
 async fn serve(State(root): State<Arc<PathBuf>>, request: Request) -> Response {

@@ -1,6 +1,8 @@
-//! Plumbing shared by both emulators: binding an ephemeral loopback port, serving
-//! an axum router until shutdown, the request log, and the middleware stack
-//! (log first, then faults, so faulted requests are logged too).
+//! Plumbing shared by every server of the sandbox: binding an ephemeral loopback
+//! port, serving an axum router until shutdown, the request log, the middleware
+//! stack (log first, then faults, so faulted requests are logged too), the
+//! controls each handle offers over them ([`Endpoint`], [`endpoint_controls`]),
+//! and the reading of paths and credentials both APIs share.
 
 use super::faults::{self, FaultPlan, Flavor, lock};
 use axum::Router;
@@ -72,12 +74,7 @@ impl RequestLog {
 }
 
 /// Wraps `router` in the request log and the fault plan.
-pub(crate) fn instrument(
-    router: Router,
-    log: RequestLog,
-    faults: FaultPlan,
-    flavor: Flavor,
-) -> Router {
+fn instrument(router: Router, log: RequestLog, faults: FaultPlan, flavor: Flavor) -> Router {
     router
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| {
@@ -107,7 +104,7 @@ pub(crate) async fn bind() -> anyhow::Result<(TcpListener, String)> {
 
 /// A running server; `shutdown` stops it gracefully, dropping it aborts it.
 #[derive(Debug)]
-pub(crate) struct RunningServer {
+struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -116,7 +113,7 @@ pub(crate) struct RunningServer {
 const GRACE: Duration = Duration::from_secs(5);
 
 impl RunningServer {
-    pub(crate) fn serve(listener: TcpListener, router: Router) -> Self {
+    fn serve(listener: TcpListener, router: Router) -> Self {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -131,7 +128,7 @@ impl RunningServer {
         }
     }
 
-    pub(crate) async fn shutdown(mut self) {
+    async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -150,6 +147,105 @@ impl Drop for RunningServer {
             task.abort();
         }
     }
+}
+
+/// One server as its handle holds it: its URL, request log, fault plan and the
+/// running server.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    url: String,
+    log: RequestLog,
+    faults: FaultPlan,
+    server: RunningServer,
+}
+
+impl Endpoint {
+    /// Serves `router`, with a fresh request log and fault plan, on `listener`
+    /// (from [`bind`], which gave `url`).
+    pub(crate) fn serve(
+        listener: TcpListener,
+        url: String,
+        router: Router,
+        flavor: Flavor,
+    ) -> Self {
+        let log = RequestLog::default();
+        let faults = FaultPlan::default();
+        let router = instrument(router, log.clone(), faults.clone(), flavor);
+        Self {
+            url,
+            log,
+            faults,
+            server: RunningServer::serve(listener, router),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn log(&self) -> &RequestLog {
+        &self.log
+    }
+
+    pub(crate) fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+
+    pub(crate) async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// The public controls every server handle offers, delegated to its field
+/// `endpoint` (an [`Endpoint`]): written once, so the handles cannot drift.
+macro_rules! endpoint_controls {
+    () => {
+        /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+        pub fn url(&self) -> &str {
+            self.endpoint.url()
+        }
+
+        /// Stops the server; in-flight requests get a few seconds to finish.
+        pub async fn shutdown(self) {
+            self.endpoint.shutdown().await;
+        }
+
+        /// Every request received so far, in order.
+        pub fn requests(&self) -> Vec<$crate::RecordedRequest> {
+            self.endpoint.log().snapshot()
+        }
+
+        pub fn clear_requests(&self) {
+            self.endpoint.log().clear();
+        }
+
+        /// The most requests handled at once since the last `clear_requests`.
+        pub fn max_in_flight(&self) -> usize {
+            self.endpoint.log().max_in_flight()
+        }
+
+        pub fn set_faults(&self, rules: Vec<$crate::FaultRule>) {
+            self.endpoint.faults().set(rules);
+        }
+
+        pub fn clear_faults(&self) {
+            self.endpoint.faults().set(Vec::new());
+        }
+    };
+}
+pub(crate) use endpoint_controls;
+
+/// Splits the raw path and percent-decodes each segment; `None` on bad UTF-8.
+pub(crate) fn decode_segments(path: &str) -> Option<Vec<String>> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned())
+        })
+        .collect()
 }
 
 /// `(user, password)` from an `Authorization: Basic` header, if well formed.

@@ -2,7 +2,7 @@
 //! PackageDetails (upload answer, details route), fields in the documented order,
 //! URLs site-relative except `download_url`.
 
-use super::StoredPackage;
+use super::state::StoredPackage;
 use pkgfile::PackageType;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};

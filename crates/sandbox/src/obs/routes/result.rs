@@ -3,10 +3,10 @@
 //! (`view=summary`), filtered as the backend filters them, with the backend's
 //! errors for unknown parameters, views, repositories and packages.
 
-use super::ObsProject;
-use super::ObsState;
-use super::routes::{Query, Reply, binary_entries, build_of, no_project};
-use super::xml::{self, Xml};
+use super::binaries::{binary_entries, build_of};
+use super::{Query, Reply, no_project};
+use crate::obs::xml::{self, Xml};
+use crate::obs::{ObsProject, ObsState};
 use axum::http::StatusCode;
 use md5::{Digest, Md5};
 

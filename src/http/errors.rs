@@ -1,0 +1,130 @@
+//! How requests fail: [`HttpError`] names the method, the masked URL and the
+//! start of the body, never a credential; [`AttemptError`] says whether one
+//! attempt is worth another.
+
+use crate::display::ShownUrl;
+use futures::StreamExt;
+use reqwest::{Method, Response, StatusCode};
+use std::time::Duration;
+
+/// How much of an error body is kept for the message: its start says enough.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("`{method} {url}` failed: {reason}")]
+    Transport {
+        method: Method,
+        url: ShownUrl,
+        reason: String,
+    },
+    #[error("`{method} {url}` answered {status}{}", body_excerpt(.body))]
+    Status {
+        method: Method,
+        url: ShownUrl,
+        status: StatusCode,
+        body: String,
+    },
+}
+
+impl HttpError {
+    pub fn transport(method: Method, url: &str, reason: impl Into<String>) -> Self {
+        Self::Transport {
+            method,
+            url: ShownUrl::new(url),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn with_status(method: Method, url: &str, status: StatusCode, body: String) -> Self {
+        Self::Status {
+            method,
+            url: ShownUrl::new(url),
+            status,
+            body,
+        }
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            Self::Transport { .. } => None,
+        }
+    }
+
+    pub fn url(&self) -> &ShownUrl {
+        match self {
+            Self::Status { url, .. } | Self::Transport { url, .. } => url,
+        }
+    }
+}
+
+fn body_excerpt(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    let mut excerpt: String = body.chars().take(300).collect();
+    if excerpt.len() < body.len() {
+        excerpt.push('…');
+    }
+    format!(": {}", crate::display::text(&excerpt))
+}
+
+/// Describes a transport error without its URL (that is shown separately, masked).
+pub fn transport_reason(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the response body was cut short"
+    } else {
+        "the connection failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = Vec::new();
+    while let Some(e) = source {
+        detail.push(e.to_string());
+        source = e.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} ({})", detail.join(": "))
+    }
+}
+
+/// The start of an error answer's body, for the message; never the whole of it.
+pub async fn error_body(response: Response) -> String {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            let room = ERROR_BODY_LIMIT - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= ERROR_BODY_LIMIT {
+                break;
+            }
+        }
+    };
+    // An error page that trickles is not worth waiting for.
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// How one attempt failed: worth another (after the server's wait, if it named
+/// one), or final.
+#[derive(Debug)]
+pub enum AttemptError {
+    Retry(HttpError, Option<Duration>),
+    Final(HttpError),
+}
+
+impl AttemptError {
+    pub fn into_error(self) -> HttpError {
+        match self {
+            Self::Retry(error, _) | Self::Final(error) => error,
+        }
+    }
+}
