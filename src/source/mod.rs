@@ -16,16 +16,21 @@
 //! variant makes the compiler list every place that must learn about it.
 
 use crate::checksum::{Algorithm, Checksum};
-use crate::config::Config;
 use crate::deb::{DebError, DebSource};
 use crate::gbs::{GbsError, GbsSource};
-use crate::http::{Auth, HttpClient};
+use crate::http::Auth;
 use crate::model::{ArtifactKey, Provenance, SourceInventory, TargetInventory};
 use crate::obs::{self, ObsBuildService};
 use crate::plan::SourceExpectation;
 use crate::promotion::{PromotionError, PromotionSource};
 use crate::rpmmd::{RpmMdError, RpmMdSource};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod published;
+mod set;
+
+pub use published::{admits_published, recheck_published};
+pub use set::Sources;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -234,67 +239,6 @@ impl Rechecked {
     }
 }
 
-/// A planned file of a published repository against what its metadata lists
-/// now (`(size, checksum)`, or nothing): the download, or why it moved.
-pub fn recheck_published(
-    url: &str,
-    expect: &SourceExpectation,
-    listed: Option<&(u64, Checksum)>,
-) -> Recheck {
-    let Some((size, checksum)) = listed else {
-        return Err(format!("`{url}` is no longer listed"));
-    };
-    let planned = expect.listed(checksum.algorithm);
-    let same = Some(*size) == expect.size
-        && planned.is_some_and(|hex| hex.eq_ignore_ascii_case(&checksum.hex));
-    if !same {
-        let algorithm = checksum.algorithm;
-        return Err(format!(
-            "`{url}` changed in its repository ({}, {algorithm} {} when planned; {size} bytes, {algorithm} {} now)",
-            crate::model::shown_size(expect.size),
-            planned.unwrap_or("unknown"),
-            checksum.hex,
-        ));
-    }
-    // A sha256 file keeps the cache name it had before other checksums were read.
-    let identity = match checksum.algorithm {
-        Algorithm::Sha256 => format!("{url}\n{size}\n{}", checksum.hex),
-        _ => format!("{url}\n{size}\n{checksum}"),
-    };
-    Ok(Download {
-        url: url.to_string(),
-        auth: Auth::None,
-        label: url.to_string(),
-        identity,
-        size: *size,
-        checksums: vec![checksum.clone()],
-        promote_url: None,
-    })
-}
-
-/// A published repository's file may go to `key` when the repository at
-/// `url` is configured (`configured`: the `distro/version` it is sent to) and
-/// that is `key`'s, as `canonical` names it.
-pub fn admits_published(
-    kind: &str,
-    url: &str,
-    configured: Option<&str>,
-    key: &ArtifactKey,
-    canonical: &dyn Fn(&str) -> String,
-) -> Result<(), String> {
-    let shown = crate::display::ShownUrl::new(url);
-    let Some(distro_version) = configured else {
-        return Err(format!("`{shown}` is not a configured {kind}"));
-    };
-    if canonical(distro_version) != key.distro_version {
-        return Err(format!(
-            "the config sends `{shown}` to `{distro_version}`, not `{}`",
-            key.distro_version
-        ));
-    }
-    Ok(())
-}
-
 /// Where to fetch one file, and what every byte must match.
 #[derive(Debug, Clone)]
 pub struct Download {
@@ -326,151 +270,3 @@ impl Download {
     }
 }
 
-/// Every source the config names.
-pub struct Sources(Vec<Source>);
-
-impl Sources {
-    pub fn from_config(config: &Config, http: &HttpClient) -> Self {
-        let obs = ObsBuildService::new(config, http.clone());
-        let rpmmd = RpmMdSource::new(config, http.clone());
-        let mut sources = Vec::new();
-        if !obs.is_empty() && !config.obs.published {
-            sources.push(Source::Obs(obs));
-        }
-        if !rpmmd.is_empty() {
-            sources.push(Source::RpmMd(rpmmd));
-        }
-        let deb = DebSource::new(config, http.clone());
-        if !deb.is_empty() {
-            sources.push(Source::Deb(deb));
-        }
-        let gbs = GbsSource::new(config, http.clone());
-        if !gbs.is_empty() {
-            sources.push(Source::Gbs(gbs));
-        }
-        if let Some(promotion) = PromotionSource::new(config, http.clone()) {
-            sources.push(Source::Promotion(promotion));
-        }
-        Self(sources)
-    }
-
-    /// The promotion source, when the config names one.
-    pub fn promotion(&self) -> Option<&PromotionSource> {
-        self.0.iter().find_map(|source| match source {
-            Source::Promotion(promotion) => Some(promotion),
-            _ => None,
-        })
-    }
-
-    /// `pkgsync check`: reads each source but the OBS build API (which
-    /// `check` reads project by project) as a plan would, and says for each
-    /// whether that worked, so that every unreadable source is named at once.
-    pub async fn probe(&self) -> Vec<(&'static str, Result<(), SourceError>)> {
-        let published = self.0.iter().filter(|s| !matches!(s, Source::Obs(_)));
-        let read = published
-            .map(|source| async move { (source.kind(), source.fetch().await.map(|_| ())) });
-        futures::future::join_all(read).await
-    }
-
-    /// Reads every source concurrently; complete, or the first error.
-    ///
-    /// Every source is read to its end, so that when several fail, each is
-    /// named at once rather than one per run.
-    pub async fn fetch(&self) -> Result<Vec<Fetched>, SourceError> {
-        read_all(self.0.iter().map(Source::fetch))
-            .await
-            .map_err(several)
-    }
-
-    /// One inventory of what every source read, keyed by `canonical` names. A
-    /// key offered by two sources is refused rather than picked: which copy is
-    /// right is the config's to say, not pkgsync's to guess.
-    pub fn inventory(
-        &self,
-        fetched: Vec<Fetched>,
-        canonical: &dyn Fn(&str) -> String,
-    ) -> Result<SourceInventory, SourceError> {
-        let mut merged = SourceInventory::default();
-        let mut overlap = Vec::new();
-        for (source, fetched) in self.0.iter().zip(fetched) {
-            let inventory = source.inventory(fetched, canonical)?;
-            for (key, artifact) in inventory.artifacts {
-                if let Some(first) = merged.artifacts.get(&key) {
-                    overlap.push(format!(
-                        "`{key}` ({} and {})",
-                        first.provenance, artifact.provenance
-                    ));
-                } else {
-                    merged.artifacts.insert(key, artifact);
-                }
-            }
-            merged.read.extend(inventory.read);
-            for (distro_version, coverage) in inventory.coverage {
-                let merged = merged.coverage.entry(distro_version).or_default();
-                merged.archs.extend(coverage.archs);
-                merged.every_arch |= coverage.every_arch;
-                merged.incomplete.extend(coverage.incomplete);
-            }
-        }
-        if !overlap.is_empty() {
-            return Err(SourceError::Overlap(overlap));
-        }
-        Ok(merged)
-    }
-
-    /// Whether the config lets `provenance` go to `key`; a provenance no
-    /// configured source offers is refused.
-    pub fn admits(
-        &self,
-        provenance: &Provenance,
-        key: &ArtifactKey,
-        canonical: &dyn Fn(&str) -> String,
-    ) -> Result<(), String> {
-        self.0
-            .iter()
-            .find_map(|source| source.admits(provenance, key, canonical))
-            .unwrap_or_else(|| Err(format!("no configured source offers `{provenance}`")))
-    }
-
-    /// Rechecks every planned file with the source that offers it. A file no
-    /// configured source offers is left out, and so reads as moved.
-    pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, SourceError> {
-        let per_source = self.0.iter().map(|source| {
-            let own: Vec<&SourceExpectation> = planned
-                .iter()
-                .copied()
-                .filter(|e| source.offers(&e.provenance))
-                .collect();
-            async move { source.recheck(&own).await }
-        });
-        let mut rechecked = Rechecked::default();
-        for part in futures::future::try_join_all(per_source).await? {
-            rechecked.0.extend(part.0);
-        }
-        for expect in planned {
-            rechecked
-                .0
-                .entry(expect.provenance.clone())
-                .or_insert_with(|| {
-                    Err(format!(
-                        "no configured source offers `{}`",
-                        expect.provenance
-                    ))
-                });
-        }
-        Ok(rechecked)
-    }
-
-    /// `sync.verify_unchanged`: the md5s of `keys`, from sources that list them
-    /// only on request.
-    pub async fn complete_md5(
-        &self,
-        inventory: &mut SourceInventory,
-        keys: &BTreeSet<ArtifactKey>,
-    ) -> Result<(), SourceError> {
-        for source in &self.0 {
-            source.complete_md5(inventory, keys).await?;
-        }
-        Ok(())
-    }
-}

@@ -1,0 +1,70 @@
+//! The rules the published-repository sources (`rpm-md:`, `deb:`, GBS trees)
+//! share: a planned file against what the metadata lists now, and whether
+//! the config still sends a repository's files to a key.
+
+use super::{Download, Recheck};
+use crate::checksum::{Algorithm, Checksum};
+use crate::http::Auth;
+use crate::model::ArtifactKey;
+use crate::plan::SourceExpectation;
+
+/// A planned file of a published repository against what its metadata lists
+/// now (`(size, checksum)`, or nothing): the download, or why it moved.
+pub fn recheck_published(
+    url: &str,
+    expect: &SourceExpectation,
+    listed: Option<&(u64, Checksum)>,
+) -> Recheck {
+    let Some((size, checksum)) = listed else {
+        return Err(format!("`{url}` is no longer listed"));
+    };
+    let planned = expect.listed(checksum.algorithm);
+    let same = Some(*size) == expect.size
+        && planned.is_some_and(|hex| hex.eq_ignore_ascii_case(&checksum.hex));
+    if !same {
+        let algorithm = checksum.algorithm;
+        return Err(format!(
+            "`{url}` changed in its repository ({}, {algorithm} {} when planned; {size} bytes, {algorithm} {} now)",
+            crate::model::shown_size(expect.size),
+            planned.unwrap_or("unknown"),
+            checksum.hex,
+        ));
+    }
+    // A sha256 file keeps the cache name it had before other checksums were read.
+    let identity = match checksum.algorithm {
+        Algorithm::Sha256 => format!("{url}\n{size}\n{}", checksum.hex),
+        _ => format!("{url}\n{size}\n{checksum}"),
+    };
+    Ok(Download {
+        url: url.to_string(),
+        auth: Auth::None,
+        label: url.to_string(),
+        identity,
+        size: *size,
+        checksums: vec![checksum.clone()],
+        promote_url: None,
+    })
+}
+
+/// A published repository's file may go to `key` when the repository at
+/// `url` is configured (`configured`: the `distro/version` it is sent to) and
+/// that is `key`'s, as `canonical` names it.
+pub fn admits_published(
+    kind: &str,
+    url: &str,
+    configured: Option<&str>,
+    key: &ArtifactKey,
+    canonical: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
+    let shown = crate::display::ShownUrl::new(url);
+    let Some(distro_version) = configured else {
+        return Err(format!("`{shown}` is not a configured {kind}"));
+    };
+    if canonical(distro_version) != key.distro_version {
+        return Err(format!(
+            "the config sends `{shown}` to `{distro_version}`, not `{}`",
+            key.distro_version
+        ));
+    }
+    Ok(())
+}
