@@ -269,4 +269,3 @@ impl Download {
             .map(|c| c.hex.as_str())
     }
 }
-
