@@ -120,7 +120,8 @@ impl DebSource {
     ) -> Result<Option<SourceArtifact>, DebError> {
         let filename = package.canonical_filename();
         let path = package.filename.trim_start_matches("./").to_string();
-        let unsafe_path = path.split('/').any(|part| part == ".." || part.is_empty());
+        let unsafe_path =
+            crate::source::unsafe_location(&path) || path.split('/').any(str::is_empty);
         if !crate::model::is_safe_filename(&filename) || unsafe_path {
             return Err(error(
                 repository,

@@ -1,6 +1,7 @@
 //! The rules the published-repository sources (`rpm-md:`, `deb:`, GBS trees)
 //! share: a planned file against what the metadata lists now, and whether
-//! the config still sends a repository's files to a key.
+//! the config still sends a repository's files to a key, and which package
+//! locations are safe to fetch.
 
 use super::{Download, Recheck};
 use crate::checksum::{Algorithm, Checksum};
@@ -67,4 +68,38 @@ pub fn admits_published(
         ));
     }
     Ok(())
+}
+
+/// A package location (rpm-md's `location@href`, a Packages `Filename`)
+/// that could leave the directory it is below, or mean something
+/// else once in a URL: absolute, `.`/`..` segments, a backslash, a
+/// percent-escape (`%2e%2e` is `..` once decoded), a query or a fragment.
+pub fn unsafe_location(href: &str) -> bool {
+    href.starts_with('/')
+        || href.contains(['%', '\\', '?', '#'])
+        || href.chars().any(char::is_control)
+        || href
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_that_could_leave_their_directory_are_unsafe() {
+        for bad in [
+            "%2e%2e/%2e%2e/outside/a-1-1.x86_64.rpm",
+            "/etc/a-1-1.x86_64.rpm",
+            "Packages/../../a-1-1.x86_64.rpm",
+            "./a-1-1.x86_64.rpm",
+            "Packages\\a-1-1.x86_64.rpm",
+            "a-1-1.x86_64.rpm?x=1",
+        ] {
+            assert!(unsafe_location(bad), "{bad}");
+        }
+        assert!(!unsafe_location("Packages/a/a-1-1.x86_64.rpm"));
+        assert!(!unsafe_location("c++-1-1.x86_64.rpm"));
+    }
 }

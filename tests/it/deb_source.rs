@@ -253,6 +253,41 @@ fn an_index_that_does_not_match_its_release_is_refused_naming_it() {
 }
 
 #[test]
+fn a_package_file_name_that_could_leave_the_archive_is_refused() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = flat(dir.path(), true, true);
+    let server = runtime.block_on(FileServer::start(dir.path())).unwrap();
+    let world = world(&format!(
+        "  - url: {}/repo\n    distro: ubuntu/jammy\n",
+        server.url()
+    ));
+    // `%2e%2e` is `..` once a server or a file system decodes it.
+    for escape in ["%2e%2e/%2e%2e", "amd64/../..", "/etc"] {
+        sh(
+            &repo,
+            &format!(
+                "sed -i 's|^Filename: ./amd64/|Filename: {escape}/|' Packages \
+                 && rm -f Packages.gz Packages.xz Release && gzip -k -9 Packages && xz -k Packages \
+                 && apt-ftparchive release . > Release"
+            ),
+        );
+        let run = world
+            .pkgsync(&["plan", "--config", world.config()])
+            .expect(1);
+        for word in ["Debian archive", "unsafe package name or file name", escape] {
+            assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
+        }
+        assert!(world.stored().is_empty());
+        sh(
+            &repo,
+            &format!("sed -i 's|^Filename: {escape}/|Filename: ./amd64/|' Packages"),
+        );
+    }
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
 fn signed_archives_verify_against_their_key_and_nothing_else() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
