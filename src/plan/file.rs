@@ -41,15 +41,13 @@ pub enum PlanFileError {
 /// `blake3:<hex>` over the canonical body: the compact canonical JSON of the
 /// plan without its `plan_id`, hashed as it is written, never held whole.
 pub fn plan_id(plan: &Plan) -> String {
-    let mut hasher = blake3::Hasher::new();
-    write_canonical_body(plan, &mut HashWriter(&mut hasher)).expect("hashing never fails");
-    format!("blake3:{}", hasher.finalize().to_hex())
+    body_digest(&top_level(plan)).expect("a plan always serialises")
 }
 
 /// The text `plan_id` is computed over: the plan without its `plan_id`.
 pub fn canonical_body(plan: &Plan) -> String {
     let mut out = Vec::new();
-    write_canonical_body(plan, &mut out).expect("writing to memory never fails");
+    write_canonical_body(&top_level(plan), &mut out).expect("writing to memory never fails");
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
@@ -66,30 +64,40 @@ fn write_file_text(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
     let last = fields.len().saturating_sub(1);
     for (i, (key, value)) in fields.iter().enumerate() {
         write!(out, "  {}: ", Value::String(key.to_string()))?;
-        if value.is_empty_list() {
-            out.write_all(b"[]")?;
-        } else if value.is_list() {
-            out.write_all(b"[\n")?;
-            let items = value.len();
-            value.each(|j, item| {
-                out.write_all(b"    ")?;
+        if value.is_list() {
+            let mut empty = true;
+            value.each(|item| {
+                out.write_all(if std::mem::take(&mut empty) {
+                    b"[\n    "
+                } else {
+                    b",\n    "
+                })?;
                 serde_json::to_writer(&mut *out, item)?;
-                out.write_all(if j + 1 < items { b",\n" } else { b"\n" })
+                Ok(())
             })?;
-            out.write_all(b"  ]")?;
+            out.write_all(if empty { b"[]" } else { b"\n  ]" })?;
         } else {
-            value.each(|_, item| Ok(serde_json::to_writer(&mut *out, item)?))?;
+            value.each(|item| Ok(serde_json::to_writer(&mut *out, item)?))?;
         }
         out.write_all(if i < last { b",\n" } else { b"\n" })?;
     }
     out.write_all(b"}\n")
 }
 
-/// The compact canonical form of the plan without `plan_id`: what
-/// `canonical_compact` gives for the whole body, written part by part.
-fn write_canonical_body(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
+/// `blake3:` of the canonical body of `fields`, hashed as it is written.
+fn body_digest(fields: &[(String, TopLevel<'_>)]) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    write_canonical_body(fields, &mut HashWriter(&mut hasher))?;
+    Ok(format!("blake3:{}", hasher.finalize().to_hex()))
+}
+
+/// The compact canonical form of the body (every field but `plan_id`): what
+/// `canonical_compact` gives for the whole, written part by part.
+fn write_canonical_body(
+    fields: &[(String, TopLevel<'_>)],
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     out.write_all(b"{")?;
-    let fields = top_level(plan);
     let mut first = true;
     for (key, value) in fields.iter().filter(|(key, _)| key != "plan_id") {
         if !std::mem::take(&mut first) {
@@ -98,62 +106,56 @@ fn write_canonical_body(plan: &Plan, out: &mut impl Write) -> std::io::Result<()
         serde_json::to_writer(&mut *out, key)?;
         out.write_all(b":")?;
         if value.is_list() {
+            let mut empty = true;
             out.write_all(b"[")?;
-            value.each(|j, item| {
-                if j > 0 {
+            value.each(|item| {
+                if !std::mem::take(&mut empty) {
                     out.write_all(b",")?;
                 }
                 Ok(serde_json::to_writer(&mut *out, item)?)
             })?;
             out.write_all(b"]")?;
         } else {
-            value.each(|_, item| Ok(serde_json::to_writer(&mut *out, item)?))?;
+            value.each(|item| Ok(serde_json::to_writer(&mut *out, item)?))?;
         }
     }
     out.write_all(b"}")
 }
 
-/// One top-level value of the plan. The actions, which grow with the
-/// packages, are turned into JSON values one at a time, so that a plan of
-/// 50,000 uploads never exists as one JSON tree beside the plan itself.
+/// One top-level value of a plan. The lists that grow with the packages are
+/// turned into JSON values one item at a time, so that a plan of 50,000
+/// uploads never exists as one JSON tree: a plan's actions when it is
+/// written, a file's values (borrowed from its text) when it is read.
 enum TopLevel<'p> {
     Value(Value),
     Actions(&'p [Action]),
+    Raw(&'p RawValue),
 }
 
 impl TopLevel<'_> {
     fn is_list(&self) -> bool {
-        matches!(
-            self,
-            TopLevel::Actions(_) | TopLevel::Value(Value::Array(_))
-        )
-    }
-
-    fn is_empty_list(&self) -> bool {
-        self.is_list() && self.len() == 0
-    }
-
-    fn len(&self) -> usize {
         match self {
-            TopLevel::Actions(actions) => actions.len(),
-            TopLevel::Value(Value::Array(items)) => items.len(),
-            TopLevel::Value(_) => 1,
+            TopLevel::Actions(_) | TopLevel::Value(Value::Array(_)) => true,
+            TopLevel::Value(_) => false,
+            TopLevel::Raw(raw) => raw.get().trim_start().starts_with('['),
         }
     }
 
     /// Calls `f` with each list item (or with the value itself, if not a list).
-    fn each(&self, mut f: impl FnMut(usize, &Value) -> std::io::Result<()>) -> std::io::Result<()> {
+    fn each(&self, mut f: impl FnMut(&Value) -> std::io::Result<()>) -> std::io::Result<()> {
         match self {
-            TopLevel::Actions(actions) => actions.iter().enumerate().try_for_each(|(i, a)| {
-                f(
-                    i,
-                    &serde_json::to_value(a).expect("an action always serialises"),
-                )
+            TopLevel::Actions(actions) => actions.iter().try_for_each(|a| {
+                f(&serde_json::to_value(a).expect("an action always serialises"))
             }),
-            TopLevel::Value(Value::Array(items)) => {
-                items.iter().enumerate().try_for_each(|(i, v)| f(i, v))
+            TopLevel::Value(Value::Array(items)) => items.iter().try_for_each(f),
+            TopLevel::Value(value) => f(value),
+            TopLevel::Raw(raw) if self.is_list() => {
+                let items: Vec<&RawValue> = serde_json::from_str(raw.get())?;
+                items
+                    .into_iter()
+                    .try_for_each(|item| f(&serde_json::from_str(item.get())?))
             }
-            TopLevel::Value(value) => f(0, value),
+            TopLevel::Raw(raw) => f(&serde_json::from_str(raw.get())?),
         }
     }
 }
@@ -216,12 +218,6 @@ fn without_actions(plan: &Plan) -> Plan {
 
 /// Feeds written bytes to a hasher.
 struct HashWriter<'h>(&'h mut blake3::Hasher);
-
-impl HashWriter<'_> {
-    fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
 
 impl Write for HashWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -292,7 +288,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
         });
     }
     let recorded = string("plan_id").unwrap_or_else(|| "(missing)".to_string());
-    let actual = raw_body_digest(&top).map_err(|e| PlanFileError::Json {
+    let fields: Vec<(String, TopLevel)> = top
+        .iter()
+        .map(|(key, raw)| (key.clone(), TopLevel::Raw(raw)))
+        .collect();
+    let actual = body_digest(&fields).map_err(|e| PlanFileError::Json {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -307,40 +307,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
         path: path.to_path_buf(),
         message: shape_message(&top, e),
     })
-}
-
-/// The digest of the file's body, as `plan_id` is made: its top-level values
-/// but `plan_id` in key order, compact and canonical, list items one at a time.
-fn raw_body_digest(top: &BTreeMap<String, &RawValue>) -> serde_json::Result<String> {
-    let mut hasher = blake3::Hasher::new();
-    let out = &mut HashWriter(&mut hasher);
-    let compact = |out: &mut HashWriter, raw: &RawValue| {
-        let value: Value = serde_json::from_str(raw.get())?;
-        serde_json::to_writer(out, &value)
-    };
-    out.update(b"{");
-    for (i, (key, raw)) in top.iter().filter(|(key, _)| *key != "plan_id").enumerate() {
-        if i > 0 {
-            out.update(b",");
-        }
-        serde_json::to_writer(&mut *out, key)?;
-        out.update(b":");
-        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(items) => {
-                out.update(b"[");
-                for (j, item) in items.into_iter().enumerate() {
-                    if j > 0 {
-                        out.update(b",");
-                    }
-                    compact(out, item)?;
-                }
-                out.update(b"]");
-            }
-            Err(_) => compact(out, raw)?,
-        }
-    }
-    out.update(b"}");
-    Ok(format!("blake3:{}", hasher.finalize().to_hex()))
 }
 
 /// serde's message, and for an action that does not read as one, which
