@@ -373,6 +373,78 @@ fn a_private_staging_repository_is_downloaded_with_the_token_which_is_never_show
     assert!(!run.stderr.contains("not-the-token"), "{}", run.stderr);
 }
 
+/// Staging's files as a CDN would serve them: each at the path of the
+/// emulator's download URL, below `dir`.
+fn cdn_copy(dir: &std::path::Path) {
+    let files: [(&str, &str, Vec<u8>); 4] = [
+        ("fedora/39", "alpha-1.0-1.x86_64.rpm", rpm("alpha")),
+        ("fedora/39", "beta-1.0-1.x86_64.rpm", rpm("beta")),
+        ("fedora/39", "gamma-1.0-1.x86_64.rpm", rpm("gamma")),
+        (
+            "ubuntu/jammy",
+            "delta_1.0-1_amd64.deb",
+            simple_deb("delta", "1.0-1", "amd64").unwrap(),
+        ),
+    ];
+    for (distro, filename, bytes) in files {
+        let extension = filename.rsplit('.').next().unwrap();
+        let at = dir.join(format!("{STAGING}/packages/{distro}/{filename}"));
+        std::fs::create_dir_all(&at).unwrap();
+        std::fs::write(at.join(format!("download.{extension}")), bytes).unwrap();
+    }
+}
+
+/// Packagecloud serves downloads from another host (its CDN): staging's
+/// token goes with a download to the API's own host only, never to another,
+/// whether the download URL names that host or the API host redirects there.
+#[test]
+fn a_private_staging_repositorys_token_never_goes_to_another_host() {
+    for redirected in [false, true] {
+        let world = world("  method: copy\n", "  mode: additive\n", &[]);
+        let pc = world.sandbox().packagecloud();
+        pc.set_private(STAGING, true);
+        let cdn_dir = tempfile::tempdir().unwrap();
+        cdn_copy(cdn_dir.path());
+        let cdn = world
+            .runtime
+            .block_on(pkgsync_sandbox::files::FileServer::start(cdn_dir.path()))
+            .unwrap();
+        if redirected {
+            let to_cdn = Fault::Redirect {
+                base: cdn.url().to_string(),
+            };
+            pc.set_faults(vec![
+                FaultRule::new("/download.", to_cdn)
+                    .method("GET")
+                    .times(usize::MAX),
+            ]);
+        } else {
+            pc.set_download_base(Some(cdn.url()));
+        }
+        let plan = world.plan_out("promote.json");
+        apply(&world, &plan).expect(0);
+        assert_eq!(
+            stored(&world, PRODUCTION),
+            promoted(&stored(&world, STAGING))
+        );
+
+        let downloads = cdn.requests();
+        assert_eq!(downloads.len(), 4, "{downloads:?}");
+        assert!(downloads.iter().all(|r| !r.authorized), "{downloads:?}");
+        let at_api: Vec<_> = pc
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/download."))
+            .collect();
+        match redirected {
+            // Asked at the API's host, with the token; sent on without it.
+            true => assert!(at_api.len() == 4 && at_api.iter().all(|r| r.authorized)),
+            false => assert!(at_api.is_empty(), "{at_api:?}"),
+        }
+        world.runtime.block_on(cdn.shutdown());
+    }
+}
+
 /// The two-step workflow: OBS → staging (the demo's own config), reviewed and
 /// applied; then staging → production `--after` that plan.
 #[test]

@@ -23,6 +23,8 @@ pub struct RecordedRequest {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
+    /// Whether credentials came with it (an `Authorization` header).
+    pub authorized: bool,
 }
 
 /// Every request an emulator received, in arrival order, and how many were
@@ -69,6 +71,9 @@ impl RequestLog {
             method: request.method().as_str().to_string(),
             path: request.uri().path().to_string(),
             query: request.uri().query().map(str::to_string),
+            authorized: request
+                .headers()
+                .contains_key(axum::http::header::AUTHORIZATION),
         });
     }
 }

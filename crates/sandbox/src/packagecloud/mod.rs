@@ -271,6 +271,12 @@ impl PackagecloudEmulator {
         }
     }
 
+    /// Packages' `download_url`s point below `base` (another server, as
+    /// Packagecloud's point to its CDN); `None`: to the emulator itself.
+    pub fn set_download_base(&self, base: Option<&str>) {
+        lock(&self.shared.state).download_base = base.map(str::to_string);
+    }
+
     /// Promote calls that moved a package.
     pub fn promotions(&self) -> u64 {
         lock(&self.shared.state).promotions

@@ -36,6 +36,8 @@ pub(crate) struct PcState {
     pub repos: BTreeMap<String, Vec<StoredPackage>>,
     /// Repositories whose downloads need the token.
     pub private: std::collections::BTreeSet<String>,
+    /// Where `download_url`s point instead of the emulator (a CDN in a test).
+    pub download_base: Option<String>,
     /// Promote calls that moved a package.
     pub promotions: u64,
     pub next_id: u64,
@@ -87,6 +89,7 @@ impl PcState {
             token: seed.token,
             repos: seed.repos.iter().map(|r| (r.clone(), Vec::new())).collect(),
             private: Default::default(),
+            download_base: None,
             promotions: 0,
             next_id: 0,
             duplicate_wording: seed.duplicate_wording,

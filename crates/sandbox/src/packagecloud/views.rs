@@ -44,6 +44,7 @@ const CREATED_AT_BASE: u64 = 1_704_067_200;
 
 /// Everything the views need besides the package.
 pub(crate) struct Context<'a> {
+    /// Where `download_url`s point: the emulator, or the CDN a test set.
     pub base_url: &'a str,
     /// `user/repo`
     pub repo: &'a str,

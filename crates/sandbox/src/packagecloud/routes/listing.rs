@@ -1,7 +1,7 @@
 //! A repository's description and its listings: the flat package list and
 //! the search endpoint, paginated with `Link` and count headers.
 
-use super::{is_indexed, json_reply, not_found};
+use super::{download_base, is_indexed, json_reply, not_found};
 use crate::faults::lock;
 use crate::packagecloud::PcShared;
 use crate::packagecloud::state::StoredPackage;
@@ -91,7 +91,7 @@ pub(super) fn list(
         .take(per_page)
         .map(|p| {
             let ctx = Context {
-                base_url: &shared.base_url,
+                base_url: download_base(&state, shared),
                 repo,
                 indexed: is_indexed(&state, p),
                 private: state.private.contains(repo),

@@ -146,6 +146,11 @@ fn token_rejection(shared: &PcShared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
+/// The base of the `download_url`s the views give.
+fn download_base<'a>(state: &'a PcState, shared: &'a PcShared) -> &'a str {
+    state.download_base.as_deref().unwrap_or(&shared.base_url)
+}
+
 fn is_indexed(state: &PcState, p: &StoredPackage) -> bool {
     p.uploaded_at
         .is_none_or(|at| at.elapsed() >= state.index_delay)

@@ -1,7 +1,7 @@
 //! One stored package: its details, its delete, and the plain download a
 //! package manager fetches.
 
-use super::{is_indexed, json_reply, not_found, strip_json};
+use super::{download_base, is_indexed, json_reply, not_found, strip_json};
 use crate::faults::lock;
 use crate::packagecloud::PcShared;
 use crate::packagecloud::state::StoredPackage;
@@ -49,7 +49,7 @@ pub(super) fn details(shared: &PcShared, repo: &str, rest: &[&str]) -> Response 
     match found {
         Some(p) => {
             let ctx = Context {
-                base_url: &shared.base_url,
+                base_url: download_base(&state, shared),
                 repo,
                 indexed: is_indexed(&state, p),
                 private: state.private.contains(repo),

@@ -1,6 +1,6 @@
 //! The promote call: a package moved to another repository.
 
-use super::{json_reply, not_found, unprocessable};
+use super::{download_base, json_reply, not_found, unprocessable};
 use crate::faults::lock;
 use crate::packagecloud::PcShared;
 use crate::packagecloud::views::{self, Context};
@@ -56,7 +56,7 @@ pub(super) fn promote(
     }
     let mut package = state.repos.get_mut(repo).expect("looked up").remove(at);
     let ctx = Context {
-        base_url: &shared.base_url,
+        base_url: download_base(&state, shared),
         repo,
         indexed: true,
         private: state.private.contains(repo),

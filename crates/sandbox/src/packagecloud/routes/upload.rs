@@ -1,7 +1,7 @@
 //! The multipart upload: the server names the file from its headers, and
 //! answers 422 with Packagecloud's bodies for what it cannot store.
 
-use super::{json_reply, not_found, unprocessable};
+use super::{download_base, json_reply, not_found, unprocessable};
 use crate::faults::lock;
 use crate::packagecloud::state::StoreError;
 use crate::packagecloud::views::{self, Context};
@@ -73,7 +73,7 @@ pub(super) async fn upload(shared: &PcShared, repo: &str, request: Request) -> R
         Ok(stored) => {
             state.uploads_stored += 1;
             let ctx = Context {
-                base_url: &shared.base_url,
+                base_url: download_base(&state, shared),
                 repo,
                 indexed: false,
                 private: state.private.contains(repo),
