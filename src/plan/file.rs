@@ -7,6 +7,7 @@
 
 use super::{Action, FORMAT_MAJOR, Plan};
 pub use crate::digest::{canonical_compact, digest};
+use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -41,14 +42,7 @@ pub enum PlanFileError {
 /// `blake3:<hex>` over the canonical body: the compact canonical JSON of the
 /// plan without its `plan_id`, hashed as it is written, never held whole.
 pub fn plan_id(plan: &Plan) -> String {
-    body_digest(&top_level(plan)).expect("a plan always serialises")
-}
-
-/// The text `plan_id` is computed over: the plan without its `plan_id`.
-pub fn canonical_body(plan: &Plan) -> String {
-    let mut out = Vec::new();
-    write_canonical_body(&top_level(plan), &mut out).expect("writing to memory never fails");
-    String::from_utf8(out).expect("JSON is UTF-8")
+    body_digest(&top_level(plan), &mut |_, _, _| {}).expect("a plan always serialises")
 }
 
 /// The file text: one top-level key per line, list items one per line.
@@ -66,7 +60,7 @@ fn write_file_text(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
         write!(out, "  {}: ", Value::String(key.to_string()))?;
         if value.is_list() {
             let mut empty = true;
-            value.each(|item| {
+            value.each(|_, item| {
                 out.write_all(if std::mem::take(&mut empty) {
                     b"[\n    "
                 } else {
@@ -77,17 +71,21 @@ fn write_file_text(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
             })?;
             out.write_all(if empty { b"[]" } else { b"\n  ]" })?;
         } else {
-            value.each(|item| Ok(serde_json::to_writer(&mut *out, item)?))?;
+            value.each(|_, item| Ok(serde_json::to_writer(&mut *out, item)?))?;
         }
         out.write_all(if i < last { b",\n" } else { b"\n" })?;
     }
     out.write_all(b"}\n")
 }
 
-/// `blake3:` of the canonical body of `fields`, hashed as it is written.
-fn body_digest(fields: &[(String, TopLevel<'_>)]) -> std::io::Result<String> {
+/// `blake3:` of the canonical body of `fields`, hashed as it is written;
+/// `seen` is shown each value hashed (with its index, for a list item).
+fn body_digest(
+    fields: &[(String, TopLevel<'_>)],
+    seen: &mut dyn FnMut(&str, Option<usize>, &Value),
+) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
-    write_canonical_body(fields, &mut HashWriter(&mut hasher))?;
+    write_canonical_body(fields, &mut hasher, seen)?;
     Ok(format!("blake3:{}", hasher.finalize().to_hex()))
 }
 
@@ -96,6 +94,7 @@ fn body_digest(fields: &[(String, TopLevel<'_>)]) -> std::io::Result<String> {
 fn write_canonical_body(
     fields: &[(String, TopLevel<'_>)],
     out: &mut impl Write,
+    seen: &mut dyn FnMut(&str, Option<usize>, &Value),
 ) -> std::io::Result<()> {
     out.write_all(b"{")?;
     let mut first = true;
@@ -105,18 +104,23 @@ fn write_canonical_body(
         }
         serde_json::to_writer(&mut *out, key)?;
         out.write_all(b":")?;
-        if value.is_list() {
-            let mut empty = true;
+        let list = value.is_list();
+        if list {
             out.write_all(b"[")?;
-            value.each(|item| {
-                if !std::mem::take(&mut empty) {
+            // The list itself, then its items one by one.
+            seen(key, None, &Value::Array(Vec::new()));
+        }
+        value
+            .each(|index, item| {
+                if index > 0 {
                     out.write_all(b",")?;
                 }
+                seen(key, list.then_some(index), item);
                 Ok(serde_json::to_writer(&mut *out, item)?)
-            })?;
+            })
+            .map_err(|e| std::io::Error::new(e.kind(), format!("`{key}`: {e}")))?;
+        if list {
             out.write_all(b"]")?;
-        } else {
-            value.each(|item| Ok(serde_json::to_writer(&mut *out, item)?))?;
         }
     }
     out.write_all(b"}")
@@ -141,21 +145,36 @@ impl TopLevel<'_> {
         }
     }
 
-    /// Calls `f` with each list item (or with the value itself, if not a list).
-    fn each(&self, mut f: impl FnMut(&Value) -> std::io::Result<()>) -> std::io::Result<()> {
+    /// Calls `f` with each list item and its index (or with the value itself,
+    /// if not a list).
+    fn each(&self, mut f: impl FnMut(usize, &Value) -> std::io::Result<()>) -> std::io::Result<()> {
+        let item = |index: usize, raw: &RawValue| {
+            serde_json::from_str::<Value>(raw.get()).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("item {}: {e}", index + 1),
+                )
+            })
+        };
         match self {
-            TopLevel::Actions(actions) => actions.iter().try_for_each(|a| {
-                f(&serde_json::to_value(a).expect("an action always serialises"))
+            TopLevel::Actions(actions) => actions.iter().enumerate().try_for_each(|(i, a)| {
+                f(
+                    i,
+                    &serde_json::to_value(a).expect("an action always serialises"),
+                )
             }),
-            TopLevel::Value(Value::Array(items)) => items.iter().try_for_each(f),
-            TopLevel::Value(value) => f(value),
+            TopLevel::Value(Value::Array(items)) => {
+                items.iter().enumerate().try_for_each(|(i, v)| f(i, v))
+            }
+            TopLevel::Value(value) => f(0, value),
             TopLevel::Raw(raw) if self.is_list() => {
                 let items: Vec<&RawValue> = serde_json::from_str(raw.get())?;
                 items
                     .into_iter()
-                    .try_for_each(|item| f(&serde_json::from_str(item.get())?))
+                    .enumerate()
+                    .try_for_each(|(i, raw)| f(i, &item(i, raw)?))
             }
-            TopLevel::Raw(raw) => f(&serde_json::from_str(raw.get())?),
+            TopLevel::Raw(raw) => f(0, &serde_json::from_str(raw.get())?),
         }
     }
 }
@@ -213,20 +232,6 @@ fn without_actions(plan: &Plan) -> Plan {
         indexes: indexes.clone(),
         after: after.clone(),
         actions: Vec::new(),
-    }
-}
-
-/// Feeds written bytes to a hasher.
-struct HashWriter<'h>(&'h mut blake3::Hasher);
-
-impl Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -292,9 +297,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
         .iter()
         .map(|(key, raw)| (key.clone(), TopLevel::Raw(raw)))
         .collect();
-    let actual = body_digest(&fields).map_err(|e| PlanFileError::Json {
+    // The plan is built from the very values hashed, so that it is what the
+    // `plan_id` covers: a key given twice counts once, in both.
+    let mut read = ReadPlan::default();
+    let actual = body_digest(&fields, &mut |key, index, value| {
+        read.add(key, index, value)
+    })
+    .map_err(|e| PlanFileError::Json {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: crate::display::text(&e.to_string()).into_owned(),
     })?;
     if recorded != actual {
         return Err(PlanFileError::Tampered {
@@ -303,38 +314,65 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
             actual,
         });
     }
-    serde_json::from_str(text).map_err(|e| PlanFileError::Shape {
-        path: path.to_path_buf(),
-        message: shape_message(&top, e),
-    })
+    read.into_plan(recorded)
+        .map_err(|message| PlanFileError::Shape {
+            path: path.to_path_buf(),
+            message: crate::display::text(&message).into_owned(),
+        })
 }
 
-/// serde's message, and for an action that does not read as one, which
-/// action it is: serde alone says only that some `source` matched no kind of
-/// source. Messages quote the file's own (edited, perhaps hostile) text: escaped.
-fn shape_message(top: &BTreeMap<String, &RawValue>, error: serde_json::Error) -> String {
-    let actions: Vec<&RawValue> = top
-        .get("actions")
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .unwrap_or_default();
-    let broken = actions.iter().enumerate().find_map(|(i, raw)| {
-        serde_json::from_str::<Action>(raw.get())
-            .err()
-            .map(|e| (i, raw, e))
-    });
-    let message = match broken {
-        Some((i, raw, e)) => {
-            let action: Value = serde_json::from_str(raw.get()).unwrap_or_default();
-            let field = |name: &str| action.get(name).and_then(Value::as_str).unwrap_or("?");
-            format!(
-                "action {} (`{} {}/{}`): {e}",
-                i + 1,
-                field("action"),
-                field("distro_version"),
-                field("filename")
-            )
+/// A plan file's values as they are hashed: the actions read one by one,
+/// everything else kept as JSON until the whole is read.
+#[derive(Default)]
+struct ReadPlan {
+    head: serde_json::Map<String, Value>,
+    actions: Vec<Action>,
+    /// The first action that does not read, named.
+    broken: Option<String>,
+}
+
+impl ReadPlan {
+    fn add(&mut self, key: &str, index: Option<usize>, value: &Value) {
+        match (key, index) {
+            ("actions", Some(index)) => match Action::deserialize(value) {
+                Ok(action) => self.actions.push(action),
+                Err(e) => {
+                    self.broken
+                        .get_or_insert_with(|| broken_action(index, value, e));
+                }
+            },
+            (_, Some(_)) => {
+                if let Some(Value::Array(items)) = self.head.get_mut(key) {
+                    items.push(value.clone());
+                }
+            }
+            (_, None) => {
+                self.head.insert(key.to_string(), value.clone());
+            }
         }
-        None => error.to_string(),
-    };
-    crate::display::text(&message).into_owned()
+    }
+
+    /// The plan, or serde's message (for an action: which one).
+    fn into_plan(mut self, plan_id: String) -> Result<Plan, String> {
+        if let Some(broken) = self.broken {
+            return Err(broken);
+        }
+        self.head.insert("plan_id".into(), Value::String(plan_id));
+        let mut plan = Plan::deserialize(&Value::Object(self.head)).map_err(|e| e.to_string())?;
+        plan.actions = self.actions;
+        Ok(plan)
+    }
+}
+
+/// serde's message for an action that does not read, with which action it
+/// is: serde alone says only that some `source` matched no kind of source.
+fn broken_action(index: usize, action: &Value, error: serde_json::Error) -> String {
+    let field = |name: &str| action.get(name).and_then(Value::as_str).unwrap_or("?");
+    format!(
+        "action {} (`{} {}/{}`): {error}",
+        index + 1,
+        field("action"),
+        field("distro_version"),
+        field("filename")
+    )
 }

@@ -148,7 +148,7 @@ fn a_plan_rewritten_to_delete_outside_the_rules_is_refused() {
         },
         unsafe_name: false,
     });
-    plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
+    plan.plan_id = pkgsync::plan::file::plan_id(&plan);
     pkgsync::plan::file::write(&plan, &plan_path).unwrap();
     let run = world
         .pkgsync(&[
@@ -229,7 +229,7 @@ fn a_plan_rewritten_to_upload_outside_the_mapping_is_refused() {
         .find(|a| a.action == pkgsync::plan::ActionKind::Upload && a.distro_version == "fedora/39")
         .unwrap();
     upload.distro_version = "el/7".into();
-    plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
+    plan.plan_id = pkgsync::plan::file::plan_id(&plan);
     pkgsync::plan::file::write(&plan, &plan_path).unwrap();
     let before = world.stored();
     let run = world

@@ -19,7 +19,7 @@ use std::path::Path;
 /// the planner does.
 fn pin_tool(mut plan: Plan) -> Plan {
     plan.tool = "pkgsync 0.0.0-test".into();
-    plan.plan_id = file::digest(&file::canonical_body(&plan));
+    plan.plan_id = file::plan_id(&plan);
     plan
 }
 
@@ -348,6 +348,60 @@ fn an_action_that_does_not_read_is_named_by_its_place_and_key() {
         }
         other => panic!("expected Shape, got {other:?}"),
     }
+}
+
+#[test]
+fn the_plan_id_is_the_digest_of_the_whole_body_as_json() {
+    for plan in [small_plan(), big_plan(3000, 40)] {
+        let mut value = serde_json::to_value(&plan).unwrap();
+        value.as_object_mut().unwrap().remove("plan_id");
+        assert_eq!(
+            file::plan_id(&plan),
+            file::digest(&file::canonical_compact(&value))
+        );
+    }
+}
+
+#[test]
+fn a_key_given_twice_reads_as_the_plan_id_covers_it() {
+    let plan = small_plan();
+    let text = file::to_file_text(&plan);
+    let index = plan
+        .actions
+        .iter()
+        .position(|a| a.action == ActionKind::Upload)
+        .unwrap();
+    // Another kind of source's fields, and an `arch` that the file's own
+    // `arch` (later, so the one a JSON reader keeps) overrides.
+    let lines: Vec<String> = text
+        .lines()
+        .map(String::from)
+        .enumerate()
+        .map(|(i, line)| match i == index + actions_line(&text) + 1 {
+            true => line.replacen(
+                "\"source\":{",
+                "\"source\":{\"arch\":\"aarch64\",\"archive\":\"https://elsewhere.example/debian\",\"path\":\"pool/x.deb\",",
+                1,
+            ),
+            false => line,
+        })
+        .collect();
+    let edited = lines.join("\n") + "\n";
+    assert_ne!(edited, text, "the edit applies");
+    // The plan_id a writer of that JSON would give it.
+    let mut value: Value = serde_json::from_str(&edited).unwrap();
+    let recorded = value.as_object_mut().unwrap().remove("plan_id").unwrap();
+    let id = file::digest(&file::canonical_compact(&value));
+    let edited = edited.replace(recorded.as_str().unwrap(), &id);
+    let read = parse(&edited).expect("read as the JSON reader sees it");
+    assert_eq!(read.actions[index].source, plan.actions[index].source);
+}
+
+/// The line of the file that opens the actions list.
+fn actions_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| l.starts_with("  \"actions\": ["))
+        .unwrap()
 }
 
 /// Every string and number in a JSON value, with its path.

@@ -455,7 +455,7 @@ fn a_plan_in_format_1_0_with_md5s_still_applies() {
         });
         source.md5 = Some(hex::encode(md5::Md5::digest(&bytes)));
     }
-    plan.plan_id = pkgsync::plan::file::digest(&pkgsync::plan::file::canonical_body(&plan));
+    plan.plan_id = pkgsync::plan::file::plan_id(&plan);
     pkgsync::plan::file::write(&plan, &path).unwrap();
     world
         .pkgsync(&["apply", path.to_str().unwrap(), "--config", world.config()])
