@@ -27,7 +27,7 @@ use crate::http::HttpClient;
 use crate::model::{ArtifactKey, GbsFile, Provenance, SourceInventory};
 use crate::plan::SourceExpectation;
 use crate::rpmmd::{Located, RpmMdError};
-use crate::source::{Recheck, Rechecked, admits_published, recheck_published};
+use crate::source::{Recheck, Rechecked, admits_published, read_all, recheck_published};
 use std::collections::{BTreeMap, BTreeSet};
 use tree::{Build, Target};
 
@@ -92,11 +92,10 @@ impl GbsSource {
     }
 
     /// Every tree's build.xml, then (once every repo is known to be mapped or
-    /// skipped) every selected repository, completely, or an error. All
-    /// unmapped repos of all trees are named at once.
-    pub async fn fetch(&self) -> Result<Vec<Listing>, GbsError> {
-        let builds =
-            futures::future::try_join_all(self.trees.iter().map(|t| self.read_build(t))).await?;
+    /// skipped) every selected repository, completely, or every tree's error.
+    /// All unmapped repos of all trees are named at once.
+    pub async fn fetch(&self) -> Result<Vec<Listing>, Vec<GbsError>> {
+        let builds = read_all(self.trees.iter().map(|t| self.read_build(t))).await?;
         let mut unmapped = Vec::new();
         let mut selected = Vec::new();
         for (tree, build) in self.trees.iter().zip(builds) {
@@ -112,12 +111,12 @@ impl GbsSource {
             selected.push((tree, build, selection));
         }
         if !unmapped.is_empty() {
-            return Err(GbsError::Unmapped(unmapped));
+            return Err(vec![GbsError::Unmapped(unmapped)]);
         }
         let reads = selected
             .into_iter()
             .map(|(tree, build, selection)| self.read_parts(tree, build, selection));
-        futures::future::try_join_all(reads).await
+        read_all(reads).await
     }
 
     /// The inventory of the fetched trees, `distro/version`s named by

@@ -74,12 +74,15 @@ impl RpmMdSource {
     /// link are all read from the compose it named then, even if it moves
     /// during the reads.
     pub async fn fetch(&self) -> Result<Vec<Listing>, Vec<RpmMdError>> {
-        let resolved = self
+        let (resolved, failed): (Vec<_>, Vec<_>) = self
             .repositories
             .iter()
             .map(|r| read::resolve(&r.url))
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(|e| vec![e])?;
+            .partition(Result::is_ok);
+        if !failed.is_empty() {
+            return Err(failed.into_iter().filter_map(Result::err).collect());
+        }
+        let resolved = resolved.into_iter().filter_map(Result::ok);
         let reads = self
             .repositories
             .iter()

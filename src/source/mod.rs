@@ -135,7 +135,7 @@ impl Source {
             Self::Obs(obs) => Ok(Fetched::Obs(obs.fetch().await?)),
             Self::RpmMd(rpmmd) => Ok(Fetched::RpmMd(rpmmd.fetch().await.map_err(several)?)),
             Self::Deb(deb) => Ok(Fetched::Deb(deb.fetch().await.map_err(several)?)),
-            Self::Gbs(gbs) => Ok(Fetched::Gbs(gbs.fetch().await?)),
+            Self::Gbs(gbs) => Ok(Fetched::Gbs(gbs.fetch().await.map_err(several)?)),
             Self::Promotion(promotion) => Ok(Fetched::Promotion(promotion.fetch().await?)),
         }
     }

@@ -330,3 +330,21 @@ fn a_tree_on_disk_whose_latest_moved_is_stale_as_a_whole_even_with_the_same_file
     }
     assert!(world.stored().is_empty());
 }
+
+#[test]
+fn every_tree_that_cannot_be_read_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("gone-a"), dir.path().join("gone-b"));
+    let world = crate::support::world_of(&format!(
+        "gbs:\n  - url: {}\n    mapping:\n      tizen-base: fedora/39\n  - url: {}\n    mapping:\n      tizen-base: fedora/40\n",
+        a.display(),
+        b.display()
+    ));
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    for word in ["2 sources could not be read", "gone-a", "gone-b"] {
+        assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
+    }
+    assert!(world.stored().is_empty());
+}
