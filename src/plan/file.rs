@@ -239,12 +239,19 @@ pub fn write(plan: &Plan, path: &Path) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    // Write beside and rename, so a crash never leaves half a plan.
+    // Write beside and rename, so a crash never leaves half a plan; a
+    // failed write (a full disk) leaves nothing behind.
     let tmp = path.with_extension("json.tmp");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    write_file_text(plan, &mut file)?;
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut file = std::io::BufWriter::new(file);
+        write_file_text(plan, &mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
