@@ -551,3 +551,37 @@ fn mirror_mode_deletes_what_the_repository_no_longer_lists_and_refuses_other_con
     );
     runtime.block_on(server.shutdown());
 }
+
+#[test]
+fn obs_hints_reach_the_user_alone_and_beside_another_failing_source() {
+    let world = World::demo();
+    let config = std::fs::read_to_string(&world.config).unwrap();
+    std::fs::write(
+        &world.config,
+        config.replace("demo-password", "wrong-password"),
+    )
+    .unwrap();
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("hint: OBS rejected the password of user `demo`"),
+        "{}",
+        run.stderr
+    );
+    let config = config.replace("demo-password", "wrong-password")
+        + "rpm-md:\n  - url: /nonexistent/repository\n    distro: fedora/40\n";
+    std::fs::write(&world.config, config).unwrap();
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    for word in [
+        "2 sources could not be read",
+        "/nonexistent/repository",
+        "hint: OBS rejected the password of user `demo`",
+    ] {
+        assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("wrong-password"), "{}", run.stderr);
+}
