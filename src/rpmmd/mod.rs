@@ -30,11 +30,20 @@ use crate::source::{Recheck, Rechecked, admits_published, recheck_published};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
-#[error("rpm-md repository `{repository}`: `{file}`: {detail}")]
+#[error("rpm-md repository `{repository}`{}: {detail}", in_file(file))]
 pub struct RpmMdError {
     repository: String,
     file: String,
     detail: String,
+}
+
+/// `: `<file>`` for an error in one of the repository's files; nothing for
+/// one about the repository as a whole (its path cannot be resolved).
+fn in_file(file: &str) -> String {
+    match file {
+        "" => String::new(),
+        file => format!(": `{file}`"),
+    }
 }
 
 impl RpmMdError {
