@@ -1211,7 +1211,11 @@ fn a_rejected_packagecloud_token_gets_its_hint_and_is_never_shown() {
     let world = World::demo();
     let config = std::fs::read_to_string(&world.config).unwrap();
     let wrong = "ffffffffffffffffffffffffffffffffffffffffffffffff";
-    std::fs::write(&world.config, config.replace(pkgsync_sandbox::demo::DEMO_PC_TOKEN, wrong)).unwrap();
+    std::fs::write(
+        &world.config,
+        config.replace(pkgsync_sandbox::demo::DEMO_PC_TOKEN, wrong),
+    )
+    .unwrap();
     let run = world
         .pkgsync(&["plan", "--config", world.config()])
         .expect(1);
