@@ -53,29 +53,7 @@ pub fn to_file_text(plan: &Plan) -> String {
 }
 
 fn write_file_text(plan: &Plan, out: &mut impl Write) -> std::io::Result<()> {
-    let fields = top_level(plan);
-    out.write_all(b"{\n")?;
-    let last = fields.len().saturating_sub(1);
-    for (i, (key, value)) in fields.iter().enumerate() {
-        write!(out, "  {}: ", Value::String(key.to_string()))?;
-        if value.is_list() {
-            let mut empty = true;
-            value.each(|_, item| {
-                out.write_all(if std::mem::take(&mut empty) {
-                    b"[\n    "
-                } else {
-                    b",\n    "
-                })?;
-                serde_json::to_writer(&mut *out, item)?;
-                Ok(())
-            })?;
-            out.write_all(if empty { b"[]" } else { b"\n  ]" })?;
-        } else {
-            value.each(|_, item| Ok(serde_json::to_writer(&mut *out, item)?))?;
-        }
-        out.write_all(if i < last { b",\n" } else { b"\n" })?;
-    }
-    out.write_all(b"}\n")
+    write_fields(&top_level(plan), &FILE_TEXT, out, &mut |_, _, _| {})
 }
 
 /// `blake3:` of the canonical body of `fields`, hashed as it is written;
@@ -85,45 +63,97 @@ fn body_digest(
     seen: &mut dyn FnMut(&str, Option<usize>, &Value),
 ) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
-    write_canonical_body(fields, &mut hasher, seen)?;
+    write_fields(fields, &CANONICAL_BODY, &mut hasher, seen)?;
     Ok(format!("blake3:{}", hasher.finalize().to_hex()))
 }
 
+/// How the top-level fields are laid out around their compact values.
+struct Layout {
+    open: &'static [u8],
+    /// Before each key.
+    indent: &'static [u8],
+    colon: &'static [u8],
+    /// Between two fields.
+    between: &'static [u8],
+    /// Before the first item of a non-empty list, and between two items.
+    first_item: &'static [u8],
+    next_item: &'static [u8],
+    /// After the last item of a non-empty list (an empty one is `[]`).
+    list_close: &'static [u8],
+    close: &'static [u8],
+    /// The canonical body, which `plan_id` is over, leaves `plan_id` out.
+    with_plan_id: bool,
+}
+
+/// The file: one top-level key per line, list items one per line.
+const FILE_TEXT: Layout = Layout {
+    open: b"{\n",
+    indent: b"  ",
+    colon: b": ",
+    between: b",\n",
+    first_item: b"[\n    ",
+    next_item: b",\n    ",
+    list_close: b"\n  ]",
+    close: b"\n}\n",
+    with_plan_id: true,
+};
+
 /// The compact canonical form of the body (every field but `plan_id`): what
 /// `canonical_compact` gives for the whole, written part by part.
-fn write_canonical_body(
+const CANONICAL_BODY: Layout = Layout {
+    open: b"{",
+    indent: b"",
+    colon: b":",
+    between: b",",
+    first_item: b"[",
+    next_item: b",",
+    list_close: b"]",
+    close: b"}",
+    with_plan_id: false,
+};
+
+fn write_fields(
     fields: &[(String, TopLevel<'_>)],
+    layout: &Layout,
     out: &mut impl Write,
     seen: &mut dyn FnMut(&str, Option<usize>, &Value),
 ) -> std::io::Result<()> {
-    out.write_all(b"{")?;
-    let mut first = true;
-    for (key, value) in fields.iter().filter(|(key, _)| key != "plan_id") {
-        if !std::mem::take(&mut first) {
-            out.write_all(b",")?;
+    out.write_all(layout.open)?;
+    let shown = fields
+        .iter()
+        .filter(|(key, _)| layout.with_plan_id || key != "plan_id");
+    for (i, (key, value)) in shown.enumerate() {
+        if i > 0 {
+            out.write_all(layout.between)?;
         }
+        out.write_all(layout.indent)?;
         serde_json::to_writer(&mut *out, key)?;
-        out.write_all(b":")?;
+        out.write_all(layout.colon)?;
         let list = value.is_list();
         if list {
-            out.write_all(b"[")?;
             // The list itself, then its items one by one.
             seen(key, None, &Value::Array(Vec::new()));
         }
         value
             .each(|index, item| {
-                if index > 0 {
-                    out.write_all(b",")?;
+                if list {
+                    out.write_all(match index {
+                        0 => layout.first_item,
+                        _ => layout.next_item,
+                    })?;
                 }
                 seen(key, list.then_some(index), item);
                 Ok(serde_json::to_writer(&mut *out, item)?)
             })
             .map_err(|e| std::io::Error::new(e.kind(), format!("`{key}`: {e}")))?;
         if list {
-            out.write_all(b"]")?;
+            out.write_all(match value.is_empty_list() {
+                true => b"[]",
+                false => layout.list_close,
+            })?;
         }
     }
-    out.write_all(b"}")
+    out.write_all(layout.close)
 }
 
 /// One top-level value of a plan. The lists that grow with the packages are
@@ -137,6 +167,16 @@ enum TopLevel<'p> {
 }
 
 impl TopLevel<'_> {
+    fn is_empty_list(&self) -> bool {
+        match self {
+            TopLevel::Actions(actions) => actions.is_empty(),
+            TopLevel::Value(value) => value.as_array().is_some_and(Vec::is_empty),
+            TopLevel::Raw(raw) => {
+                serde_json::from_str::<Vec<&RawValue>>(raw.get()).is_ok_and(|v| v.is_empty())
+            }
+        }
+    }
+
     fn is_list(&self) -> bool {
         match self {
             TopLevel::Actions(_) | TopLevel::Value(Value::Array(_)) => true,

@@ -83,15 +83,9 @@ impl RpmMdSource {
     /// link are all read from the compose it named then, even if it moves
     /// during the reads.
     pub async fn fetch(&self) -> Result<Vec<Listing>, Vec<RpmMdError>> {
-        let (resolved, failed): (Vec<_>, Vec<_>) = self
-            .repositories
-            .iter()
-            .map(|r| read::resolve(&r.url))
-            .partition(Result::is_ok);
-        if !failed.is_empty() {
-            return Err(failed.into_iter().filter_map(Result::err).collect());
-        }
-        let resolved = resolved.into_iter().filter_map(Result::ok);
+        let resolved = crate::source::all_or_every_error(
+            self.repositories.iter().map(|r| read::resolve(&r.url)),
+        )?;
         let reads = self
             .repositories
             .iter()

@@ -55,16 +55,23 @@ pub enum SourceError {
 pub async fn read_all<T, E>(
     reads: impl IntoIterator<Item = impl Future<Output = Result<T, E>>>,
 ) -> Result<Vec<T>, Vec<E>> {
-    let mut read = Vec::new();
+    all_or_every_error(futures::future::join_all(reads).await)
+}
+
+/// Every value, or every error.
+pub fn all_or_every_error<T, E>(
+    results: impl IntoIterator<Item = Result<T, E>>,
+) -> Result<Vec<T>, Vec<E>> {
+    let mut values = Vec::new();
     let mut failed = Vec::new();
-    for result in futures::future::join_all(reads).await {
+    for result in results {
         match result {
-            Ok(one) => read.push(one),
+            Ok(one) => values.push(one),
             Err(error) => failed.push(error),
         }
     }
     if failed.is_empty() {
-        Ok(read)
+        Ok(values)
     } else {
         Err(failed)
     }

@@ -275,16 +275,6 @@ fn recompress_primary_with_zstd(repo: &Path) {
 }
 
 /// A plan fails naming the repository and the file; nothing is uploaded.
-fn refused(world: &World, says: &[&str]) {
-    let run = world
-        .pkgsync(&["plan", "--config", world.config()])
-        .expect(1);
-    for word in says {
-        assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
-    }
-    assert!(world.stored().is_empty());
-}
-
 #[test]
 fn a_primary_that_does_not_match_repomd_or_is_cut_is_refused() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -305,11 +295,11 @@ fn a_primary_that_does_not_match_repomd_or_is_cut_is_refused() {
     let last = bad.len() - 10;
     bad[last] ^= 0xff;
     std::fs::write(&primary, &bad).unwrap();
-    refused(&world, &["rpm-md repository", "-primary.xml.gz", "sha256"]);
+    world.plan_refused(&["rpm-md repository", "-primary.xml.gz", "sha256"]);
 
     // Cut short: the size no longer matches.
     std::fs::write(&primary, &good[..good.len() / 2]).unwrap();
-    refused(&world, &["-primary.xml.gz", "bytes"]);
+    world.plan_refused(&["-primary.xml.gz", "bytes"]);
 
     // Well-formed gzip of a cut primary, with repomd rewritten to match it:
     // the parser sees the missing end.
@@ -339,7 +329,7 @@ fn a_primary_that_does_not_match_repomd_or_is_cut_is_refused() {
     );
     std::fs::write(&repomd_path, repomd).unwrap();
     std::fs::rename(&primary, repodata.join(format!("{new_sha}-primary.xml.gz"))).unwrap();
-    refused(&world, &["-primary.xml.gz"]);
+    world.plan_refused(&["-primary.xml.gz"]);
     runtime.block_on(server.shutdown());
 }
 
@@ -360,15 +350,12 @@ fn every_source_that_cannot_be_read_is_named_at_once() {
         ),
         url = url
     ));
-    refused(
-        &world,
-        &[
-            "3 sources could not be read",
-            "/gone-a/repodata/repomd.xml",
-            "/gone-b/repodata/repomd.xml",
-            "/gone-c/",
-        ],
-    );
+    world.plan_refused(&[
+        "3 sources could not be read",
+        "/gone-a/repodata/repomd.xml",
+        "/gone-b/repodata/repomd.xml",
+        "/gone-c/",
+    ]);
     runtime.block_on(server.shutdown());
 }
 
@@ -415,15 +402,12 @@ fn a_signed_repository_verifies_against_its_key_and_nothing_else() {
     // Another key: refused, naming the repository and the signature.
     let other = Gpg::new(dir.path(), "other");
     let world = world_with(&url, &signed_by(&other));
-    refused(
-        &world,
-        &[
-            "rpm-md repository",
-            "repomd.xml.asc",
-            "no valid signature",
-            &other.fingerprint,
-        ],
-    );
+    world.plan_refused(&[
+        "rpm-md repository",
+        "repomd.xml.asc",
+        "no valid signature",
+        &other.fingerprint,
+    ]);
 
     // Its own key: synced, and the plan records the key's fingerprint.
     let world = world_with(&url, &signed_by(&key));
@@ -438,9 +422,9 @@ fn a_signed_repository_verifies_against_its_key_and_nothing_else() {
     let text = std::fs::read_to_string(&repomd).unwrap();
     std::fs::write(&repomd, text.replace("<revision>", "<revision>1")).unwrap();
     let world = world_with(&url, &signed_by(&key));
-    refused(&world, &["repomd.xml.asc", "no valid signature"]);
+    world.plan_refused(&["repomd.xml.asc", "no valid signature"]);
     std::fs::remove_file(repo.join("repodata/repomd.xml.asc")).unwrap();
-    refused(&world, &["repomd.xml.asc", "404"]);
+    world.plan_refused(&["repomd.xml.asc", "404"]);
     runtime.block_on(server.shutdown());
 }
 
@@ -555,33 +539,17 @@ fn mirror_mode_deletes_what_the_repository_no_longer_lists_and_refuses_other_con
 #[test]
 fn obs_hints_reach_the_user_alone_and_beside_another_failing_source() {
     let world = World::demo();
-    let config = std::fs::read_to_string(&world.config).unwrap();
-    std::fs::write(
-        &world.config,
-        config.replace("demo-password", "wrong-password"),
-    )
-    .unwrap();
-    let run = world
-        .pkgsync(&["plan", "--config", world.config()])
-        .expect(1);
-    assert!(
-        run.stderr
-            .contains("hint: OBS rejected the password of user `demo`"),
-        "{}",
-        run.stderr
-    );
-    let config = config.replace("demo-password", "wrong-password")
+    world.edit_config("demo-password", "wrong-password");
+    let hint = "hint: OBS rejected the password of user `demo`";
+    let run = world.plan_refused(&[hint]);
+    assert!(!run.stderr.contains("wrong-password"), "{}", run.stderr);
+    let config = std::fs::read_to_string(&world.config).unwrap()
         + "rpm-md:\n  - url: /nonexistent/repository\n    distro: fedora/40\n";
     std::fs::write(&world.config, config).unwrap();
-    let run = world
-        .pkgsync(&["plan", "--config", world.config()])
-        .expect(1);
-    for word in [
+    let run = world.plan_refused(&[
         "2 sources could not be read",
         "/nonexistent/repository",
-        "hint: OBS rejected the password of user `demo`",
-    ] {
-        assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
-    }
+        hint,
+    ]);
     assert!(!run.stderr.contains("wrong-password"), "{}", run.stderr);
 }

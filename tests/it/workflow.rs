@@ -1209,21 +1209,9 @@ fn the_published_repositories_of_a_project_plan_what_its_build_api_plans() {
 #[test]
 fn a_rejected_packagecloud_token_gets_its_hint_and_is_never_shown() {
     let world = World::demo();
-    let config = std::fs::read_to_string(&world.config).unwrap();
     let wrong = "ffffffffffffffffffffffffffffffffffffffffffffffff";
-    std::fs::write(
-        &world.config,
-        config.replace(pkgsync_sandbox::demo::DEMO_PC_TOKEN, wrong),
-    )
-    .unwrap();
-    let run = world
-        .pkgsync(&["plan", "--config", world.config()])
-        .expect(1);
-    assert!(
-        run.stderr
-            .contains("hint: check that the token is current for this Packagecloud URL"),
-        "{}",
-        run.stderr
-    );
+    world.edit_config(pkgsync_sandbox::demo::DEMO_PC_TOKEN, wrong);
+    let run =
+        world.plan_refused(&["hint: check that the token is current for this Packagecloud URL"]);
     assert!(!run.stderr.contains(wrong), "{}", run.stderr);
 }

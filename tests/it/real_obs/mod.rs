@@ -181,6 +181,19 @@ impl Target {
         )
     }
 
+    /// Plans with `config` again: nothing is left to do.
+    fn no_changes(&self, config: &Path) {
+        let again = self
+            .pkgsync(&[
+                "plan",
+                "--config",
+                config.to_str().unwrap(),
+                "--detailed-exitcode",
+            ])
+            .expect(0);
+        assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    }
+
     fn plan(&self, config: &Path, name: &str) -> (PathBuf, pkgsync::plan::Plan) {
         let path = self.dir.path().join(name);
         self.pkgsync(&[
@@ -303,15 +316,7 @@ fn plan_against_the_real_backend_lists_exactly_its_binaries_and_apply_converges(
             "`{filename}` arrived with the md5 the backend lists"
         );
     }
-    let again = target
-        .pkgsync(&[
-            "plan",
-            "--config",
-            config.to_str().unwrap(),
-            "--detailed-exitcode",
-        ])
-        .expect(0);
-    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    target.no_changes(&config);
 }
 
 /// Copies the backend's project, as pkgsync's client reads it, into the emulator.

@@ -115,15 +115,7 @@ fn the_published_repositories_plan_the_build_apis_uploads_with_the_files_sha256_
         .collect();
     assert_eq!(stored, on_disk, "stored as published, byte for byte");
     for config in [config, target.config_for(url)] {
-        let again = target
-            .pkgsync(&[
-                "plan",
-                "--config",
-                config.to_str().unwrap(),
-                "--detailed-exitcode",
-            ])
-            .expect(0);
-        assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+        target.no_changes(&config);
     }
     target.runtime.block_on(files.shutdown());
 }

@@ -84,6 +84,18 @@ impl World {
         std::fs::write(&self.config, text.replace(from, to)).unwrap();
     }
 
+    /// `plan` fails (exit 1) saying each of `says` on stderr, and the demo
+    /// repository holds what it held.
+    pub fn plan_refused(&self, says: &[&str]) -> Run {
+        let before = self.stored();
+        let run = self.pkgsync(&["plan", "--config", self.config()]).expect(1);
+        for word in says {
+            assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
+        }
+        assert_eq!(self.stored(), before, "the plan changed nothing");
+        run
+    }
+
     /// Stored packages of the demo repository, as (distro/version/filename, sha256).
     pub fn stored(&self) -> Vec<(String, String)> {
         let mut stored: Vec<(String, String)> = self
