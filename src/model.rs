@@ -3,7 +3,7 @@
 
 use crate::checksum::{Algorithm, Checksum};
 pub use pkgfile::{
-    ARCH_INDEPENDENT, FileClass, PackageType, classify_filename, file_arch, synced_as,
+    ARCH_INDEPENDENT, FileClass, PackageType, classify_filename, file_arch, package_name, synced_as,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -289,6 +289,9 @@ pub struct SourceInventory {
     pub coverage: BTreeMap<String, Coverage>,
     /// What each published repository's index said when it was read.
     pub read: Vec<IndexRead>,
+    /// Keys listed again, with the same content, by further origins (a
+    /// noarch rpm in two arch trees): one upload, every origin named.
+    pub also_listed: BTreeMap<ArtifactKey, std::collections::BTreeSet<String>>,
 }
 
 /// One published repository's index as read: which one, a digest of its

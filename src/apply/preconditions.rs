@@ -93,6 +93,7 @@ mod tests {
                 sha256: None,
                 sha1: None,
                 sha512: None,
+                also_listed_by: Vec::new(),
             }),
             target: TargetExpectation::absent(),
             unsafe_name: false,

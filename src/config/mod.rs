@@ -112,6 +112,20 @@ impl PatternFilter {
         })
     }
 
+    /// From patterns as written (`what` names the filter in an error).
+    pub fn from_globs(include: &[&str], exclude: &[&str], what: &str) -> Result<Self, String> {
+        let raw = raw::RawPatterns {
+            include: include.iter().map(|s| s.to_string()).collect(),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+        };
+        Self::new(&raw, what)
+    }
+
+    /// Neither includes nor excludes: the filter is not set.
+    pub fn is_unset(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
     pub fn everything() -> Self {
         Self::new(&raw::RawPatterns::default(), "").expect("empty pattern sets always build")
     }
@@ -359,10 +373,18 @@ impl Config {
         let distro_mapping =
             sections::distro_mapping(&raw.distro_mapping, "distro-mapping").map_err(invalid)?;
         let gbs = published::gbs(&raw.gbs, path, &mut remarks).map_err(invalid)?;
+        let filters = sections::filters(&raw.filters).map_err(invalid)?;
+        sections::filters_apply(&filters, &rpm_md, &deb, raw.promote.is_some()).map_err(invalid)?;
         if obs.published {
-            let (more_rpm_md, more_deb) =
-                published::obs_published(&raw.obs, &obs, &distro_mapping, path, &mut remarks)
-                    .map_err(invalid)?;
+            let (more_rpm_md, more_deb) = published::obs_published(
+                &raw.obs,
+                &obs,
+                &distro_mapping,
+                &filters.repositories,
+                path,
+                &mut remarks,
+            )
+            .map_err(invalid)?;
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);
         }
@@ -376,7 +398,6 @@ impl Config {
                 "the config names no source: list OBS projects under `obsprojects`, repositories under `rpm-md` or `deb`, trees under `gbs`, or a repository to `promote` from".to_string(),
             ));
         }
-        let filters = sections::filters(&raw.filters).map_err(invalid)?;
         let (policy_settings, protect) = sections::sync(&raw.sync, &filters).map_err(invalid)?;
         let packagecloud = sections::packagecloud(&raw.packagecloud, path, env).map_err(invalid)?;
         let promote = raw

@@ -4,7 +4,7 @@
 
 use super::raw::{RawDeb, RawGbs, RawObs, RawRpmMd};
 use super::sections::{Remarks, distro_mapping, distro_version, normalise_url};
-use super::{DebRepository, DistroMapping, GbsTree, ObsSettings, RpmMdRepository};
+use super::{DebRepository, DistroMapping, GbsTree, ObsSettings, PatternFilter, RpmMdRepository};
 use crate::display::ShownUrl;
 use crate::keyring::Keyring;
 use std::path::Path;
@@ -20,6 +20,7 @@ pub(super) fn obs_published(
     raw: &RawObs,
     obs: &ObsSettings,
     mapping: &DistroMapping,
+    repositories: &PatternFilter,
     path: &Path,
     remarks: &mut Remarks,
 ) -> Result<(Vec<RpmMdRepository>, Vec<DebRepository>), String> {
@@ -34,6 +35,9 @@ pub(super) fn obs_published(
             let Some(distro_version) = target.clone() else {
                 continue;
             };
+            if !repositories.admits(&[repository]) {
+                continue;
+            }
             let url = format!("{base}/{}/{repository}", project.name.replace(':', ":/"));
             let key = format!("obs.published ({}/{repository})", project.name);
             let signed_by = keyring(raw.signed_by.as_deref(), path, &key, &url, remarks)?;

@@ -7,9 +7,9 @@ use super::raw::{
 };
 use super::{
     ApplySettings, DEFAULT_MAX_DELETE_PERCENT, DEFAULT_MAX_DELETES, DEFAULT_OBS_URL,
-    DEFAULT_PACKAGECLOUD_URL, DistroMapping, Environment, Filters, ObsCredentials, ObsProject,
-    ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings, Secret, SyncMode,
-    TokenSource,
+    DEFAULT_PACKAGECLOUD_URL, DebRepository, DistroMapping, Environment, Filters, ObsCredentials,
+    ObsProject, ObsSettings, PackagecloudTarget, PatternFilter, Patterns, PolicySettings,
+    RpmMdRepository, Secret, SyncMode, TokenSource,
 };
 use crate::display::ShownUrl;
 use crate::http::Limits;
@@ -179,6 +179,36 @@ pub(super) fn filters(raw: &RawFilters) -> Result<Filters, String> {
         source_packages: raw.source_packages,
         debug_packages: raw.debug_packages,
     })
+}
+
+/// Every filter that is set must act on every configured source it could be
+/// meant for, never be ignored. `filters.repositories` names OBS and GBS
+/// repositories (and those `obs.published` reads); an `rpm-md`/`deb` entry
+/// or a promotion has no repository names, so there it would select nothing.
+pub(super) fn filters_apply(
+    filters: &Filters,
+    rpm_md: &[RpmMdRepository],
+    deb: &[DebRepository],
+    promote: bool,
+) -> Result<(), String> {
+    if filters.repositories.is_unset() {
+        return Ok(());
+    }
+    let unnamed: Vec<&str> = [
+        (!rpm_md.is_empty()).then_some("`rpm-md`"),
+        (!deb.is_empty()).then_some("`deb`"),
+        promote.then_some("`promote`"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if unnamed.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "`filters.repositories` selects OBS and GBS repositories by name, and would have no effect on the {} entries: list there only the repositories to sync (`deb` also takes `components`), or drop the filter",
+        unnamed.join(" and ")
+    ))
 }
 
 /// `sync:`, and its `protect` patterns compiled.

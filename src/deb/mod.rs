@@ -18,14 +18,12 @@ use crate::config::{Config, DebRepository};
 use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
 use crate::metadata::{self, Expected};
-use crate::model::{
-    ArtifactKey, Coverage, DebFile, IndexRead, Provenance, SourceArtifact, SourceInventory,
-};
+use crate::model::{ArtifactKey, DebFile, IndexRead, Provenance, SourceArtifact, SourceInventory};
 use crate::plan::SourceExpectation;
-use crate::source::{Rechecked, admits_published, recheck_published};
+use crate::source::{PackageFilter, Rechecked, add_listed, admits_published, recheck_published};
 use packages::DebPackage;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
 #[error("Debian archive `{archive}`: `{file}`: {detail}")]
@@ -40,6 +38,7 @@ pub struct DebSource {
     http: HttpClient,
     repositories: Vec<DebRepository>,
     debug_packages: bool,
+    filter: PackageFilter,
 }
 
 /// What one read of an archive found.
@@ -57,6 +56,7 @@ impl DebSource {
             http,
             repositories: config.deb.clone(),
             debug_packages: config.filters.debug_packages,
+            filter: PackageFilter::new(&config.filters),
         }
     }
 
@@ -84,30 +84,23 @@ impl DebSource {
         for (repository, listing) in self.repositories.iter().zip(listings) {
             inventory.read.push(listing.read);
             let distro_version = canonical(&repository.distro_version);
-            let coverage = inventory
-                .coverage
-                .entry(distro_version.clone())
-                .or_insert_with(Coverage::default);
+            let mut archs = BTreeSet::new();
             for package in listing.packages {
-                coverage.archs.insert(package.architecture.clone());
+                if !self.filter.admits_arch(&package.architecture) {
+                    continue;
+                }
+                archs.insert(package.architecture.clone());
+                if !self.filter.admits(&package.package, &package.architecture) {
+                    continue;
+                }
                 let Some(artifact) = self.artifact(repository, &distro_version, package)? else {
                     continue;
                 };
-                if let Some(first) = inventory.artifacts.get(&artifact.key) {
-                    if first.sha256 == artifact.sha256 {
-                        continue; // listed in two indexes (an `all` package): one file
-                    }
-                    return Err(error(
-                        repository,
-                        "Packages",
-                        format!(
-                            "`{}` is listed twice with different content (`{}` and `{}`)",
-                            artifact.key, first.provenance, artifact.provenance
-                        ),
-                    ));
-                }
-                inventory.artifacts.insert(artifact.key.clone(), artifact);
+                add_listed(&mut inventory, artifact)
+                    .map_err(|detail| error(repository, "Packages", detail))?;
             }
+            let coverage = inventory.coverage.entry(distro_version).or_default();
+            coverage.archs.extend(archs);
         }
         Ok(inventory)
     }

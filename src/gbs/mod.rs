@@ -67,6 +67,7 @@ pub struct GbsSource {
     trees: Vec<GbsTree>,
     repositories: PatternFilter,
     architectures: PatternFilter,
+    packages: PatternFilter,
     source_packages: bool,
     debug_packages: bool,
 }
@@ -78,6 +79,7 @@ impl GbsSource {
             trees: config.gbs.clone(),
             repositories: config.filters.repositories.clone(),
             architectures: config.filters.architectures.clone(),
+            packages: config.filters.packages.clone(),
             source_packages: config.filters.source_packages,
             debug_packages: config.filters.debug_packages,
         }
@@ -132,6 +134,7 @@ impl GbsSource {
                 tree,
                 &mut inventory,
                 canonical,
+                &self.packages,
                 (self.source_packages, self.debug_packages),
             )?;
         }

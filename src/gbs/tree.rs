@@ -3,7 +3,7 @@
 
 use super::buildxml::{self, BuildXml};
 use super::{GbsError, GbsSource};
-use crate::config::GbsTree;
+use crate::config::{GbsTree, PatternFilter};
 use crate::display::{ShownUrl, chain};
 use crate::http::Auth;
 use crate::model::{
@@ -199,6 +199,7 @@ impl Listing {
         tree: &GbsTree,
         inventory: &mut SourceInventory,
         canonical: &dyn Fn(&str) -> String,
+        packages: &PatternFilter,
         (source_packages, debug_packages): (bool, bool),
     ) -> Result<(), GbsError> {
         let fail = |detail: String| GbsError::Build {
@@ -213,16 +214,16 @@ impl Listing {
             inventory.read.push(listing.read);
             let distro_version = canonical(&part.distro_version);
             fed.insert(distro_version.clone());
-            let coverage = inventory
-                .coverage
-                .entry(distro_version.clone())
-                .or_default();
+            let mut archs = BTreeSet::new();
             for package in listing.packages {
-                coverage.archs.insert(package.arch.clone());
+                archs.insert(package.arch.clone());
                 if package.base.is_some() {
                     // GbsFile names files below the tree only.
                     let detail = "an `xml:base` elsewhere is not part of a GBS tree; refused";
                     return Err(fail(format!("`{}`: {detail}", part.path())));
+                }
+                if !packages.admits(&[&package.name]) {
+                    continue;
                 }
                 let synced = rpmmd::synced(&package, source_packages, debug_packages)
                     .map_err(|d| fail(format!("`{}`: {d}", part.path())))?;
@@ -246,16 +247,19 @@ impl Listing {
                     sha512: None,
                 }
                 .with_checksum(checksum);
-                if let Some(first) = inventory.artifacts.get(&artifact.key)
-                    && !built_per_arch(&first.provenance, &artifact)
-                {
-                    return Err(fail(format!(
-                        "`{}` is offered twice (`{}` and `{}`)",
-                        artifact.key, first.provenance, artifact.provenance
-                    )));
+                let per_arch = inventory
+                    .artifacts
+                    .get(&artifact.key)
+                    .is_some_and(|first| built_per_arch(&first.provenance, &artifact));
+                if per_arch {
+                    inventory.artifacts.insert(artifact.key.clone(), artifact);
+                } else {
+                    crate::source::add_listed(inventory, artifact)
+                        .map_err(|d| fail(format!("`{}`: {d}", part.path())))?;
                 }
-                inventory.artifacts.insert(artifact.key.clone(), artifact);
             }
+            let coverage = inventory.coverage.entry(distro_version).or_default();
+            coverage.archs.extend(archs);
         }
         // A mapped repo this build does not name: nothing was read that says
         // its packages are gone, so nothing there may be deleted.

@@ -229,11 +229,17 @@ pub struct SourceExpectation {
     pub sha1: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha512: Option<String>,
+    /// Further origins that list the very same file (a noarch rpm in two
+    /// arch trees), for the reviewer; apply fetches from `provenance`. Only
+    /// in plans that have such files, so no other plan's bytes change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_listed_by: Vec<String>,
 }
 
 impl SourceExpectation {
     pub fn from_artifact(artifact: &SourceArtifact) -> Self {
         Self {
+            also_listed_by: Vec::new(),
             provenance: artifact.provenance.clone(),
             size: artifact.size,
             md5: artifact.md5.clone(),

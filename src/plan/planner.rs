@@ -148,7 +148,7 @@ fn compare<'t>(
             let absent = TargetExpectation::absent();
             compared
                 .actions
-                .push(upload(artifact, ActionKind::Upload, absent));
+                .push(upload(source, artifact, ActionKind::Upload, absent));
             continue;
         };
         match content_difference(artifact, stored) {
@@ -162,7 +162,7 @@ fn compare<'t>(
                 };
                 compared
                     .actions
-                    .push(upload(artifact, ActionKind::Replace, expect));
+                    .push(upload(source, artifact, ActionKind::Replace, expect));
                 continue;
             }
             Some(detail) => {
@@ -239,13 +239,22 @@ fn unchanged_groups(
         .collect()
 }
 
-fn upload(artifact: &SourceArtifact, kind: ActionKind, target: TargetExpectation) -> Action {
+fn upload(
+    source: &SourceInventory,
+    artifact: &SourceArtifact,
+    kind: ActionKind,
+    target: TargetExpectation,
+) -> Action {
+    let mut expect = SourceExpectation::from_artifact(artifact);
+    if let Some(also) = source.also_listed.get(&artifact.key) {
+        expect.also_listed_by = also.iter().cloned().collect();
+    }
     Action {
         action: kind,
         distro_version: artifact.key.distro_version.clone(),
         filename: artifact.key.filename.clone(),
         package_type: artifact.package_type.as_str().to_string(),
-        source: Some(SourceExpectation::from_artifact(artifact)),
+        source: Some(expect),
         target,
         unsafe_name: false,
     }

@@ -49,6 +49,9 @@ fn detail(action: &Action, plan: &Plan) -> String {
                     about.push("NOT uploaded by the plan this one follows".into());
                 }
             }
+            if !s.also_listed_by.is_empty() {
+                about.push(format!("also listed by {}", s.also_listed_by.join(", ")));
+            }
             format!("from {} ({})", s.provenance.place(), about.join(", "))
         }
         None => "orphan: no longer built on OBS".to_string(),

@@ -17,11 +17,11 @@ use crate::display::text;
 use crate::http::{Auth, HttpClient};
 use crate::model::{
     ArtifactKey, Coverage, PromotedFile, Provenance, SourceArtifact, SourceInventory,
-    TargetInventory, file_arch, is_safe_filename, synced_as,
+    TargetInventory, file_arch, is_safe_filename, package_name, synced_as,
 };
 use crate::packagecloud::{PackagecloudClient, PackagecloudError, UploadOutcome};
 use crate::plan::SourceExpectation;
-use crate::source::{Download, Recheck, Rechecked};
+use crate::source::{Download, PackageFilter, Recheck, Rechecked};
 use futures::{StreamExt, TryStreamExt};
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,10 @@ pub struct PromotionSource {
     promotion: Promotion,
     source_packages: bool,
     debug_packages: bool,
+    filter: PackageFilter,
+    /// `filters.architectures` is set: the listing is then the whole truth
+    /// only for the arches it takes.
+    arch_filtered: bool,
 }
 
 impl PromotionSource {
@@ -64,6 +68,8 @@ impl PromotionSource {
             promotion,
             source_packages: config.filters.source_packages,
             debug_packages: config.filters.debug_packages,
+            filter: PackageFilter::new(&config.filters),
+            arch_filtered: !config.filters.architectures.is_unset(),
         })
     }
 
@@ -89,7 +95,7 @@ impl PromotionSource {
         let mut inventory = SourceInventory::default();
         // A listing is complete: what it does not hold, of any arch, is gone.
         let whole = || Coverage {
-            every_arch: true,
+            every_arch: !self.arch_filtered,
             ..Coverage::default()
         };
         if let Some(distros) = &self.promotion.distros {
@@ -117,13 +123,19 @@ impl PromotionSource {
                     "its listing gives no sha256 for `{key}`, so it cannot be verified"
                 )));
             };
+            let arch = file_arch(&key.filename).unwrap_or_default();
+            if !self.filter.admits_arch(arch) {
+                continue;
+            }
             let coverage = inventory
                 .coverage
                 .entry(destination.clone())
                 .or_insert_with(whole);
-            coverage
-                .archs
-                .extend(file_arch(&key.filename).map(str::to_string));
+            coverage.archs.insert(arch.to_string());
+            let name = package_name(&key.filename).unwrap_or_default();
+            if !self.filter.admits(name, arch) {
+                continue;
+            }
             let target_key = ArtifactKey::new(destination, &key.filename);
             if let Some(first) = inventory.artifacts.get(&target_key) {
                 return Err(self.unusable(format!(

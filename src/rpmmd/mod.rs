@@ -24,10 +24,12 @@ pub use read::{Listing, Located, read_repository, synced};
 use crate::config::{Config, RpmMdRepository};
 use crate::display::ShownUrl;
 use crate::http::HttpClient;
-use crate::model::{ArtifactKey, Coverage, Provenance, RpmMdFile, SourceArtifact, SourceInventory};
+use crate::model::{ArtifactKey, Provenance, RpmMdFile, SourceArtifact, SourceInventory};
 use crate::plan::SourceExpectation;
-use crate::source::{Recheck, Rechecked, admits_published, recheck_published};
-use std::collections::BTreeMap;
+use crate::source::{
+    PackageFilter, Recheck, Rechecked, add_listed, admits_published, recheck_published,
+};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
 #[error("rpm-md repository `{repository}`{}: {detail}", in_file(file))]
@@ -62,6 +64,7 @@ pub struct RpmMdSource {
     repositories: Vec<RpmMdRepository>,
     source_packages: bool,
     debug_packages: bool,
+    filter: PackageFilter,
 }
 
 impl RpmMdSource {
@@ -71,6 +74,7 @@ impl RpmMdSource {
             repositories: config.rpm_md.clone(),
             source_packages: config.filters.source_packages,
             debug_packages: config.filters.debug_packages,
+            filter: PackageFilter::new(&config.filters),
         }
     }
 
@@ -105,29 +109,25 @@ impl RpmMdSource {
         for (repository, listing) in self.repositories.iter().zip(listings) {
             inventory.read.push(listing.read);
             let distro_version = canonical(&repository.distro_version);
-            let coverage = inventory
-                .coverage
-                .entry(distro_version.clone())
-                .or_insert_with(Coverage::default);
+            let mut archs = BTreeSet::new();
             for package in listing.packages {
-                coverage.archs.insert(package.arch.clone());
+                if !self.filter.admits_arch(&package.arch) {
+                    continue;
+                }
+                archs.insert(package.arch.clone());
+                if !self.filter.admits(&package.name, &package.arch) {
+                    continue;
+                }
                 let Some(artifact) =
                     self.artifact(repository, &listing.resolved, &distro_version, package)?
                 else {
                     continue;
                 };
-                if let Some(first) = inventory.artifacts.get(&artifact.key) {
-                    return Err(error(
-                        repository,
-                        "primary",
-                        format!(
-                            "`{}` is listed twice (`{}` and `{}`)",
-                            artifact.key, first.provenance, artifact.provenance
-                        ),
-                    ));
-                }
-                inventory.artifacts.insert(artifact.key.clone(), artifact);
+                add_listed(&mut inventory, artifact)
+                    .map_err(|detail| error(repository, "primary", detail))?;
             }
+            let coverage = inventory.coverage.entry(distro_version).or_default();
+            coverage.archs.extend(archs);
         }
         Ok(inventory)
     }

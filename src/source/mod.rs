@@ -26,9 +26,11 @@ use crate::promotion::{PromotionError, PromotionSource};
 use crate::rpmmd::{RpmMdError, RpmMdSource};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod listed;
 mod published;
 mod set;
 
+pub use listed::{PackageFilter, add_listed};
 pub use published::{admits_published, recheck_published, unsafe_location};
 pub use set::Sources;
 
@@ -44,7 +46,7 @@ pub enum SourceError {
     Gbs(#[from] GbsError),
     #[error(transparent)]
     Promotion(#[from] PromotionError),
-    #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join(", "))]
+    #[error("{} file(s) are offered by two sources: {}", .0.len(), .0.join("; "))]
     Overlap(Vec<String>),
     #[error("{} sources could not be read:{}", .0.len(), each_with_causes(.0))]
     Several(Vec<SourceError>),

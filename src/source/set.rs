@@ -68,8 +68,8 @@ impl Sources {
     }
 
     /// One inventory of what every source read, keyed by `canonical` names. A
-    /// key offered by two sources is refused rather than picked: which copy is
-    /// right is the config's to say, not pkgsync's to guess.
+    /// key offered by two sources is one file when both list the same
+    /// content (`add_listed`), else refused rather than picked.
     pub fn inventory(
         &self,
         fetched: Vec<Fetched>,
@@ -79,15 +79,13 @@ impl Sources {
         let mut overlap = Vec::new();
         for (source, fetched) in self.0.iter().zip(fetched) {
             let inventory = source.inventory(fetched, canonical)?;
-            for (key, artifact) in inventory.artifacts {
-                if let Some(first) = merged.artifacts.get(&key) {
-                    overlap.push(format!(
-                        "`{key}` ({} and {})",
-                        first.provenance, artifact.provenance
-                    ));
-                } else {
-                    merged.artifacts.insert(key, artifact);
+            for (_, artifact) in inventory.artifacts {
+                if let Err(detail) = super::add_listed(&mut merged, artifact) {
+                    overlap.push(detail);
                 }
+            }
+            for (key, also) in inventory.also_listed {
+                merged.also_listed.entry(key).or_default().extend(also);
             }
             merged.read.extend(inventory.read);
             for (distro_version, coverage) in inventory.coverage {

@@ -328,3 +328,50 @@ fn signed_archives_verify_against_their_key_and_nothing_else() {
     );
     runtime.block_on(server.shutdown());
 }
+
+#[test]
+fn package_and_arch_filters_select_what_is_planned_from_an_archive() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, server, world) = served_flat(&runtime, dir.path());
+    let planned = |filters: &str| {
+        let text = std::fs::read_to_string(world.config()).unwrap();
+        let additive = text.replace("mode: mirror", "mode: additive");
+        let base = additive.split("filters:").next().unwrap().to_string();
+        std::fs::write(world.config(), format!("{base}filters:\n{filters}")).unwrap();
+        let plan = pkgsync::plan::file::read(&world.plan_out("plan.json")).unwrap();
+        let mut files: Vec<String> = plan.actions.iter().map(|a| a.filename.clone()).collect();
+        files.sort();
+        (plan, files)
+    };
+    let (plan, files) = planned("  packages:\n    include: [alpha, gamma]\n");
+    assert_eq!(files, ["alpha_1.0-1_amd64.deb", "gamma_1.0-1_all.deb"]);
+    // The recorded filter is the one that was applied.
+    let recorded = serde_json::to_string(&plan.config).unwrap();
+    assert!(
+        recorded.contains("alpha") && recorded.contains("gamma"),
+        "{recorded}"
+    );
+    // An arch filter keeps arch-independent packages, which every arch installs.
+    let (_, files) = planned("  architectures:\n    include: [arm64]\n");
+    assert_eq!(files, ["gamma_1.0-1_all.deb"]);
+    let (_, files) = planned("  architectures:\n    exclude: [all]\n");
+    assert_eq!(files, ["alpha_1.0-1_amd64.deb", "beta_1.0-1_amd64.deb"]);
+    runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn a_repository_filter_that_cannot_apply_to_an_archive_is_an_error() {
+    let world = world("  - url: http://127.0.0.1:9/repo\n    distro: ubuntu/jammy\n");
+    let text = std::fs::read_to_string(world.config()).unwrap();
+    std::fs::write(
+        world.config(),
+        format!("{text}filters:\n  repositories:\n    include: [xUbuntu_22.04]\n"),
+    )
+    .unwrap();
+    let run = world.plan_refused(&["filters.repositories", "`deb`", "no effect"]);
+    assert!(
+        !run.stderr.contains("127.0.0.1:9"),
+        "refused before any read"
+    );
+}

@@ -342,3 +342,22 @@ fn every_tree_that_cannot_be_read_is_named_at_once() {
     ));
     world.plan_refused(&["2 sources could not be read", "gone-a", "gone-b"]);
 }
+
+#[test]
+fn a_package_filter_selects_from_a_tree_as_from_obs() {
+    let build = SampleBuild::new("tizen_20260101.1", "1", BuildXmlForm::Legacy);
+    let dir = new_tree(&build);
+    let latest = dir.path().join("latest");
+    let filters =
+        "filters:\n  architectures:\n    include: [i686]\n  packages:\n    include: ['*-tool']\n";
+    let world = world(latest.to_str().unwrap(), MAPPING, filters);
+    world.edit_config("mode: mirror", "mode: additive");
+    let plan = plan(&world, "filtered.json");
+    assert_eq!(
+        uploads(&plan),
+        [
+            "fedora/39/base-tool-1.0-1.i686.rpm",
+            "fedora/40/main-tool-1.0-1.i686.rpm",
+        ]
+    );
+}

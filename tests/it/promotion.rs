@@ -737,3 +737,36 @@ packagecloud:\n  url: {pc}\n  repo: {PRODUCTION}\n  auth:\n    token: {DEMO_PC_T
         .expect(1);
     assert!(run.stdout.contains("follow other plans"), "{}", run.stdout);
 }
+
+#[test]
+fn package_and_arch_filters_select_what_is_promoted_and_narrow_its_deletes() {
+    let additive = world("  method: copy\n", "  mode: additive\n", &[]);
+    let text = std::fs::read_to_string(additive.config()).unwrap();
+    let filtered = format!("{text}filters:\n  packages:\n    include: [alpha, delta]\n");
+    std::fs::write(additive.config(), filtered).unwrap();
+    let plan = additive.plan_out("promote.json");
+    let json = plan_json(&plan);
+    let mut files: Vec<&str> = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["alpha-1.0-1.x86_64.rpm", "delta_1.0-1_amd64.deb"]);
+
+    // In mirror mode an arch filter leaves production's files of other
+    // arches alone: the listing is the whole truth only for the arches taken.
+    let aarch64 = simple_rpm("zeta", "1.0", "1", "aarch64").unwrap();
+    let mirror = world(
+        "  method: copy\n",
+        "  mode: mirror\n  max_delete_percent: 100\n",
+        &[("fedora/39", aarch64)],
+    );
+    let text = std::fs::read_to_string(mirror.config()).unwrap();
+    let filtered = format!("{text}filters:\n  architectures:\n    include: [x86_64, amd64]\n");
+    std::fs::write(mirror.config(), filtered).unwrap();
+    let json = plan_json(&mirror.plan_out("mirror.json"));
+    assert_eq!(json["summary"]["upload"], 4);
+    assert_eq!(json["summary"]["delete"], 0, "{json:#}");
+}

@@ -98,6 +98,20 @@ pub fn synced_as(
     }
 }
 
+/// The package name a filename carries: `N` of `N-V-R.A.rpm`, `name` of
+/// `name_version_arch.deb`.
+pub fn package_name(filename: &str) -> Option<&str> {
+    if let Some(nvr) = filename.strip_suffix(".rpm") {
+        let nvr = nvr.rsplit_once('.')?.0;
+        let (nv, _release) = nvr.rsplit_once('-')?;
+        Some(nv.rsplit_once('-')?.0).filter(|n| !n.is_empty())
+    } else if filename.ends_with(".deb") || filename.ends_with(".ddeb") {
+        filename.split('_').next().filter(|n| !n.is_empty())
+    } else {
+        None
+    }
+}
+
 /// Classifies by suffix, allow-list style: only names that end like a package are
 /// packages, so new kinds of OBS metadata files never turn into uploads.
 pub fn classify_filename(filename: &str) -> FileClass {
@@ -138,6 +152,20 @@ pub fn classify_filename(filename: &str) -> FileClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_names_come_from_both_naming_schemes() {
+        assert_eq!(
+            package_name("kata-agent-3.2.0-1.1.x86_64.rpm"),
+            Some("kata-agent")
+        );
+        assert_eq!(package_name("hello_2.10-3_amd64.deb"), Some("hello"));
+        assert_eq!(
+            package_name("hello-dbgsym_2.10-3_amd64.ddeb"),
+            Some("hello-dbgsym")
+        );
+        assert_eq!(package_name("broken.rpm"), None);
+    }
 
     #[test]
     fn classifies_obs_build_area_files() {
