@@ -39,6 +39,12 @@ pub enum PackagesError {
         package: String,
         what: &'static str,
     },
+    #[error("stanza {index} (`{package}`): {source}")]
+    NotText {
+        index: usize,
+        package: String,
+        source: stanza::NotText,
+    },
 }
 
 pub fn read(
@@ -54,23 +60,39 @@ pub fn read(
 }
 
 fn parse(s: &Stanza, index: usize) -> Result<DebPackage, PackagesError> {
-    let package = s.get("Package").unwrap_or_default().to_string();
-    let field = |name: &str, what: &'static str| {
-        s.get(name)
+    let shown = |package: &str| crate::display::text(package).into_owned();
+    let package = match s.text("Package") {
+        Ok(name) => name.unwrap_or_default().to_string(),
+        Err(source) => {
+            let package = "?".to_string();
+            return Err(PackagesError::NotText {
+                index,
+                package,
+                source,
+            });
+        }
+    };
+    let field = |name: &str, what: &'static str| match s.text(name) {
+        Err(source) => Err(PackagesError::NotText {
+            index,
+            package: shown(&package),
+            source,
+        }),
+        Ok(value) => value
             .filter(|v| !v.is_empty())
             .map(str::to_string)
             .ok_or_else(|| PackagesError::Incomplete {
                 index,
-                package: package.clone(),
+                package: shown(&package),
                 what,
-            })
+            }),
     };
     let size = field("Size", "a `Size`")?;
     let sha256 = field("SHA256", "a `SHA256`")?;
     let valid_sha = sha256.len() == 64 && sha256.chars().all(|c| c.is_ascii_hexdigit());
     let incomplete = |what| PackagesError::Incomplete {
         index,
-        package: package.clone(),
+        package: shown(&package),
         what,
     };
     if !valid_sha {

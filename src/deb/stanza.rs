@@ -2,6 +2,9 @@
 //! `Packages`): `Field: value` lines, continuation lines starting with a space
 //! or tab, stanzas separated by blank lines. Read as a stream, one stanza in
 //! memory at a time. Field names compare case-insensitively, as dpkg's do.
+//! Values are bytes: a field pkgsync does not use (a Latin-1 `Maintainer`, a
+//! `Description` in another encoding) may hold any, as apt allows; one it
+//! reads must be UTF-8 (`text`).
 
 use std::io::BufRead;
 
@@ -9,15 +12,33 @@ use std::io::BufRead;
 /// `\n` (the leading space removed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stanza {
-    fields: Vec<(String, String)>,
+    fields: Vec<(String, Vec<u8>)>,
 }
 
+/// A field pkgsync reads holds bytes that are not UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its `{0}` is not valid UTF-8")]
+pub struct NotText(pub String);
+
 impl Stanza {
+    /// The value of `name`, when present and UTF-8 (else absent: use `text`
+    /// where the difference matters).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
+        self.text(name).ok().flatten()
+    }
+
+    /// The value of `name` if present; an error if it is not UTF-8.
+    pub fn text(&self, name: &str) -> Result<Option<&str>, NotText> {
+        let Some((field, value)) = self
+            .fields
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        else {
+            return Ok(None);
+        };
+        std::str::from_utf8(value)
+            .map(Some)
+            .map_err(|_| NotText(field.clone()))
     }
 
     fn is_empty(&self) -> bool {
@@ -39,15 +60,17 @@ pub fn read<E: From<StanzaError>>(
     mut each: impl FnMut(Stanza) -> Result<(), E>,
 ) -> Result<usize, E> {
     let mut stanza = Stanza::default();
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut number = 0usize;
     let mut count = 0usize;
     loop {
         line.clear();
-        let read = input.read_line(&mut line).map_err(StanzaError::from)?;
+        let read = input
+            .read_until(b'\n', &mut line)
+            .map_err(StanzaError::from)?;
         number += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
-        if read == 0 || text.trim().is_empty() {
+        let text = line.trim_ascii_end();
+        if read == 0 || text.trim_ascii().is_empty() {
             if !stanza.is_empty() {
                 count += 1;
                 each(std::mem::take(&mut stanza))?;
@@ -57,10 +80,10 @@ pub fn read<E: From<StanzaError>>(
             }
             continue;
         }
-        if text.starts_with('#') {
+        if text.starts_with(b"#") {
             continue;
         }
-        if text.starts_with([' ', '\t']) {
+        if text.starts_with(b" ") || text.starts_with(b"\t") {
             let Some((_, value)) = stanza.fields.last_mut() else {
                 return Err(StanzaError::Syntax {
                     line: number,
@@ -69,21 +92,23 @@ pub fn read<E: From<StanzaError>>(
                 .into());
             };
             if !value.is_empty() {
-                value.push('\n');
+                value.push(b'\n');
             }
-            value.push_str(text[1..].trim_end());
+            value.extend_from_slice(text[1..].trim_ascii_end());
             continue;
         }
-        let Some((name, value)) = text.split_once(':') else {
+        let Some(colon) = text.iter().position(|&b| b == b':') else {
+            let lossy = String::from_utf8_lossy(text);
+            let shown: String = crate::display::text(&lossy).chars().take(80).collect();
             return Err(StanzaError::Syntax {
                 line: number,
-                detail: format!("`{}` is no `Field: value` line", crate::display::text(text)),
+                detail: format!("`{shown}` is no `Field: value` line"),
             }
             .into());
         };
-        stanza
-            .fields
-            .push((name.trim().to_string(), value.trim().to_string()));
+        let name = String::from_utf8_lossy(text[..colon].trim_ascii()).into_owned();
+        let value = text[colon + 1..].trim_ascii().to_vec();
+        stanza.fields.push((name, value));
     }
 }
 
@@ -105,5 +130,22 @@ mod tests {
         assert_eq!(stanzas[1].get("SIZE"), Some("3"));
         let bad = read::<StanzaError>(" x\n".as_bytes(), |_| Ok(()));
         assert!(matches!(bad, Err(StanzaError::Syntax { line: 1, .. })));
+    }
+
+    #[test]
+    fn fields_not_read_may_hold_any_bytes_and_read_ones_must_be_text() {
+        let text = b"Package: a\nMaintainer: Jos\xe9 <j@example.org>\nDescription: x\n \xff\n";
+        let mut stanzas = Vec::new();
+        read::<StanzaError>(&text[..], |s| {
+            stanzas.push(s);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(stanzas[0].get("Package"), Some("a"));
+        assert_eq!(
+            stanzas[0].text("Maintainer"),
+            Err(NotText("Maintainer".into()))
+        );
+        assert_eq!(stanzas[0].get("Maintainer"), None);
     }
 }

@@ -375,3 +375,51 @@ fn a_repository_filter_that_cannot_apply_to_an_archive_is_an_error() {
         "refused before any read"
     );
 }
+
+/// `repo/Packages` with `edit` applied to its bytes, recompressed, and the
+/// Release made again, so that the archive is consistent.
+fn edit_packages(repo: &Path, edit: impl Fn(&[u8]) -> Vec<u8>) {
+    let plain = repo.join("Packages");
+    std::fs::write(&plain, edit(&std::fs::read(&plain).unwrap())).unwrap();
+    sh(
+        repo,
+        "rm -f Packages.gz Packages.xz Release && gzip -k -9 Packages && xz -k Packages \
+         && apt-ftparchive release . > Release",
+    );
+}
+
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = haystack;
+    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+#[test]
+fn a_latin1_maintainer_is_read_and_a_field_pkgsync_needs_must_be_text() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, server, world) = served_flat(&runtime, dir.path());
+    // José in Latin-1, as old archives have it.
+    edit_packages(&repo, |bytes| {
+        replace_bytes(bytes, b"\nMaintainer: ", b"\nMaintainer: Jos\xe9 ")
+    });
+    let plan = pkgsync::plan::file::read(&world.plan_out("plan.json")).unwrap();
+    assert_eq!(plan.summary.upload, 3);
+
+    edit_packages(&repo, |bytes| {
+        replace_bytes(
+            bytes,
+            b"Filename: ./amd64/beta",
+            b"Filename: ./amd64/\xffbeta",
+        )
+    });
+    let run = world.plan_refused(&["Packages.xz", "`beta`", "`Filename` is not valid UTF-8"]);
+    assert!(!run.stderr.contains("\u{fffd}"), "{}", run.stderr);
+    runtime.block_on(server.shutdown());
+}
