@@ -22,6 +22,7 @@ mod delete_safety;
 mod gbs_mirror;
 mod gbs_source;
 mod obs_source;
+mod operator;
 mod packagecloud_client;
 mod plan_properties;
 mod plan_render;
