@@ -19,7 +19,6 @@ impl Environment {
         if let Some(base) = millis("PKGSYNC_RETRY_BASE_MS") {
             retry = retry.with_base_delay(base);
         }
-        retry.log = var("PKGSYNC_LOG_RETRIES").is_some();
         Self {
             obs_user: var("OBS_USER"),
             obs_password: var("OBS_PASSWORD"),
@@ -37,6 +36,7 @@ impl Environment {
                 .unwrap_or_else(std::env::temp_dir)
                 .join("pkgsync"),
             no_color: std::env::var_os("NO_COLOR").is_some(),
+            proxies: crate::http::Proxies::from_vars(var),
         }
     }
 }

@@ -328,3 +328,119 @@ fn operator_diff_prints_each_change_once() {
     assert!(!run.stdout.contains("md5 -"), "{}", run.stdout);
     assert!(run.stdout.contains("summary: Plan: "), "{}", run.stdout);
 }
+
+#[test]
+fn operator_demo_dir_keeps_the_signing_key_its_config_names() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("kept");
+    let run = support::Run::from(
+        support::pkgsync_command(home.path())
+            .args(["demo", "--dir", dir.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    let config = std::fs::read_to_string(dir.join("demo-published.yaml")).unwrap();
+    let keys: Vec<&str> = config
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("signed_by: "))
+        .collect();
+    assert_eq!(keys.len(), 2, "{config}");
+    for key in keys {
+        let key = Path::new(key);
+        assert!(
+            key.starts_with(dir.canonicalize().unwrap()),
+            "{}",
+            key.display()
+        );
+        let text = std::fs::read_to_string(key).unwrap();
+        assert!(text.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{text}");
+    }
+    assert!(
+        run.stdout.contains("pkgsync sandbox --write-config"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A port on loopback nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn operator_a_dead_proxy_is_named_and_every_retry_reported() {
+    let world = World::demo();
+    let port = closed_port();
+    let proxy = format!("http://user:proxy-secret@127.0.0.1:{port}");
+    let envs = [
+        ("http_proxy", proxy.as_str()),
+        ("no_proxy", ""),
+        ("NO_PROXY", ""),
+        ("PKGSYNC_RETRY_BASE_MS", "20"),
+    ];
+    let started = std::time::Instant::now();
+    let run = world
+        .pkgsync_with(&["plan", "--config", world.config()], &envs)
+        .expect(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let named = format!("via proxy 127.0.0.1:{port}");
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    assert!(error.contains(&named), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("proxy-secret") && !run.stderr.contains("user:"),
+        "{}",
+        run.stderr
+    );
+    // The request the error names was retried five times, each reported once
+    // with its number and wait, through the proxy.
+    let url = error.split('`').nth(1).unwrap();
+    let retries: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(&format!("`{url}`")) && l.contains("; retry "))
+        .collect();
+    assert_eq!(retries.len(), 5, "{}", run.stderr);
+    for (n, line) in retries.iter().enumerate() {
+        assert!(line.contains(&named), "{line}");
+        assert!(
+            line.contains(&format!("; retry {} of 5 in ", n + 1)),
+            "{line}"
+        );
+        assert!(line.ends_with(" s"), "{line}");
+    }
+
+    // With `--format json`, the same as JSON events.
+    let run = world
+        .pkgsync_with(
+            &["plan", "--config", world.config(), "--format", "json"],
+            &envs,
+        )
+        .expect(1);
+    let events: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.len() >= 5, "{}", run.stderr);
+    for event in &events {
+        assert_eq!(event["type"], "retry", "{event}");
+        assert_eq!(event["proxy"], format!("127.0.0.1:{port}"), "{event}");
+        assert_eq!(event["of"], 5, "{event}");
+        assert!(event["delay_secs"].is_number(), "{event}");
+    }
+    assert!(!run.stderr.contains("proxy-secret"), "{}", run.stderr);
+}
