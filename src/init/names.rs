@@ -38,10 +38,11 @@ fn is_number(s: &str) -> bool {
 
 /// Debian's codename of release `n` (`12`, `12.0`, `6.0`), from the table.
 fn debian_codename(n: &str) -> Option<&'static str> {
-    let bare = n.strip_suffix(".0").unwrap_or(n);
+    let bare = |v: &'static str| v.strip_suffix(".0").unwrap_or(v);
+    let n = n.strip_suffix(".0").unwrap_or(n);
     DEBIAN
         .iter()
-        .find(|(version, ..)| *version == n || version.strip_suffix(".0") == Some(bare))
+        .find(|(version, ..)| bare(version) == n)
         .map(|(_, codename, _)| *codename)
 }
 

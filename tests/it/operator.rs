@@ -393,11 +393,8 @@ fn operator_a_dead_proxy_is_named_and_every_retry_reported() {
         started.elapsed()
     );
     let named = format!("via proxy 127.0.0.1:{port}");
-    let error = run
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_default();
+    // The error and its causes, whichever request failed first.
+    let error = &run.stderr[run.stderr.find("error: ").expect("an error")..];
     assert!(error.contains(&named), "{}", run.stderr);
     assert!(
         !run.stderr.contains("proxy-secret") && !run.stderr.contains("user:"),
@@ -406,11 +403,12 @@ fn operator_a_dead_proxy_is_named_and_every_retry_reported() {
     );
     // The request the error names was retried five times, each reported once
     // with its number and wait, through the proxy.
-    let url = error.split('`').nth(1).unwrap();
+    let request = &error[error.find("`GET ").expect("a request named")..];
+    let url = request.split('`').nth(1).unwrap();
     let retries: Vec<&str> = run
         .stderr
         .lines()
-        .filter(|l| l.contains(&format!("`{url}`")) && l.contains("; retry "))
+        .filter(|l| l.starts_with(&format!("`{url}`")) && l.contains("; retry "))
         .collect();
     assert_eq!(retries.len(), 5, "{}", run.stderr);
     for (n, line) in retries.iter().enumerate() {
