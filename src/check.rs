@@ -130,7 +130,7 @@ async fn check_sources(config: &Config, env: &Environment) -> Vec<Line> {
         .into_iter()
         .map(|(kind, read)| match read {
             Ok(()) => Line::ok(format!(
-                "{kind} are readable and verified as a plan reads them"
+                "{kind} are read as a plan reads them (against their index; signatures verified where `signed_by` is set)"
             )),
             Err(e) => Line::fail(format!("{kind}: {}", crate::exit::chain(&e))),
         })

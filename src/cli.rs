@@ -19,7 +19,6 @@ impl Environment {
         if let Some(base) = millis("PKGSYNC_RETRY_BASE_MS") {
             retry = retry.with_base_delay(base);
         }
-        retry.log = var("PKGSYNC_LOG_RETRIES").is_some();
         Self {
             obs_user: var("OBS_USER"),
             obs_password: var("OBS_PASSWORD"),
@@ -37,6 +36,7 @@ impl Environment {
                 .unwrap_or_else(std::env::temp_dir)
                 .join("pkgsync"),
             no_color: std::env::var_os("NO_COLOR").is_some(),
+            proxies: crate::http::Proxies::from_vars(var),
         }
     }
 }
@@ -45,7 +45,12 @@ impl Environment {
 #[command(
     name = "pkgsync",
     version,
-    about = "Mirror OBS-built rpm and deb packages into a Packagecloud repository: plan, review, apply",
+    about = "Mirror rpm and deb packages into a Packagecloud repository: plan, review, apply",
+    long_about = "Mirror rpm and deb packages into a Packagecloud repository, Terraform style: \
+`plan` writes a reviewed plan of uploads and deletes, `apply` executes exactly that plan.\n\n\
+Sources: OBS projects (the build API, or their published repositories), rpm-md \
+repositories, Debian archives, GBS release trees and composes, over HTTP or on disk \
+(`file://`), and another Packagecloud repository (promotion).",
     after_help = "Exit codes: 0 success or no changes; 1 error; 2 changes found (plan --detailed-exitcode); \
 3 deletion guard tripped; 4 plan refused as stale or made with another config; 5 apply partly failed; \
 6 content conflict between a source and Packagecloud. diff: 0 same actions, 1 different."
@@ -68,7 +73,12 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read OBS and Packagecloud (read-only) and write a plan of uploads and deletes
+    /// Read the sources and Packagecloud (read-only) and write a plan of uploads and deletes
+    ///
+    /// Sources are those of the config: OBS projects through the build API (or their
+    /// published repositories), rpm-md repositories, Debian archives, GBS trees and
+    /// composes (over HTTP or on disk), and another Packagecloud repository to promote
+    /// from. Nothing is changed; `pkgsync apply` executes the plan file.
     Plan(PlanArgs),
     /// Render a plan file as text, markdown (for a pull request) or JSON
     Show(ShowArgs),
@@ -77,10 +87,11 @@ pub enum Command {
     /// Write a first config from OBS projects and a Packagecloud repository, with a
     /// proposed distro mapping
     Init(InitArgs),
-    /// Check a config before the first plan: OBS projects readable, token and
-    /// repository accepted, mapping complete (read-only; exit 0 only if all pass)
+    /// Check a config before the first plan: every source readable (OBS projects,
+    /// published repositories and trees, a promotion's source), token and repository
+    /// accepted, mapping complete (read-only; exit 0 only if all pass)
     Check(CheckArgs),
-    /// Show what two plan files disagree on
+    /// Show what two plan files disagree on: each differing action once
     Diff(DiffArgs),
     /// Try pkgsync end to end against a built-in sandbox (emulated OBS and Packagecloud)
     Demo(DemoArgs),
@@ -129,6 +140,8 @@ pub struct PlanArgs {
 pub struct ShowArgs {
     /// The plan file
     pub plan: PathBuf,
+    /// How to render it: `text` for a terminal, `markdown` for a pull request
+    /// comment, `json` for scripts
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -179,7 +192,7 @@ pub struct InitArgs {
     /// Where to write the config
     #[arg(long, short, default_value = "pkgsync.yaml")]
     pub out: PathBuf,
-    /// Overwrite `--out` if it exists
+    /// Overwrite `--out` if it exists, and write the config even when `--repo` is not found
     #[arg(long)]
     pub force: bool,
     /// The OBS API
@@ -199,13 +212,16 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The earlier plan file (the one reviewed)
     pub old: PathBuf,
+    /// The later plan file, compared against `OLD`
     pub new: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the demo's config and plan files in this directory
+    /// Keep the demo's config, key and plan files in this directory; the config
+    /// works again against `pkgsync sandbox`, whose emulators use the same seed
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }

@@ -49,7 +49,9 @@ pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, 
 
 /// The HTTP client every request of one command goes through.
 pub fn http_client(config: &Config, env: &Environment) -> HttpClient {
-    let http = HttpClient::new(env.retry).with_limits(config.limits);
+    let http = HttpClient::new(env.retry)
+        .with_limits(config.limits)
+        .with_proxies(env.proxies.clone());
     match env.read_timeout {
         Some(timeout) => http.with_read_timeout(timeout),
         None => http,
@@ -183,7 +185,17 @@ pub fn render(plan: &Plan, format: Format) -> String {
     }
 }
 
+/// With `--format json`, retries are reported as JSON events too.
+fn reporting(env: &Environment, json: bool) -> Environment {
+    let mut env = env.clone();
+    if json {
+        env.retry.report = crate::http::RetryReport::Json;
+    }
+    env
+}
+
 pub async fn plan(args: &PlanArgs, env: &Environment) -> Result<Exit, Failure> {
+    let env = &reporting(env, args.format == Format::Json);
     let config = load_config(&args.config, env)?;
     let plan = make_plan(
         &config,
@@ -226,6 +238,7 @@ pub fn diff(args: &DiffArgs) -> Result<Exit, Failure> {
 }
 
 pub async fn apply(args: &ApplyArgs, env: &Environment) -> Result<Exit, Failure> {
+    let env = &reporting(env, args.format == ApplyFormat::Json);
     let plan = plan::file::read(&args.plan).map_err(Failure::error)?;
     let config = load_config(&args.config, env)?;
     let cache_dir = args

@@ -39,6 +39,13 @@ pub async fn run(args: &DemoArgs, env: &Environment) -> Result<Exit, Failure> {
         .unwrap_or_else(|| scratch.path().to_path_buf());
     let result = walk_through(&sandbox, &dir, env).await;
     sandbox.shutdown().await;
+    if result.is_ok() && args.dir.is_some() {
+        println!(
+            "\nThe configs in `{}` name this run's sandbox (its ports; the signing key is copied beside them), which stopped with the demo. \
+To try commands by hand, run `pkgsync sandbox --write-config sandbox.yaml` and use that config while it runs.",
+            dir.display()
+        );
+    }
     result
 }
 
@@ -114,9 +121,19 @@ async fn published_source(
     env: &Environment,
     options: &ApplyOptions,
 ) -> Result<Exit, Failure> {
+    // The key lives in the sandbox's temporary tree; a config kept in `dir`
+    // must not name a file that goes away with it.
+    let key = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", dir.display()))
+        .map_err(Failure::error)?
+        .join(pkgsync_sandbox::signing::KEY_FILE);
+    std::fs::copy(sandbox.signing_key_path(), &key)
+        .with_context(|| format!("cannot write `{}`", key.display()))
+        .map_err(Failure::error)?;
     let step = Step {
         name: "published",
-        config: published_config(sandbox),
+        config: published_config_with_key(sandbox, &key),
         intro: format!(
             "The project's published rpm-md and Debian repositories, as OBS's download server serves them, into `fedora/40` and `ubuntu/noble`, verified against the publisher's key {}:",
             sandbox.signing_fingerprint()
@@ -214,6 +231,11 @@ sync:\n  mode: mirror\n  max_delete_percent: 50\n",
 /// A config that syncs the demo project's published `Fedora_39` and (flat)
 /// `xUbuntu_22.04` repositories, each verified against the sandbox's key.
 pub fn published_config(sandbox: &Sandbox) -> String {
+    published_config_with_key(sandbox, &sandbox.signing_key_path())
+}
+
+/// [`published_config`] with the sandbox's public key read from `key`.
+fn published_config_with_key(sandbox: &Sandbox, key: &Path) -> String {
     format!(
         "# pkgsync config for the built-in sandbox's download server\n\
 rpm-md:\n  - url: {published}/{project}/{DEMO_RPM_REPOSITORY}\n    distro: fedora/40\n    signed_by: {key}\n\
@@ -221,7 +243,7 @@ deb:\n  - url: {published}/{project}/{DEMO_DEB_REPOSITORY}\n    distro: ubuntu/n
 packagecloud:\n  url: {pc}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
         published = sandbox.published_url(),
         project = pkgsync_sandbox::published::project_path(DEMO_OBS_PROJECT),
-        key = sandbox.signing_key_path().display(),
+        key = key.display(),
         pc = sandbox.packagecloud_url(),
     )
 }

@@ -330,6 +330,8 @@ pub struct Environment {
     pub cache_dir: PathBuf,
     /// `NO_COLOR` is set.
     pub no_color: bool,
+    /// `http_proxy` and the like, to name the proxy in errors (reqwest reads them itself).
+    pub proxies: crate::http::Proxies,
 }
 
 impl Config {

@@ -47,6 +47,8 @@ pub struct HttpClient {
     read_timeout: Duration,
     pub retry: RetryPolicy,
     pub limits: Limits,
+    /// The proxies of the environment, to name them in errors.
+    pub proxies: super::Proxies,
 }
 
 impl HttpClient {
@@ -67,7 +69,14 @@ impl HttpClient {
             read_timeout: DEFAULT_READ_TIMEOUT,
             retry,
             limits: Limits::default(),
+            proxies: super::Proxies::default(),
         }
+    }
+
+    /// Names these proxies in the errors of requests that go through them.
+    pub fn with_proxies(mut self, proxies: super::Proxies) -> Self {
+        self.proxies = proxies;
+        self
     }
 
     /// How long a request (other than an upload) may wait for its answer's

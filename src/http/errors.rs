@@ -12,10 +12,12 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("`{method} {url}` failed: {reason}")]
+    #[error("`{method} {url}`{} failed: {reason}", via(.proxy))]
     Transport {
         method: Method,
         url: ShownUrl,
+        /// The proxy the request went through, `host:port` only.
+        proxy: Option<String>,
         reason: String,
     },
     #[error("`{method} {url}` answered {status}{}", body_excerpt(.body))]
@@ -32,7 +34,24 @@ impl HttpError {
         Self::Transport {
             method,
             url: ShownUrl::new(url),
+            proxy: None,
             reason: reason.into(),
+        }
+    }
+
+    /// The same error, naming the proxy (`host:port`) the request went through.
+    pub fn via(mut self, through: Option<&str>) -> Self {
+        if let Self::Transport { proxy, .. } = &mut self {
+            *proxy = through.map(str::to_string);
+        }
+        self
+    }
+
+    /// The proxy a failed connection went through.
+    pub fn proxy(&self) -> Option<&str> {
+        match self {
+            Self::Transport { proxy, .. } => proxy.as_deref(),
+            Self::Status { .. } => None,
         }
     }
 
@@ -57,6 +76,13 @@ impl HttpError {
             Self::Status { url, .. } | Self::Transport { url, .. } => url,
         }
     }
+}
+
+fn via(proxy: &Option<String>) -> String {
+    proxy
+        .as_ref()
+        .map(|p| format!(" via proxy {p}"))
+        .unwrap_or_default()
 }
 
 fn body_excerpt(body: &str) -> String {

@@ -17,6 +17,7 @@ mod client;
 mod download;
 mod errors;
 mod file;
+mod proxy;
 mod retry;
 mod text;
 
@@ -25,7 +26,8 @@ pub use client::{Auth, HttpClient};
 pub use download::{Downloaded, FileRequest, authority};
 pub use errors::{AttemptError, HttpError, error_body, transport_reason};
 pub use file::{local_path, resolve};
-pub use retry::{RetryPolicy, RetryState, retry_after};
+pub use proxy::Proxies;
+pub use retry::{RetryPolicy, RetryReport, RetryState, retry_after};
 
 use std::time::Duration;
 

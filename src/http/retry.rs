@@ -16,8 +16,19 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// No new attempt starts after this much time since the first.
     pub max_elapsed: Duration,
-    /// Each retry gets a line on stderr (`PKGSYNC_LOG_RETRIES=1`).
-    pub log: bool,
+    /// How each retry is reported on stderr.
+    pub report: RetryReport,
+}
+
+/// How a retry is reported: every one gets a line on stderr, its reason and
+/// its wait, so that a wait is never silent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RetryReport {
+    /// `` `GET …` via proxy …: …; retry 2 of 5 in 1.6 s ``
+    #[default]
+    Text,
+    /// One JSON object per line (`{"type":"retry",…}`), for `--format json`.
+    Json,
 }
 
 impl Default for RetryPolicy {
@@ -27,7 +38,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(300),
-            log: false,
+            report: RetryReport::Text,
         }
     }
 }
@@ -86,10 +97,32 @@ impl<'p> RetryState<'p> {
         {
             return None;
         }
-        if self.policy.log {
-            eprintln!("retry {}: {error}", self.failures);
-        }
+        self.report(error, delay);
         Some(delay)
+    }
+
+    /// One line on stderr for the retry about to wait `delay`.
+    fn report(&self, error: &HttpError, delay: Duration) {
+        let retries = self.policy.max_attempts.saturating_sub(1);
+        match self.policy.report {
+            RetryReport::Text => eprintln!(
+                "{error}; retry {} of {retries} in {:.1} s",
+                self.failures,
+                delay.as_secs_f64()
+            ),
+            RetryReport::Json => eprintln!(
+                "{}",
+                serde_json::json!({
+                    "type": "retry",
+                    "url": error.url().to_string(),
+                    "proxy": error.proxy(),
+                    "reason": error.to_string(),
+                    "retry": self.failures,
+                    "of": retries,
+                    "delay_secs": (delay.as_secs_f64() * 10.0).round() / 10.0,
+                })
+            ),
+        }
     }
 }
 
@@ -139,7 +172,8 @@ impl HttpClient {
                         "no answer within the {} s deadline (`limits.request_timeout_secs`)",
                         deadline.as_secs_f64()
                     ),
-                ),
+                )
+                .via(self.proxies.for_url(url)),
                 None,
             ));
         };
@@ -153,7 +187,8 @@ impl HttpClient {
                 Err(AttemptError::Retry(error, wait))
             }
             Err(e) => Err(AttemptError::Retry(
-                HttpError::transport(method, url, transport_reason(&e)),
+                HttpError::transport(method, url, transport_reason(&e))
+                    .via(self.proxies.for_url(url)),
                 None,
             )),
         }
@@ -198,7 +233,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(1000),
             max_elapsed: Duration::from_secs(60),
-            log: false,
+            report: RetryReport::Text,
         };
         for attempt in 0..12 {
             assert!(policy.delay(attempt, None) <= Duration::from_millis(1000));

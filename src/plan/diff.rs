@@ -1,5 +1,6 @@
-//! What two plans disagree on: actions added and removed per distro/version, and a
-//! unified diff of their text renderings.
+//! What two plans disagree on: actions added and removed per distro/version, each
+//! once, and the unified diff of their text renderings for what the actions do not
+//! show (withheld deletes, notes) when the actions are the same.
 
 use super::{Action, Plan, render};
 use crate::display;
@@ -18,6 +19,8 @@ pub struct PlanDiff {
     /// The promotions follow different plans of their source (`plan --after`),
     /// `old → new`: that is a difference, as the gate apply checks differs.
     pub after: Option<String>,
+    /// The summary lines, `old → new`, when they differ.
+    pub summary: Option<String>,
     pub text_diff: String,
 }
 
@@ -43,12 +46,11 @@ fn action_set(plan: &Plan) -> BTreeSet<(String, String)> {
 fn describe(action: &Action) -> (String, String) {
     let mut text = format!("{} {}", action.action.as_str(), action.filename);
     if let Some(source) = &action.source {
-        let _ = write!(
-            text,
-            " ({}, md5 {}",
-            crate::model::shown_size(source.size),
-            source.md5.as_deref().unwrap_or("-")
-        );
+        let _ = write!(text, " ({}", crate::model::shown_size(source.size));
+        // OBS's md5 is read at apply, so a plan may have none: nothing to show.
+        if let Some(md5) = &source.md5 {
+            let _ = write!(text, ", md5 {md5}");
+        }
         for checksum in source.checksums() {
             if checksum.algorithm != crate::checksum::Algorithm::Md5 {
                 let _ = write!(text, ", {checksum}");
@@ -94,6 +96,13 @@ pub fn diff(old: &Plan, new: &Plan) -> PlanDiff {
             show(new.guards.allow_deletes)
         ));
     }
+    let (old_summary, new_summary) = (
+        render::summary_line(&old.summary),
+        render::summary_line(&new.summary),
+    );
+    if old_summary != new_summary {
+        result.summary = Some(format!("{old_summary} → {new_summary}"));
+    }
     let old_text = render::text(old, false);
     let new_text = render::text(new, false);
     result.text_diff = similar::TextDiff::from_lines(&old_text, &new_text)
@@ -133,7 +142,11 @@ pub fn render(diff: &PlanDiff) -> String {
             let _ = writeln!(out, "  {}", display::text(line));
         }
     }
-    if !diff.text_diff.is_empty() {
+    if let Some(summary) = &diff.summary {
+        let _ = writeln!(out, "summary: {summary}");
+    }
+    // With other actions, the text diff would show each of them a second time.
+    if diff.same_actions() && !diff.text_diff.is_empty() {
         let _ = writeln!(out, "\n{}", diff.text_diff);
     }
     out

@@ -23,6 +23,7 @@ mod gbs_mirror;
 mod gbs_source;
 mod listed_packages;
 mod obs_source;
+mod operator;
 mod packagecloud_client;
 mod plan_properties;
 mod plan_render;

@@ -153,7 +153,7 @@ fn check_reads_the_repository_and_names_it_when_it_cannot() {
         .expect(0);
     assert!(
         run.stdout
-            .contains("ok    the rpm-md repositories are readable and verified"),
+            .contains("ok    the rpm-md repositories are read as a plan reads them"),
         "{}",
         run.stdout
     );

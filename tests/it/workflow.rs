@@ -298,7 +298,7 @@ fn show_and_diff_refuse_an_edited_plan_and_diff_names_changes() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("+No changes."), "{}", run.stdout);
+    assert!(run.stdout.contains("→ No changes."), "{}", run.stdout);
 
     let text = std::fs::read_to_string(&first).unwrap();
     std::fs::write(&first, text.replacen("\"size\":", "\"size\":1", 1)).unwrap();

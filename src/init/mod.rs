@@ -1,108 +1,27 @@
 //! `pkgsync init`: writes a first config from what OBS and Packagecloud hold,
 //! with a proposed `distro-mapping` for every repository of the projects.
 //!
-//! OBS names repositories by family (`xUbuntu_22.04` or `Ubuntu_22.04`, `Debian_12`, `Fedora_39`,
-//! `openSUSE_Leap_15.5`, `SLE_15_SP5`, `CentOS_8_Stream`, ...); [`candidates`]
-//! turns a name into the Packagecloud `distro/version`s it may mean, and only one
-//! that Packagecloud's distributions list counts as a sure match. A repository
+//! [`names::candidates`] turns an OBS repository name into the Packagecloud
+//! `distro/version`s it may mean, and only one that Packagecloud's
+//! distributions list counts as a sure match. A repository
 //! without one is written mapped to nothing (so the config plans as written),
 //! with the closest names in a comment. No secret is written: credentials stay in
 //! the environment, the pkgsync config's `auth` keys or osc's config.
 
 use crate::cli::InitArgs;
 use crate::commands::http_client;
-use crate::config::{Config, Environment};
+use crate::config::{Config, ConfigError, Environment};
 use crate::exit::{Exit, Failure};
-use crate::obs::client::ObsClient;
+use crate::obs::client::{ObsClient, ObsError};
 use crate::obs::xml::ProjectMeta;
-use crate::packagecloud::{DistroError, DistroIndex, PackagecloudClient};
+use crate::packagecloud::{PackagecloudClient, PackagecloudError};
 use anyhow::{Context as _, anyhow};
 use std::fmt::Write as _;
 
-/// A repository's proposed target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Proposal {
-    /// Packagecloud lists this `distro/version`.
-    Sure(String),
-    /// No candidate is listed; these are the closest names.
-    Unsure(Vec<String>),
-}
+mod distro_info;
+mod names;
 
-/// The `distro/version`s an OBS repository name may mean, most likely first, or
-/// a single guess to find close names for when the family is known but has no
-/// numbered release (`openSUSE_Tumbleweed`, `Fedora_Rawhide`).
-pub fn candidates(repository: &str) -> Vec<String> {
-    let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.');
-    let whole = |dist: &str, n: &str| vec![format!("{dist}/{n}"), format!("{dist}/{n}.0")];
-    if let Some(n) = repository
-        .strip_prefix("xUbuntu_")
-        .or_else(|| repository.strip_prefix("Ubuntu_"))
-        .filter(|n| number(n))
-    {
-        return vec![format!("ubuntu/{n}")];
-    }
-    for (prefix, dist) in [("Debian_", "debian"), ("Raspbian_", "raspbian")] {
-        if let Some(n) = repository.strip_prefix(prefix).filter(|n| number(n)) {
-            return whole(dist, n);
-        }
-    }
-    if let Some(n) = repository.strip_prefix("Fedora_").filter(|n| number(n)) {
-        return vec![format!("fedora/{n}")];
-    }
-    if let Some(n) = repository
-        .strip_prefix("openSUSE_Leap_")
-        .or_else(|| repository.strip_prefix("openSUSE_"))
-        .filter(|n| number(n))
-    {
-        return vec![format!("opensuse/{n}")];
-    }
-    if let Some(rest) = repository.strip_prefix("SLE_") {
-        let (major, sp) = rest.split_once("_SP").unwrap_or((rest, "0"));
-        if number(major) && number(sp) {
-            return vec![format!("sles/{major}.{sp}")];
-        }
-    }
-    // Enterprise Linux rebuilds and their Stream / EPEL variants: `el/<major>`.
-    for prefix in [
-        "CentOS_Stream_",
-        "CentOS_",
-        "RHEL_",
-        "AlmaLinux_",
-        "RockyLinux_",
-        "Rocky_",
-        "EPEL_",
-        "ScientificLinux_",
-    ] {
-        if let Some(rest) = repository.strip_prefix(prefix) {
-            let major = rest.trim_end_matches("_Stream");
-            if number(major) && !major.contains('.') {
-                return vec![format!("el/{major}")];
-            }
-        }
-    }
-    let guess = match repository {
-        "openSUSE_Tumbleweed" | "openSUSE_Factory" => "opensuse/tumbleweed",
-        "Fedora_Rawhide" => "fedora/rawhide",
-        "Debian_Testing" => "debian/testing",
-        "Debian_Unstable" => "debian/sid",
-        other => return vec![other.to_ascii_lowercase().replace('_', "/")],
-    };
-    vec![guess.to_string()]
-}
-
-/// The first candidate Packagecloud lists, in its index-name spelling.
-pub fn propose(repository: &str, index: &DistroIndex) -> Proposal {
-    let candidates = candidates(repository);
-    for candidate in &candidates {
-        if let Ok(name) = index.canonical_name(candidate) {
-            return Proposal::Sure(name.to_string());
-        }
-    }
-    match index.canonical_name(&candidates[0]) {
-        Err(DistroError::Unknown { closest, .. }) => Proposal::Unsure(closest),
-        _ => Proposal::Unsure(Vec::new()),
-    }
-}
+use names::{Proposal, propose};
 
 pub async fn init(args: &InitArgs, env: &Environment) -> Result<Exit, Failure> {
     if args.out.exists() && !args.force {
@@ -114,14 +33,20 @@ pub async fn init(args: &InitArgs, env: &Environment) -> Result<Exit, Failure> {
     // A config without a mapping gives the clients, with credentials resolved
     // the usual way (environment, osc's config, `~/.packagecloud`).
     let skeleton = render(args, &[], &[]);
-    let config = Config::parse(&skeleton, &args.out, env).map_err(Failure::error)?;
+    let config = Config::parse(&skeleton, &args.out, env).map_err(flag_error)?;
     let http = http_client(&config, env);
     let obs = ObsClient::new(http.clone(), &config.obs.url);
     let packagecloud = PackagecloudClient::new(http, &config.packagecloud);
-    let index = packagecloud.distributions().await.map_err(Failure::error)?;
+    let (index, repository) = tokio::join!(packagecloud.distributions(), packagecloud.repository());
+    let index = index.map_err(Failure::error)?;
+    check_repository(repository, args)?;
     let mut metas = Vec::new();
     for project in &config.obs.projects {
-        metas.push(obs.project_meta(project).await.map_err(Failure::error)?);
+        metas.push(
+            obs.project_meta(project)
+                .await
+                .map_err(|e| project_error(e, args))?,
+        );
     }
     let mut mapping: Vec<(String, Vec<String>, Proposal)> = Vec::new();
     for meta in &metas {
@@ -173,6 +98,71 @@ pub async fn init(args: &InitArgs, env: &Environment) -> Result<Exit, Failure> {
         args.out.display()
     );
     Ok(Exit::Success)
+}
+
+/// An error in init's own flags, named by the flag rather than by the config
+/// file it was about to write.
+fn flag_error(error: ConfigError) -> Failure {
+    let ConfigError::Invalid { message, .. } = &error else {
+        return Failure::error(error);
+    };
+    let flag = FLAGS
+        .iter()
+        .find(|(key, _)| message.starts_with(&format!("`{key}")))
+        .map(|(_, flag)| *flag);
+    match flag {
+        Some(flag) => Failure::error(anyhow!("invalid `{flag}`: {message}"))
+            .with_hint(format!("see `pkgsync init --help` for what `{flag}` takes")),
+        None => Failure::error(anyhow!("invalid flags of pkgsync init: {message}")),
+    }
+}
+
+/// The config keys init writes from its flags.
+const FLAGS: &[(&str, &str)] = &[
+    ("packagecloud.repo", "--repo"),
+    ("packagecloud.url", "--packagecloud-url"),
+    ("packagecloud", "--repo"),
+    ("obs.url", "--obs-url"),
+    ("obsprojects", "--obs-project"),
+];
+
+/// `--repo` must exist (a token that cannot see it reads as a 404 too), unless
+/// `--force` says to write the config anyway.
+fn check_repository(
+    repository: Result<bool, PackagecloudError>,
+    args: &InitArgs,
+) -> Result<(), Failure> {
+    match repository {
+        Ok(_) => Ok(()),
+        Err(PackagecloudError::NoRepository { repo }) if args.force => {
+            eprintln!(
+                "warning: Packagecloud has no repository `{}` (`--repo`), or the token may not see it; writing the config anyway (`--force`)",
+                crate::display::text(&repo)
+            );
+            Ok(())
+        }
+        Err(e @ PackagecloudError::NoRepository { .. }) => Err(Failure::error(
+            anyhow!(e).context(format!("`--repo {}`", crate::display::text(&args.repo))),
+        )
+        .with_hint(
+            "create the repository on Packagecloud or correct `--repo` (`user/repo`); `--force` writes the config anyway",
+        )),
+        Err(e) => Err(Failure::error(e)),
+    }
+}
+
+/// A project OBS does not know is a `--obs-project` (or `--obs-url`) to fix.
+fn project_error(error: ObsError, args: &InitArgs) -> Failure {
+    let missing =
+        matches!(&error, ObsError::Api { status, .. } if *status == reqwest::StatusCode::NOT_FOUND);
+    let failure = Failure::error(error);
+    if !missing {
+        return failure;
+    }
+    failure.with_hint(format!(
+        "check `--obs-project` and `--obs-url` (`{}`); OBS also answers this way for a project hidden from this account",
+        args.obs_url
+    ))
 }
 
 /// The config text: deterministic, commented, without secrets.
@@ -245,36 +235,4 @@ fn render(
          mode: additive\n  max_deletes: 25\n  max_delete_percent: 10"
     );
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn obs_repository_families_have_packagecloud_candidates() {
-        for (repository, first) in [
-            ("xUbuntu_22.04", "ubuntu/22.04"),
-            ("Ubuntu_24.04", "ubuntu/24.04"),
-            ("Debian_12", "debian/12"),
-            ("Raspbian_11", "raspbian/11"),
-            ("Fedora_39", "fedora/39"),
-            ("openSUSE_Leap_15.5", "opensuse/15.5"),
-            ("openSUSE_13.2", "opensuse/13.2"),
-            ("SLE_15_SP5", "sles/15.5"),
-            ("SLE_12", "sles/12.0"),
-            ("CentOS_8_Stream", "el/8"),
-            ("CentOS_7", "el/7"),
-            ("CentOS_Stream_9", "el/9"),
-            ("RHEL_9", "el/9"),
-            ("AlmaLinux_9", "el/9"),
-            ("Rocky_8", "el/8"),
-            ("EPEL_9", "el/9"),
-            ("openSUSE_Tumbleweed", "opensuse/tumbleweed"),
-            ("Fedora_Rawhide", "fedora/rawhide"),
-        ] {
-            assert_eq!(candidates(repository)[0], first, "{repository}");
-        }
-        assert!(candidates("Debian_12").contains(&"debian/12.0".to_string()));
-    }
 }
