@@ -97,8 +97,7 @@ fn debian(root: &Path, debs: &[Listed]) {
             deb.size, deb.sha256
         ));
     }
-    let mut xz = Vec::new();
-    lzma_rs::xz_compress(&mut text.as_bytes(), &mut xz).unwrap();
+    let xz = real_xz(text.as_bytes());
     std::fs::write(dir.join("Packages.xz"), &xz).unwrap();
     let release = format!(
         "Origin: bench\nLabel: bench\nArchitectures: amd64\nSHA256:\n {} {} Packages.xz\n",
@@ -106,6 +105,23 @@ fn debian(root: &Path, debs: &[Listed]) {
         xz.len()
     );
     std::fs::write(dir.join("Release"), release).unwrap();
+}
+
+/// `input` compressed by the real `xz` (its default preset, as archives use).
+fn real_xz(input: &[u8]) -> Vec<u8> {
+    let mut child = std::process::Command::new("xz")
+        .args(["-T1", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`xz` is needed");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    out.stdout
 }
 
 #[test]
