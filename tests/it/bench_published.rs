@@ -280,7 +280,10 @@ fn plan_of_a_bookworm_main_sized_packages_xz() {
         text.len() as f64 / 1048576.0,
         xz.len() as f64 / 1048576.0,
     );
-    for (repo, target, uploads) in [(DEMO_PC_REPO, "empty", BOOKWORM_MAIN), (SYNCED, "synced", 0)] {
+    for (repo, target, uploads) in [
+        (DEMO_PC_REPO, "empty", BOOKWORM_MAIN),
+        (SYNCED, "synced", 0),
+    ] {
         let config = format!(
             "deb:\n  - url: {}/debian\n    distro: debian/bookworm\n\
 packagecloud:\n  url: {pc}\n  repo: {repo}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
@@ -289,7 +292,13 @@ packagecloud:\n  url: {pc}\n  repo: {repo}\n  auth:\n    token: {DEMO_PC_TOKEN}\
         );
         std::fs::write(&world.config, config).unwrap();
         let out = world.path("plan.json");
-        let args = ["plan", "--config", world.config(), "--out", out.to_str().unwrap()];
+        let args = [
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
         let started = std::time::Instant::now();
         let measured = support::run_measured(world.dir.path(), &args, &[]);
         let wall = started.elapsed().as_secs_f64();
