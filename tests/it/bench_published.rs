@@ -97,8 +97,7 @@ fn debian(root: &Path, debs: &[Listed]) {
             deb.size, deb.sha256
         ));
     }
-    let mut xz = Vec::new();
-    lzma_rs::xz_compress(&mut text.as_bytes(), &mut xz).unwrap();
+    let xz = real_xz(text.as_bytes());
     std::fs::write(dir.join("Packages.xz"), &xz).unwrap();
     let release = format!(
         "Origin: bench\nLabel: bench\nArchitectures: amd64\nSHA256:\n {} {} Packages.xz\n",
@@ -106,6 +105,23 @@ fn debian(root: &Path, debs: &[Listed]) {
         xz.len()
     );
     std::fs::write(dir.join("Release"), release).unwrap();
+}
+
+/// `input` compressed by the real `xz` (its default preset, as archives use).
+fn real_xz(input: &[u8]) -> Vec<u8> {
+    let mut child = std::process::Command::new("xz")
+        .args(["-T1", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`xz` is needed");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    out.stdout
 }
 
 #[test]
@@ -177,6 +193,123 @@ packagecloud:\n  url: {pc}\n  repo: {repo}\n  auth:\n    token: {DEMO_PC_TOKEN}\
             measured.peak_kib as f64 / 1024.0,
             server.requests().len() - before,
             world.sandbox().packagecloud().requests().len() - pc_before,
+        );
+    }
+    world.runtime.block_on(server.shutdown());
+}
+
+/// Stanzas in Debian bookworm's `main/binary-amd64/Packages`.
+const BOOKWORM_MAIN: usize = 63_440;
+
+/// One stanza shaped like bookworm main's: its field set, and lengths near
+/// the archive's averages (a long `Depends`, a `Description` with continuation
+/// lines, `Tag`), for a real deb of `name`.
+fn bookworm_stanza(i: usize, name: &str, version: &str, deb: &[u8]) -> String {
+    let source = format!("xyz{}", i / 4);
+    let letter = &source[..1];
+    let depends = format!(
+        "libc6 (>= 2.34), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), libxyz{} (= {version}), zlib1g (>= 1:1.2.0)",
+        i / 4
+    );
+    format!(
+        "Package: {name}\nVersion: {version}\nInstalled-Size: {}\nMaintainer: Debian Bench Maintainers <pkg-bench-{source}@lists.alioth.debian.org>\n\
+Architecture: amd64\nDepends: {depends}\nDescription: benchmark package {i} of the bookworm-shaped archive\n \
+This package stands in for one of bookworm main's binaries; its fields\n have the lengths Debian's have, so that parsing costs what it costs\n \
+for the real archive.\n .\n This is the last paragraph of its description.\nHomepage: https://{source}.example.org/\n\
+Tag: devel::library, implemented-in::c, role::devel-lib, role::shared-lib, suite::debian\nSection: libs\nPriority: optional\n\
+Filename: pool/main/{letter}/{source}/{name}_{version}_amd64.deb\nSize: {}\nMD5sum: {}\nSHA256: {}\n\n",
+        100 + i % 5000,
+        deb.len(),
+        hex::encode(md5::Md5::digest(deb)),
+        hex::encode(Sha256::digest(deb)),
+    )
+}
+
+/// What one timed command took, in seconds.
+fn timed(program: &str, args: &[&str]) -> f64 {
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{program} {args:?}");
+    started.elapsed().as_secs_f64()
+}
+
+#[test]
+fn plan_of_a_bookworm_main_sized_packages_xz() {
+    const SYNCED: &str = "demo/bookworm";
+    let data = tempfile::tempdir().unwrap();
+    let mut seed = Seed::empty();
+    seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
+    seed.packagecloud.repo(DEMO_PC_REPO);
+    let mut text = String::new();
+    for i in 0..BOOKWORM_MAIN {
+        let name = format!("libxyz{i}");
+        let version = format!("1.{}.{}-{}", i % 17, i % 31, 1 + i % 3);
+        let deb = simple_deb(&name, &version, "amd64").unwrap();
+        text.push_str(&bookworm_stanza(i, &name, &version, &deb));
+        seed.packagecloud.package(SYNCED, "debian/bookworm", deb);
+    }
+    let dir = data.path().join("debian");
+    std::fs::create_dir_all(&dir).unwrap();
+    let xz = real_xz(text.as_bytes());
+    let xz_path = dir.join("Packages.xz");
+    std::fs::write(&xz_path, &xz).unwrap();
+    std::fs::write(
+        dir.join("Release"),
+        format!(
+            "Origin: bench\nLabel: bench\nArchitectures: amd64\nSHA256:\n {} {} Packages.xz\n",
+            hex::encode(Sha256::digest(&xz)),
+            xz.len()
+        ),
+    )
+    .unwrap();
+    let world = World::with_seed(seed);
+    let server = world
+        .runtime
+        .block_on(FileServer::start(data.path()))
+        .unwrap();
+    let xz_file = xz_path.to_str().unwrap();
+    let floor = timed("xz", &["-d", "-c", "-T1", xz_file]);
+    let url = format!("{}/debian/Packages.xz", server.url());
+    let download = timed("curl", &["-sf", "-o", "/dev/null", &url]);
+    println!(
+        "bench bookworm: Packages {:.1} MiB, Packages.xz {:.1} MiB; xz -d {floor:.2} s (the floor), download alone {download:.3} s",
+        text.len() as f64 / 1048576.0,
+        xz.len() as f64 / 1048576.0,
+    );
+    for (repo, target, uploads) in [
+        (DEMO_PC_REPO, "empty", BOOKWORM_MAIN),
+        (SYNCED, "synced", 0),
+    ] {
+        let config = format!(
+            "deb:\n  - url: {}/debian\n    distro: debian/bookworm\n\
+packagecloud:\n  url: {pc}\n  repo: {repo}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
+            server.url(),
+            pc = world.sandbox().packagecloud_url()
+        );
+        std::fs::write(&world.config, config).unwrap();
+        let out = world.path("plan.json");
+        let args = [
+            "plan",
+            "--config",
+            world.config(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let started = std::time::Instant::now();
+        let measured = support::run_measured(world.dir.path(), &args, &[]);
+        let wall = started.elapsed().as_secs_f64();
+        measured.run.expect(0);
+        let plan = pkgsync::plan::file::read(&out).unwrap();
+        assert_eq!(plan.summary.upload, uploads, "{target}");
+        assert_eq!(plan.summary.unchanged, BOOKWORM_MAIN - uploads, "{target}");
+        println!(
+            "bench bookworm: plan {BOOKWORM_MAIN} packages, target {target:<6}: wall {wall:.2} s, cpu {:.2} s, peak RSS {:.1} MiB (xz -d: {floor:.2} s)",
+            measured.cpu_secs,
+            measured.peak_kib as f64 / 1024.0,
         );
     }
     world.runtime.block_on(server.shutdown());

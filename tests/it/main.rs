@@ -18,6 +18,7 @@ mod bench_scale;
 mod compose_source;
 mod config;
 mod deb_source;
+mod decompression_bombs;
 mod delete_safety;
 mod gbs_mirror;
 mod gbs_source;

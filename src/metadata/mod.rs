@@ -7,7 +7,9 @@
 
 use crate::checksum::Checksum;
 use crate::http::{Auth, FileRequest, HttpClient, HttpError};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
+
+mod decode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
@@ -21,8 +23,6 @@ pub enum MetadataError {
     Mismatch { name: String, detail: String },
     #[error("cannot read `{name}`: {detail}")]
     Read { name: String, detail: String },
-    #[error("`{name}` decompresses to more than {limit} bytes; refused")]
-    TooLarge { name: String, limit: u64 },
 }
 
 /// What the index says a metadata file must be.
@@ -91,32 +91,11 @@ impl Fetched {
     /// The decompressed content as a stream, by the suffix of `name`; reading
     /// past `limit` decompressed bytes is an error, never a silent cut.
     pub fn open(&self, limit: u64) -> Result<Box<dyn BufRead + Send>, MetadataError> {
-        let read = |detail: String| MetadataError::Read {
+        let file = std::fs::File::open(self.file.path()).map_err(|e| MetadataError::Read {
             name: self.name.clone(),
-            detail,
-        };
-        let file = std::fs::File::open(self.file.path()).map_err(|e| read(e.to_string()))?;
-        let file = BufReader::new(file);
-        let name = self.name.trim_end_matches('/');
-        let inner: Box<dyn Read + Send> = if name.ends_with(".gz") {
-            Box::new(flate2::bufread::MultiGzDecoder::new(file))
-        } else if name.ends_with(".bz2") {
-            Box::new(bzip2::bufread::MultiBzDecoder::new(file))
-        } else if name.ends_with(".zst") {
-            Box::new(
-                ruzstd::decoding::StreamingDecoder::new(file).map_err(|e| read(e.to_string()))?,
-            )
-        } else if name.ends_with(".xz") {
-            Box::new(xz_to_temp(file, limit, &self.name)?)
-        } else {
-            Box::new(file)
-        };
-        Ok(Box::new(BufReader::new(Capped {
-            inner,
-            left: limit,
-            limit,
-            name: self.name.clone(),
-        })))
+            detail: e.to_string(),
+        })?;
+        decode::open(BufReader::new(file), &self.name, limit)
     }
 }
 
@@ -145,81 +124,5 @@ impl Fetched {
         })
         .await
         .expect("parsing does not panic")
-    }
-}
-
-/// lzma-rs decodes xz only from a reader into a writer: into a temporary file
-/// then, itself capped, which is read back as a stream.
-fn xz_to_temp(
-    mut input: impl BufRead,
-    limit: u64,
-    name: &str,
-) -> Result<std::fs::File, MetadataError> {
-    let read = |detail: String| MetadataError::Read {
-        name: name.to_string(),
-        detail,
-    };
-    let mut out = tempfile::tempfile().map_err(|e| read(e.to_string()))?;
-    let mut capped = CappedWriter {
-        inner: std::io::BufWriter::new(&mut out),
-        left: limit,
-    };
-    match lzma_rs::xz_decompress(&mut input, &mut capped) {
-        Ok(()) => {}
-        Err(_) if capped.left == 0 => {
-            return Err(MetadataError::TooLarge {
-                name: name.to_string(),
-                limit,
-            });
-        }
-        Err(e) => return Err(read(format!("not valid xz: {e}"))),
-    }
-    std::io::Write::flush(&mut capped.inner).map_err(|e| read(e.to_string()))?;
-    drop(capped);
-    use std::io::Seek;
-    out.rewind().map_err(|e| read(e.to_string()))?;
-    Ok(out)
-}
-
-/// A reader that fails (rather than ends) once `limit` bytes have been read.
-struct Capped {
-    inner: Box<dyn Read + Send>,
-    left: u64,
-    limit: u64,
-    name: String,
-}
-
-impl Read for Capped {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n as u64 > self.left {
-            return Err(std::io::Error::other(format!(
-                "`{}` decompresses to more than {} bytes; refused",
-                self.name, self.limit
-            )));
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
-struct CappedWriter<W> {
-    inner: W,
-    left: u64,
-}
-
-impl<W: std::io::Write> std::io::Write for CappedWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if buf.len() as u64 > self.left {
-            self.left = 0;
-            return Err(std::io::Error::other("decompressed size over the limit"));
-        }
-        self.left -= buf.len() as u64;
-        self.inner.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
