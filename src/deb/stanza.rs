@@ -6,7 +6,7 @@
 //! `Description` in another encoding) may hold any, as apt allows; one it
 //! reads must be UTF-8 (`text`).
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 /// One stanza: its fields in order, values with continuation lines joined by
 /// `\n` (the leading space removed).
@@ -54,6 +54,10 @@ pub enum StanzaError {
     Read(#[from] std::io::Error),
 }
 
+/// Longer lines, or stanzas, are no index's: refused before they are held.
+const MAX_LINE: usize = 1 << 20;
+const MAX_STANZA: usize = 8 << 20;
+
 /// Calls `each` for every stanza, in order.
 pub fn read<E: From<StanzaError>>(
     mut input: impl BufRead,
@@ -63,18 +67,34 @@ pub fn read<E: From<StanzaError>>(
     let mut line = Vec::new();
     let mut number = 0usize;
     let mut count = 0usize;
+    let mut held = 0usize;
     loop {
         line.clear();
-        let read = input
+        let read = (&mut input)
+            .take(MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut line)
             .map_err(StanzaError::from)?;
         number += 1;
+        held += read;
+        if line.len() > MAX_LINE || held > MAX_STANZA {
+            let limit = if line.len() > MAX_LINE {
+                "a line"
+            } else {
+                "a stanza"
+            };
+            return Err(StanzaError::Syntax {
+                line: number,
+                detail: format!("{limit} longer than any index holds ({MAX_LINE} bytes a line, {MAX_STANZA} a stanza); refused"),
+            }
+            .into());
+        }
         let text = line.trim_ascii_end();
         if read == 0 || text.trim_ascii().is_empty() {
             if !stanza.is_empty() {
                 count += 1;
                 each(std::mem::take(&mut stanza))?;
             }
+            held = 0;
             if read == 0 {
                 return Ok(count);
             }
@@ -147,5 +167,15 @@ mod tests {
             Err(NotText("Maintainer".into()))
         );
         assert_eq!(stanzas[0].get("Maintainer"), None);
+    }
+
+    #[test]
+    fn a_line_longer_than_any_index_holds_is_refused_without_being_held() {
+        let endless = std::io::repeat(b'x').take(64 << 20);
+        let error = read::<StanzaError>(std::io::BufReader::new(endless), |_| Ok(())).unwrap_err();
+        assert!(
+            error.to_string().contains("longer than any index"),
+            "{error}"
+        );
     }
 }
