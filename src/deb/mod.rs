@@ -118,15 +118,30 @@ impl DebSource {
         distro_version: &str,
         package: DebPackage,
     ) -> Result<Option<SourceArtifact>, DebError> {
+        let file = "Packages";
+        let named = [
+            ("package name", &package.package),
+            ("architecture", &package.architecture),
+        ];
+        for (what, name) in named {
+            crate::source::safe_component(file, what, name)
+                .map_err(|d| error(repository, file, d))?;
+        }
         let filename = package.canonical_filename();
+        crate::source::safe_component(file, "package file name", &filename)
+            .map_err(|d| error(repository, file, d))?;
         let path = package.filename.trim_start_matches("./").to_string();
         let unsafe_path =
             crate::source::unsafe_location(&path) || path.split('/').any(str::is_empty);
-        if !crate::model::is_safe_filename(&filename) || unsafe_path {
+        if unsafe_path {
             return Err(error(
                 repository,
-                "Packages",
-                format!("unsafe package name or file name {:?}", package.filename),
+                file,
+                format!(
+                    "the `Filename` {:?} of `{}` is not a safe path below the archive; refused",
+                    crate::display::text(&package.filename),
+                    crate::display::text(&filename)
+                ),
             ));
         }
         let Some(package_type) = crate::model::synced_as(&filename, false, self.debug_packages)

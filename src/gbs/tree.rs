@@ -77,7 +77,8 @@ pub fn repo_and_arch(repository: &str) -> Option<(&str, &str)> {
     let parts: Vec<&str> = repository.split('/').collect();
     match parts.as_slice() {
         ["repos", repo, arch, "packages" | "debug" | "source"]
-            if crate::model::is_safe_filename(repo) && crate::model::is_safe_filename(arch) =>
+            if crate::source::unsafe_component(repo).is_none()
+                && crate::source::unsafe_component(arch).is_none() =>
         {
             Some((repo, arch))
         }

@@ -162,11 +162,16 @@ pub fn synced(
     source_packages: bool,
     debug_packages: bool,
 ) -> Result<Option<(String, PackageType, Checksum)>, String> {
+    for (what, name) in [("package name", &package.name), ("arch", &package.arch)] {
+        crate::source::safe_component("primary", what, name)?;
+    }
     let filename = package.canonical_filename();
-    if !crate::model::is_safe_filename(&filename) || crate::source::unsafe_location(&package.href) {
+    crate::source::safe_component("primary", "package file name", &filename)?;
+    if crate::source::unsafe_location(&package.href) {
         return Err(format!(
-            "unsafe package name or location {:?}",
-            package.href
+            "`primary` names the unsafe location {:?} for `{}`; refused",
+            crate::display::text(&package.href),
+            crate::display::text(&filename)
         ));
     }
     let Some(package_type) = crate::model::synced_as(&filename, source_packages, debug_packages)

@@ -29,7 +29,9 @@ use std::collections::{BTreeMap, BTreeSet};
 mod published;
 mod set;
 
-pub use published::{admits_published, recheck_published, unsafe_location};
+pub use published::{
+    admits_published, recheck_published, safe_component, unsafe_component, unsafe_location,
+};
 pub use set::Sources;
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,7 @@ mod deb_source;
 mod delete_safety;
 mod gbs_mirror;
 mod gbs_source;
+mod hostile_sources;
 mod obs_source;
 mod packagecloud_client;
 mod plan_properties;
