@@ -171,6 +171,9 @@ impl DebSource {
         };
         let (name, raw, text) = self.release_text(repository, &dir).await?;
         let release = release::parse(&text).map_err(|e| error(repository, name, e.to_string()))?;
+        if let Some(suite) = &repository.suite {
+            same_suite(suite, &release).map_err(|d| error(repository, name, d))?;
+        }
         let read = IndexRead {
             url: format!("{dir}/{name}"),
             digest: format!("sha256:{}", hex::encode(Sha256::digest(raw.as_bytes()))),
@@ -306,6 +309,29 @@ impl DebSource {
         }
         Ok(rechecked)
     }
+}
+
+/// A Release of another suite (validly signed `bullseye` served as
+/// `dists/bookworm/`) would make pkgsync sync the wrong release: its `Suite`
+/// or `Codename`, where it names either, must be the configured suite.
+fn same_suite(configured: &str, release: &release::Release) -> Result<(), String> {
+    let named = [&release.suite, &release.codename];
+    let mut named = named.into_iter().flatten().peekable();
+    if named.peek().is_none() || named.clone().any(|n| n == configured) {
+        return Ok(());
+    }
+    let says: Vec<String> = [("Suite", &release.suite), ("Codename", &release.codename)]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            value
+                .as_ref()
+                .map(|v| format!("`{field}: {}`", crate::display::text(v)))
+        })
+        .collect();
+    Err(format!(
+        "it says {}, but the config reads it as suite `{configured}`: another distribution; refused",
+        says.join(" and ")
+    ))
 }
 
 /// The `Packages` indexes of an archive, without compression suffix.

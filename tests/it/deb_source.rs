@@ -48,7 +48,7 @@ const DEBS: [(&str, &str, &str); 3] = [
     ("all", "gamma", "all"),
 ];
 
-fn write_debs(dir: &Path) {
+pub(crate) fn write_debs(dir: &Path) {
     for (sub, name, arch) in DEBS {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
         let bytes = simple_deb(name, "1.0-1", arch).unwrap();
@@ -84,7 +84,7 @@ fn flat(root: &Path, dot: bool, keep_plain: bool) -> PathBuf {
     repo
 }
 
-fn world(entry: &str) -> World {
+pub(crate) fn world(entry: &str) -> World {
     let mut seed = Seed::empty();
     seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
     seed.packagecloud.repo(DEMO_PC_REPO);

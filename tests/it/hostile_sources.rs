@@ -3,7 +3,7 @@
 //! by, forged build ids. Each is refused before one package is believed, and
 //! the message names the file and the name.
 
-use crate::deb_source::{served_flat, sh};
+use crate::deb_source::{served_flat, sh, world as deb_world, write_debs};
 use crate::rpmmd_source::{repository, serve, world as rpm_world};
 use crate::support::trees::{MAPPING, Served, new_tree, world as gbs_world};
 use pkgsync_sandbox::gbs::{BuildXmlForm, SampleBuild};
@@ -159,4 +159,50 @@ fn md5_listed_for_primary_or_for_packages_is_refused() {
         assert!(world.stored().is_empty());
         runtime.block_on(server.shutdown());
     }
+}
+
+/// `dists/bookworm/Release` that says it is bullseye (apt: "Conflicting
+/// distribution") is refused naming both; one that says `Suite: bookworm`
+/// with another codename, as `stable` does, is read.
+#[test]
+fn a_release_of_another_suite_is_refused_naming_both() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    write_debs(&archive.join("pool/main"));
+    let release = |fields: &str| {
+        format!(
+            "mkdir -p dists/bookworm/main/binary-amd64 \
+             && apt-ftparchive packages pool > dists/bookworm/main/binary-amd64/Packages \
+             && apt-ftparchive {fields} release dists/bookworm > dists/bookworm/Release"
+        )
+    };
+    sh(
+        &archive,
+        &release(
+            "-o APT::FTPArchive::Release::Codename=bullseye -o APT::FTPArchive::Release::Suite=oldstable",
+        ),
+    );
+    let server = runtime.block_on(pkgsync_sandbox::files::FileServer::start(dir.path()));
+    let server = server.unwrap();
+    let world = deb_world(&format!(
+        "  - url: {}/archive\n    distro: debian/bookworm\n    suite: bookworm\n    components: [main]\n    architectures: [amd64]\n",
+        server.url()
+    ));
+    world.plan_refused(&[
+        "`Release`",
+        "`Codename: bullseye`",
+        "`Suite: oldstable`",
+        "suite `bookworm`",
+    ]);
+    sh(
+        &archive,
+        &release(
+            "-o APT::FTPArchive::Release::Codename=trixie -o APT::FTPArchive::Release::Suite=bookworm",
+        ),
+    );
+    world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(0);
+    runtime.block_on(server.shutdown());
 }
