@@ -162,10 +162,13 @@ impl GbsSource {
         build: Build,
         selection: Selection,
     ) -> Result<Listing, GbsError> {
-        let reads = selection.parts.iter().map(|part| {
-            let url = format!("{}/{}", build.resolved, part.path());
-            async move { rpmmd::read_repository(&self.http, &url, tree.signed_by.as_ref()).await }
-        });
+        let reads =
+            selection.parts.iter().map(|part| {
+                let url = format!("{}/{}", build.resolved, part.path());
+                async move {
+                    rpmmd::read_repository(&self.http, &url, tree.signed_by.as_ref(), &[]).await
+                }
+            });
         let listings = futures::future::try_join_all(reads)
             .await
             .map_err(|source| build.repository_error(tree, source))?;

@@ -43,6 +43,9 @@ fn detail(action: &Action, plan: &Plan) -> String {
     let origin = match &action.source {
         Some(s) => {
             let mut about: Vec<String> = s.size.map(human_size).into_iter().collect();
+            if let Some(host) = other_host(&s.provenance) {
+                about.push(format!("downloaded from ANOTHER HOST `{host}`"));
+            }
             if let crate::model::Provenance::Promotion(file) = &s.provenance {
                 about.push(format!("by {}", file.method.as_str()));
                 if plan.after.as_ref().is_some_and(|a| !a.uploaded(file)) {
@@ -58,6 +61,15 @@ fn detail(action: &Action, plan: &Plan) -> String {
     } else {
         origin
     }
+}
+
+/// The host a published rpm-md file is downloaded from when it is not the
+/// repository's (an `xml:base` or absolute location the config allows).
+fn other_host(provenance: &crate::model::Provenance) -> Option<String> {
+    let crate::model::Provenance::RpmMd(file) = provenance else {
+        return None;
+    };
+    crate::model::other_host(&file.repository_url, &file.url())
 }
 
 /// Actions grouped per distro/version, deletes first within each group.

@@ -206,3 +206,58 @@ fn a_release_of_another_suite_is_refused_naming_both() {
         .expect(0);
     runtime.block_on(server.shutdown());
 }
+
+/// `createrepo_c --baseurl` on another server (another port of loopback is
+/// another host): without `allow_hosts` the plan is refused and that server
+/// sees no request; with it, the plan shows the host beside each file and
+/// every download goes there, none to the repository's own server.
+#[test]
+fn an_xml_base_on_another_host_needs_allow_hosts_and_is_shown_and_followed() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (dir, other_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let other = serve(&runtime, other_dir.path());
+    let base = format!("{}/mirror/", other.url());
+    let repo = repository(dir.path(), &[&format!("--baseurl={base}")]);
+    for arch in ["x86_64", "noarch"] {
+        crate::rpmmd_source::copy_dir(
+            &repo.join(arch),
+            &other_dir.path().join("mirror").join(arch),
+        );
+    }
+    let server = serve(&runtime, dir.path());
+    let url = format!("{}/repo", server.url());
+    let host = other.url().trim_start_matches("http://").to_string();
+    let refused = rpm_world(&url);
+    refused.plan_refused(&["another host", &host, "allow_hosts"]);
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+
+    let world = crate::rpmmd_source::world_with(&url, &format!("    allow_hosts: [\"{host}\"]\n"));
+    let plan = world.plan_out("plan.json");
+    let shown = world.pkgsync(&["show", plan.to_str().unwrap()]).expect(0);
+    assert!(
+        shown.stdout.contains(&format!("ANOTHER HOST `{host}`")),
+        "{}",
+        shown.stdout
+    );
+    let markdown = world
+        .pkgsync(&["show", plan.to_str().unwrap(), "--format", "markdown"])
+        .expect(0);
+    assert!(
+        markdown.stdout.contains("ANOTHER HOST"),
+        "{}",
+        markdown.stdout
+    );
+    world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+    assert_eq!(world.stored().len(), 3);
+    let rpms = |s: &pkgsync_sandbox::files::FileServer| {
+        s.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with(".rpm"))
+            .count()
+    };
+    assert_eq!((rpms(&server), rpms(&other)), (0, 3));
+    runtime.block_on(server.shutdown());
+    runtime.block_on(other.shutdown());
+}
