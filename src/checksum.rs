@@ -65,10 +65,15 @@ impl Checksum {
     /// A checksum as listed with an algorithm's name (`type="sha512"`); an
     /// algorithm pkgsync does not verify by, or hex of the wrong length or
     /// with other characters, is refused with the reason.
+    /// md5 is refused here: a listed md5 is one a hostile repository can
+    /// match with other bytes (OBS's md5s, which come with its own API, are
+    /// not parsed from metadata).
     pub fn parse(algorithm: &str, hex: &str) -> Result<Self, String> {
-        let Some(known) = Algorithm::from_name(algorithm) else {
+        let known = Algorithm::from_name(algorithm).filter(|a| *a != Algorithm::Md5);
+        let Some(known) = known else {
             return Err(format!(
-                "a {algorithm:?} checksum, which pkgsync does not verify by (md5, sha1, sha256, sha512)"
+                "a {:?} checksum, which pkgsync does not verify by (sha1, sha256, sha512)",
+                algorithm.chars().take(32).collect::<String>()
             ));
         };
         let length = match known {
@@ -237,6 +242,11 @@ mod tests {
                 .contains("not computed")
         );
         assert!(Checksum::parse("sha384", &"0".repeat(96)).is_err());
+        let md5 = Checksum::parse("MD5", &"0".repeat(32)).unwrap_err();
+        assert!(
+            md5.contains("\"MD5\"") && md5.contains("does not verify by"),
+            "{md5}"
+        );
         assert!(Checksum::parse("sha256", "abc").is_err());
     }
 }

@@ -154,6 +154,10 @@ impl RpmMdFile {
     /// Where the file is fetched from: the location below its base, or below
     /// the directory the repository resolved to.
     pub fn url(&self) -> String {
+        // An absolute location (allowed by `allow_hosts`) is where the file is.
+        if url::Url::parse(&self.location).is_ok() {
+            return self.location.clone();
+        }
         let base = self
             .location_base
             .as_deref()
@@ -165,6 +169,40 @@ impl RpmMdFile {
             self.location.trim_start_matches('/')
         )
     }
+}
+
+/// `host` or `host:port` of an http(s) URL, lowercase.
+fn host_of(url: &url::Url) -> Option<(String, Option<u16>)> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some((host, url.port()))
+}
+
+/// The host `target` names when it is another than `repository`'s, shown as
+/// `host[:port]`; `None` for the same host or a target that is not a URL of
+/// its own (a relative location).
+pub fn other_host(repository: &str, target: &str) -> Option<String> {
+    let target = url::Url::parse(target).ok()?;
+    if target.scheme() == "file" {
+        return None;
+    }
+    let repository = url::Url::parse(repository).ok();
+    let own = repository.as_ref().and_then(host_of);
+    let (host, port) = host_of(&target).unwrap_or_default();
+    let same = own.as_ref().is_some_and(|(h, p)| {
+        *h == host
+            && p.or(default_port(repository.as_ref())) == port.or(target.port_or_known_default())
+    });
+    if same {
+        return None;
+    }
+    Some(match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+fn default_port(url: Option<&url::Url>) -> Option<u16> {
+    url.and_then(url::Url::port_or_known_default)
 }
 
 /// A package of a published Debian archive, where its `Packages` lists it.

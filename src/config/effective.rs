@@ -38,6 +38,7 @@ impl Config {
                     url: r.url.clone(),
                     distro: r.distro_version.clone(),
                     signed_by: fingerprints(&r.signed_by),
+                    allow_hosts: r.allow_hosts.clone(),
                 })
                 .collect(),
             deb: self
@@ -143,6 +144,8 @@ pub struct EffectiveRpmMd {
     /// Fingerprints of the keys its metadata must be signed by.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signed_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_hosts: Vec<String>,
 }
 
 fn fingerprints(keyring: &Option<crate::keyring::Keyring>) -> Vec<String> {

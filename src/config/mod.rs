@@ -217,6 +217,9 @@ pub struct RpmMdRepository {
     pub distro_version: String,
     /// The keys `repomd.xml.asc` must verify against; `None`: not checked.
     pub signed_by: Option<Keyring>,
+    /// `allow_hosts`: hosts (`name` or `name:port`) other than the
+    /// repository's that an `xml:base` or an absolute location may name.
+    pub allow_hosts: Vec<String>,
 }
 
 /// One published Debian archive (`deb:`).

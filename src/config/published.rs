@@ -56,6 +56,7 @@ pub(super) fn obs_published(
                     url,
                     distro_version,
                     signed_by,
+                    allow_hosts: Vec::new(),
                 });
             }
         }
@@ -85,10 +86,26 @@ pub(super) fn rpm_md(
             ));
         }
         let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        for host in &entry.allow_hosts {
+            if host.is_empty()
+                || host.contains(['/', '@', ' '])
+                || host.chars().any(char::is_control)
+            {
+                return Err(format!(
+                    "`{key}.allow_hosts`: {:?} is not a host (`name` or `name:port`)",
+                    crate::display::text(host)
+                ));
+            }
+        }
         repositories.push(RpmMdRepository {
             url,
             distro_version,
             signed_by,
+            allow_hosts: entry
+                .allow_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
         });
     }
     Ok(repositories)

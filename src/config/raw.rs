@@ -152,6 +152,9 @@ pub(super) struct RawRpmMd {
     pub(super) distro: String,
     /// Armored public key(s) `repomd.xml.asc` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Hosts other than the repository's its metadata may send downloads to.
+    #[serde(default)]
+    pub(super) allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -111,15 +111,30 @@ impl DebSource {
         distro_version: &str,
         package: DebPackage,
     ) -> Result<Option<SourceArtifact>, DebError> {
+        let file = "Packages";
+        let named = [
+            ("package name", &package.package),
+            ("architecture", &package.architecture),
+        ];
+        for (what, name) in named {
+            crate::source::safe_component(file, what, name)
+                .map_err(|d| error(repository, file, d))?;
+        }
         let filename = package.canonical_filename();
+        crate::source::safe_component(file, "package file name", &filename)
+            .map_err(|d| error(repository, file, d))?;
         let path = package.filename.trim_start_matches("./").to_string();
         let unsafe_path =
             crate::source::unsafe_location(&path) || path.split('/').any(str::is_empty);
-        if !crate::model::is_safe_filename(&filename) || unsafe_path {
+        if unsafe_path {
             return Err(error(
                 repository,
-                "Packages",
-                format!("unsafe package name or file name {:?}", package.filename),
+                file,
+                format!(
+                    "the `Filename` {:?} of `{}` is not a safe path below the archive; refused",
+                    crate::display::text(&package.filename),
+                    crate::display::text(&filename)
+                ),
             ));
         }
         let Some(package_type) = crate::model::synced_as(&filename, false, self.debug_packages)
@@ -149,6 +164,9 @@ impl DebSource {
         };
         let (name, raw, text) = self.release_text(repository, &dir).await?;
         let release = release::parse(&text).map_err(|e| error(repository, name, e.to_string()))?;
+        if let Some(suite) = &repository.suite {
+            same_suite(suite, &release).map_err(|d| error(repository, name, d))?;
+        }
         let read = IndexRead {
             url: format!("{dir}/{name}"),
             digest: format!("sha256:{}", hex::encode(Sha256::digest(raw.as_bytes()))),
@@ -284,6 +302,29 @@ impl DebSource {
         }
         Ok(rechecked)
     }
+}
+
+/// A Release of another suite (validly signed `bullseye` served as
+/// `dists/bookworm/`) would make pkgsync sync the wrong release: its `Suite`
+/// or `Codename`, where it names either, must be the configured suite.
+fn same_suite(configured: &str, release: &release::Release) -> Result<(), String> {
+    let named = [&release.suite, &release.codename];
+    let mut named = named.into_iter().flatten().peekable();
+    if named.peek().is_none() || named.clone().any(|n| n == configured) {
+        return Ok(());
+    }
+    let says: Vec<String> = [("Suite", &release.suite), ("Codename", &release.codename)]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            value
+                .as_ref()
+                .map(|v| format!("`{field}: {}`", crate::display::text(v)))
+        })
+        .collect();
+    Err(format!(
+        "it says {}, but the config reads it as suite `{configured}`: another distribution; refused",
+        says.join(" and ")
+    ))
 }
 
 /// The `Packages` indexes of an archive, without compression suffix.

@@ -27,6 +27,10 @@ pub struct IndexFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     pub date: Option<String>,
+    /// `Suite:` and `Codename:`, what the Release says it is (apt's
+    /// "Conflicting distribution" compares them with the suite asked for).
+    pub suite: Option<String>,
+    pub codename: Option<String>,
     pub files: Vec<IndexFile>,
 }
 
@@ -66,6 +70,8 @@ pub fn parse(text: &str) -> Result<Release, ReleaseError> {
     }
     Ok(Release {
         date: stanza.get("Date").map(str::to_string),
+        suite: stanza.get("Suite").map(str::to_string),
+        codename: stanza.get("Codename").map(str::to_string),
         files,
     })
 }

@@ -40,6 +40,9 @@ pub fn parse(xml: &str) -> Result<BuildXml, String> {
     let mut parts = Parts::default();
     let mut path: Vec<String> = Vec::new();
     let mut target: Option<String> = None;
+    // An element's text, its entities resolved, taken whole at its end tag
+    // (a reference splits it into several events).
+    let mut text = String::new();
     loop {
         match reader
             .read_event()
@@ -49,25 +52,50 @@ pub fn parse(xml: &str) -> Result<BuildXml, String> {
                 let name = local_name(&e);
                 element(&e, &name, &path, &mut parts, &mut target)?;
                 path.push(name);
+                text.clear();
             }
             Event::Empty(e) => {
                 let name = local_name(&e);
                 element(&e, &name, &path, &mut parts, &mut target)?;
             }
-            // The guard pops for every end tag, whichever arm is taken.
-            Event::End(_) if path.pop().as_deref() == Some("buildtarget") => target = None,
-            Event::Text(t) => {
-                let text = t.decode().map_err(|e| format!("not valid text: {e}"))?;
-                let text = text.trim();
-                if !text.is_empty() {
-                    value(&path, text, &mut parts, target.as_deref())?;
+            Event::End(_) => {
+                let value_text = text.trim();
+                if !value_text.is_empty() {
+                    value(&path, value_text, &mut parts, target.as_deref())?;
+                }
+                text.clear();
+                if path.pop().as_deref() == Some("buildtarget") {
+                    target = None;
                 }
             }
+            Event::Text(t) => {
+                text.push_str(&t.decode().map_err(|e| format!("not valid text: {e}"))?);
+            }
+            Event::GeneralRef(r) => text.push(reference(&r)?),
             Event::Eof => break,
             _ => {}
         }
     }
     finish(parts)
+}
+
+/// `&amp;` and the other predefined entities, and character references.
+fn reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, String> {
+    if let Some(c) = r
+        .resolve_char_ref()
+        .map_err(|e| format!("not valid text: {e}"))?
+    {
+        return Ok(c);
+    }
+    let name = String::from_utf8_lossy(r);
+    quick_xml::escape::resolve_predefined_entity(&name)
+        .and_then(|c| c.chars().next())
+        .ok_or_else(|| {
+            format!(
+                "it uses the unknown entity `&{};`",
+                crate::display::text(&name)
+            )
+        })
 }
 
 fn local_name(e: &BytesStart<'_>) -> String {
@@ -103,7 +131,18 @@ fn value(
 ) -> Result<(), String> {
     let names: Vec<&str> = path.iter().map(String::as_str).collect();
     match names.as_slice() {
-        ["build", "id"] => parts.id = Some(text.to_string()),
+        ["build", "id"] => {
+            if let Some(first) = parts.id.as_deref()
+                && first != text
+            {
+                return Err(format!(
+                    "it names two build ids, `{}` and {:?}; refused",
+                    crate::display::text(first),
+                    crate::display::text(text)
+                ));
+            }
+            parts.id = Some(text.to_string());
+        }
         ["build", "repos", "repo"] => parts.repos.push(safe(text, "repo")?),
         ["build", "archs", "arch"] => parts.archs.push(safe(text, "arch")?),
         ["build", "buildconf"] => parts.buildconf = Some(text.to_string()),
@@ -123,8 +162,11 @@ fn value(
 
 fn finish(parts: Parts) -> Result<BuildXml, String> {
     let id = parts.id.ok_or("it names no build `<id>`")?;
-    if id.contains(['/', '\n']) || id.contains("..") {
-        return Err(format!("its `<id>` {id:?} is not a build id"));
+    if !is_build_id(&id) {
+        return Err(format!(
+            "its `<id>` {:?} is not a build id (letters, digits, `.`, `_`, `-`, `+`, `~`, `:`)",
+            crate::display::text(&id)
+        ));
     }
     let mut repos: BTreeMap<String, Vec<String>> = parts.targets;
     for repo in parts.repos {
@@ -149,14 +191,20 @@ fn finish(parts: Parts) -> Result<BuildXml, String> {
 
 /// A name that becomes a path component below the tree.
 fn safe(name: &str, what: &str) -> Result<String, String> {
-    if crate::model::is_safe_filename(name) {
-        Ok(name.to_string())
-    } else {
-        Err(format!(
-            "the {what} {:?} is not a plain name",
-            crate::display::text(name)
-        ))
-    }
+    crate::source::safe_component(FILE, what, name)?;
+    Ok(name.to_string())
+}
+
+const FILE: &str = "builddata/build.xml";
+
+/// A plain token, as GBS makes them (`tizen-2.0_20120926.2`): it names the
+/// build in plans and messages, so nothing that could hide or forge text.
+fn is_build_id(id: &str) -> bool {
+    crate::source::unsafe_component(id).is_none()
+        && id.len() <= 200
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-+~:".contains(c))
 }
 
 #[cfg(test)]
@@ -221,5 +269,40 @@ mod tests {
                 .contains("no repo")
         );
         assert!(parse("<build><id>1</id>").is_err());
+    }
+
+    const ONE_REPO: &str = "<repos><repo>a</repo></repos><archs><arch>x</arch></archs>";
+
+    #[test]
+    fn an_id_must_be_one_plain_token() {
+        let forged = format!("<build><id>B1&#27;[2K&#13;forged</id>{ONE_REPO}</build>");
+        let error = parse(&forged).unwrap_err();
+        assert!(error.contains("not a build id"), "{error}");
+        assert!(
+            !error.contains('\u{1b}') && !error.contains('\r'),
+            "{error:?}"
+        );
+        let two = format!("<build><id>b1</id>{ONE_REPO}<id>b2</id></build>");
+        assert!(parse(&two).unwrap_err().contains("two build ids"));
+        let same_twice = format!("<build><id>b1</id>{ONE_REPO}<id>b1</id></build>");
+        assert_eq!(parse(&same_twice).unwrap().id, "b1");
+        let amp = format!("<build><id>a&amp;b</id>{ONE_REPO}</build>");
+        assert!(parse(&amp).is_err());
+    }
+
+    #[test]
+    fn names_are_checked_after_decoding() {
+        for (repo, arch) in [
+            ("%2e%2e%2f%2e%2e%2fetc", "x"),
+            ("a", "%2e%2e%2f"),
+            ("&#46;&#46;", "x"),
+            ("a&#47;b", "x"),
+        ] {
+            let xml = format!(
+                "<build><id>1</id><repos><repo>{repo}</repo></repos><archs><arch>{arch}</arch></archs></build>"
+            );
+            let error = parse(&xml).unwrap_err();
+            assert!(error.contains("not a plain name"), "{xml}: {error}");
+        }
     }
 }

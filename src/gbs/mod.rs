@@ -202,7 +202,8 @@ impl GbsSource {
                 let url = format!("{}/{repository}", build.resolved);
                 let signed_by = tree.signed_by.as_ref();
                 async move {
-                    let read = crate::rpmmd::read_repository(&self.http, &url, signed_by).await;
+                    let read =
+                        crate::rpmmd::read_repository(&self.http, &url, signed_by, &[]).await;
                     (repository, read)
                 }
             });

@@ -77,7 +77,8 @@ pub fn repo_and_arch(repository: &str) -> Option<(&str, &str)> {
     let parts: Vec<&str> = repository.split('/').collect();
     match parts.as_slice() {
         ["repos", repo, arch, "packages" | "debug" | "source"]
-            if crate::model::is_safe_filename(repo) && crate::model::is_safe_filename(arch) =>
+            if crate::source::unsafe_component(repo).is_none()
+                && crate::source::unsafe_component(arch).is_none() =>
         {
             Some((repo, arch))
         }
@@ -161,10 +162,13 @@ impl GbsSource {
         build: Build,
         selection: Selection,
     ) -> Result<Listing, GbsError> {
-        let reads = selection.parts.iter().map(|part| {
-            let url = format!("{}/{}", build.resolved, part.path());
-            async move { rpmmd::read_repository(&self.http, &url, tree.signed_by.as_ref()).await }
-        });
+        let reads =
+            selection.parts.iter().map(|part| {
+                let url = format!("{}/{}", build.resolved, part.path());
+                async move {
+                    rpmmd::read_repository(&self.http, &url, tree.signed_by.as_ref(), &[]).await
+                }
+            });
         let listings = futures::future::try_join_all(reads)
             .await
             .map_err(|source| build.repository_error(tree, source))?;

@@ -43,6 +43,9 @@ fn detail(action: &Action, plan: &Plan) -> String {
     let origin = match &action.source {
         Some(s) => {
             let mut about: Vec<String> = s.size.map(human_size).into_iter().collect();
+            if let Some(host) = other_host(&s.provenance) {
+                about.push(format!("downloaded from ANOTHER HOST `{host}`"));
+            }
             if let crate::model::Provenance::Promotion(file) = &s.provenance {
                 about.push(format!("by {}", file.method.as_str()));
                 if plan.after.as_ref().is_some_and(|a| !a.uploaded(file)) {
@@ -54,13 +57,49 @@ fn detail(action: &Action, plan: &Plan) -> String {
             }
             format!("from {} ({})", s.provenance.place(), about.join(", "))
         }
-        None => "orphan: no longer built on OBS".to_string(),
+        None => format!("orphan: {}", orphan_reason(&action.distro_version, plan)),
     };
     if action.unsafe_name {
         format!("{origin}; UNSAFE NAME: it holds characters shown escaped")
     } else {
         origin
     }
+}
+
+/// Why a stored file is an orphan, in the words of the source that feeds its
+/// `distro/version` (by the config the plan was made with).
+fn orphan_reason(distro_version: &str, plan: &Plan) -> &'static str {
+    let config = &plan.config;
+    let published = config.rpm_md.iter().any(|r| r.distro == distro_version)
+        || config.deb.iter().any(|r| r.distro == distro_version);
+    let gbs = config
+        .gbs
+        .iter()
+        .any(|t| t.mapping.values().any(|d| d == distro_version));
+    let only_obs = config.rpm_md.is_empty()
+        && config.deb.is_empty()
+        && config.gbs.is_empty()
+        && config.promote.is_none();
+    if published {
+        "no longer listed by its published repository"
+    } else if gbs {
+        "no longer in the GBS tree's build"
+    } else if config.promote.is_some() {
+        "no longer in the repository it is promoted from"
+    } else if only_obs || config.distro_mapping.values().any(|d| d == distro_version) {
+        "no longer built on OBS"
+    } else {
+        "no longer offered by its source"
+    }
+}
+
+/// The host a published rpm-md file is downloaded from when it is not the
+/// repository's (an `xml:base` or absolute location the config allows).
+fn other_host(provenance: &crate::model::Provenance) -> Option<String> {
+    let crate::model::Provenance::RpmMd(file) = provenance else {
+        return None;
+    };
+    crate::model::other_host(&file.repository_url, &file.url())
 }
 
 /// Actions grouped per distro/version, deletes first within each group.

@@ -15,6 +15,7 @@
 //! files are read from it, so a `latest-*` link switched to another compose
 //! makes the plan stale rather than mixing two composes.
 
+mod hosts;
 pub mod primary;
 mod read;
 pub mod repomd;
@@ -90,11 +91,15 @@ impl RpmMdSource {
         let resolved = crate::source::all_or_every_error(
             self.repositories.iter().map(|r| read::resolve(&r.url)),
         )?;
-        let reads = self
-            .repositories
-            .iter()
-            .zip(resolved)
-            .map(|(r, dir)| read::read_below(&self.http, &r.url, dir, r.signed_by.as_ref()));
+        let reads = self.repositories.iter().zip(resolved).map(|(r, dir)| {
+            read::read_below(
+                &self.http,
+                &r.url,
+                dir,
+                r.signed_by.as_ref(),
+                &r.allow_hosts,
+            )
+        });
         crate::source::read_all(reads).await
     }
 
@@ -165,7 +170,13 @@ impl RpmMdSource {
     }
 
     async fn read(&self, repository: &RpmMdRepository) -> Result<Listing, RpmMdError> {
-        read_repository(&self.http, &repository.url, repository.signed_by.as_ref()).await
+        read_repository(
+            &self.http,
+            &repository.url,
+            repository.signed_by.as_ref(),
+            &repository.allow_hosts,
+        )
+        .await
     }
 
     pub fn has_repository(&self, url: &str) -> bool {

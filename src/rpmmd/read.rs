@@ -54,8 +54,9 @@ pub async fn read_repository(
     http: &HttpClient,
     url: &str,
     signed_by: Option<&Keyring>,
+    allow_hosts: &[String],
 ) -> Result<Listing, RpmMdError> {
-    read_below(http, url, resolve(url)?, signed_by).await
+    read_below(http, url, resolve(url)?, signed_by, allow_hosts).await
 }
 
 /// The directory `url` names now, its links followed (see `http::resolve`).
@@ -70,6 +71,7 @@ pub async fn read_below(
     url: &str,
     resolved: String,
     signed_by: Option<&Keyring>,
+    allow_hosts: &[String],
 ) -> Result<Listing, RpmMdError> {
     let fail = |file: &str, detail: String| RpmMdError::new(url, file, detail);
     let repomd_url = format!("{resolved}/repodata/repomd.xml");
@@ -101,6 +103,10 @@ pub async fn read_below(
     {
         return Err(fail("repodata/repomd.xml", local_base(base)));
     }
+    if let Some(base) = &primary.base {
+        super::hosts::allowed(url, base, allow_hosts)
+            .map_err(|e| fail("repodata/repomd.xml", format!("its `xml:base` {e}")))?;
+    }
     let base = primary.base.as_deref().unwrap_or(&resolved);
     let primary_url = format!("{}/{}", base.trim_end_matches('/'), primary.href);
     let expected = Expected {
@@ -119,6 +125,10 @@ pub async fn read_below(
     let mut bases = packages.iter().filter_map(|p| p.base.as_deref());
     if let Some(base) = bases.find(|b| !may_base(url, &resolved, b)) {
         return Err(fail(&primary.href, local_base(base)));
+    }
+    for package in &packages {
+        super::hosts::package_allowed(url, package, allow_hosts)
+            .map_err(|detail| fail(&primary.href, detail))?;
     }
     Ok(Listing {
         packages,
@@ -162,11 +172,16 @@ pub fn synced(
     source_packages: bool,
     debug_packages: bool,
 ) -> Result<Option<(String, PackageType, Checksum)>, String> {
+    for (what, name) in [("package name", &package.name), ("arch", &package.arch)] {
+        crate::source::safe_component("primary", what, name)?;
+    }
     let filename = package.canonical_filename();
-    if !crate::model::is_safe_filename(&filename) || crate::source::unsafe_location(&package.href) {
+    crate::source::safe_component("primary", "package file name", &filename)?;
+    if crate::source::unsafe_location(&package.href) {
         return Err(format!(
-            "unsafe package name or location {:?}",
-            package.href
+            "`primary` names the unsafe location {:?} for `{}`; refused",
+            crate::display::text(&package.href),
+            crate::display::text(&filename)
         ));
     }
     let Some(package_type) = crate::model::synced_as(&filename, source_packages, debug_packages)

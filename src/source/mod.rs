@@ -31,7 +31,9 @@ mod published;
 mod set;
 
 pub use listed::{PackageFilter, add_listed};
-pub use published::{admits_published, recheck_published, unsafe_location};
+pub use published::{
+    admits_published, recheck_published, safe_component, unsafe_component, unsafe_location,
+};
 pub use set::Sources;
 
 #[derive(Debug, thiserror::Error)]

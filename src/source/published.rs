@@ -83,9 +83,62 @@ pub fn unsafe_location(href: &str) -> bool {
             .any(|segment| segment == "." || segment == "..")
 }
 
+/// Why `name`, as its metadata gives it (already XML- or stanza-decoded,
+/// and decoded no further), cannot be one path component or filename:
+/// empty, a dot segment, `..`, `/`, a backslash, a control character, or `%` (which
+/// a server may decode into any of those). `None` when it can.
+pub fn unsafe_component(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name == "." || name.contains("..") {
+        Some("it holds a dot segment")
+    } else if name.contains(['/', '\\']) {
+        Some("it holds a path separator")
+    } else if name.contains('%') {
+        Some("it holds `%`, which a server may decode")
+    } else if name.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else {
+        None
+    }
+}
+
+/// [`unsafe_component`] as an error naming the file, what the name is and
+/// the name (escaped for display).
+pub fn safe_component(file: &str, what: &str, name: &str) -> Result<(), String> {
+    match unsafe_component(name) {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "`{file}` names the {what} {:?}, which is not a plain name: {why}; refused",
+            crate::display::text(name)
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_checked_as_decoded_path_components() {
+        for bad in [
+            "%2e%2e%2f%2e%2e%2fetc",
+            "..",
+            ".",
+            "",
+            "a/b",
+            "a\\b",
+            "a\u{1b}[2K",
+            "a\rb",
+        ] {
+            assert!(unsafe_component(bad).is_some(), "{bad:?}");
+        }
+        for good in ["tizen-base", "x86_64", "hello_1.0-1+b2_amd64.deb", "a.b"] {
+            assert_eq!(unsafe_component(good), None, "{good}");
+        }
+        let error = safe_component("builddata/build.xml", "repo", "%2e%2e%2fetc").unwrap_err();
+        assert!(error.contains("builddata/build.xml") && error.contains("%2e%2e%2fetc"));
+    }
 
     #[test]
     fn locations_that_could_leave_their_directory_are_unsafe() {

@@ -27,7 +27,7 @@ fn tools() {
     );
 }
 
-fn sh(dir: &Path, script: &str) {
+pub(crate) fn sh(dir: &Path, script: &str) {
     let output = Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -48,7 +48,7 @@ const DEBS: [(&str, &str, &str); 3] = [
     ("all", "gamma", "all"),
 ];
 
-fn write_debs(dir: &Path) {
+pub(crate) fn write_debs(dir: &Path) {
     for (sub, name, arch) in DEBS {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
         let bytes = simple_deb(name, "1.0-1", arch).unwrap();
@@ -84,7 +84,7 @@ fn flat(root: &Path, dot: bool, keep_plain: bool) -> PathBuf {
     repo
 }
 
-fn world(entry: &str) -> World {
+pub(crate) fn world(entry: &str) -> World {
     let mut seed = Seed::empty();
     seed.packagecloud.token = Some(DEMO_PC_TOKEN.into());
     seed.packagecloud.repo(DEMO_PC_REPO);
@@ -229,7 +229,10 @@ fn a_suite_with_components_and_architectures_syncs() {
 
 /// A flat repository (`flat`, with `./` and every compression) in `dir`,
 /// served over loopback, and a world that syncs it into `ubuntu/jammy`.
-fn served_flat(runtime: &tokio::runtime::Runtime, dir: &Path) -> (PathBuf, FileServer, World) {
+pub(crate) fn served_flat(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+) -> (PathBuf, FileServer, World) {
     let repo = flat(dir, true, true);
     let server = runtime.block_on(FileServer::start(dir)).unwrap();
     let world = world(&format!(
@@ -268,7 +271,11 @@ fn a_package_file_name_that_could_leave_the_archive_is_refused() {
                  && apt-ftparchive release . > Release"
             ),
         );
-        world.plan_refused(&["Debian archive", "unsafe package name or file name", escape]);
+        world.plan_refused(&[
+            "Debian archive",
+            "not a safe path below the archive",
+            escape,
+        ]);
         sh(
             &repo,
             &format!("sed -i 's|^Filename: {escape}/|Filename: ./amd64/|' Packages"),

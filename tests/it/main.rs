@@ -22,6 +22,7 @@ mod decompression_bombs;
 mod delete_safety;
 mod gbs_mirror;
 mod gbs_source;
+mod hostile_sources;
 mod listed_packages;
 mod obs_source;
 mod operator;

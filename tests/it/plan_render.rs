@@ -594,6 +594,7 @@ fn published_plan() -> Plan {
         url: "https://download.example.org/repositories/home:/example/Fedora_39".into(),
         distro: "fedora/39".into(),
         signed_by: vec!["0123456789ABCDEF0123456789ABCDEF01234567".into()],
+        allow_hosts: Vec::new(),
     }];
     plan.config.deb = vec![EffectiveDeb {
         url: "https://download.example.org/repositories/home:/example/Debian_12".into(),

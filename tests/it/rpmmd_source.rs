@@ -51,7 +51,7 @@ pub(crate) fn world(url: &str) -> World {
 }
 
 /// Like [`world`], with more keys for the repository's entry.
-fn world_with(url: &str, entry: &str) -> World {
+pub(crate) fn world_with(url: &str, entry: &str) -> World {
     crate::support::world_of(&format!(
         "rpm-md:\n  - url: {url}\n    distro: fedora/39\n{entry}"
     ))
