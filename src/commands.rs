@@ -50,10 +50,16 @@ pub fn load_config(path: &std::path::Path, env: &Environment) -> Result<Config, 
 /// The HTTP client every request of one command goes through.
 pub fn http_client(config: &Config, env: &Environment) -> HttpClient {
     let http = HttpClient::new(env.retry).with_limits(config.limits);
-    match env.read_timeout {
+    let mut http = match env.read_timeout {
         Some(timeout) => http.with_read_timeout(timeout),
         None => http,
+    };
+    for (url, auth) in config.published_auth() {
+        http = http
+            .with_repository(url, auth)
+            .expect("an `auth:` block is checked when the config is read");
     }
+    http
 }
 
 /// The sources the config names and the target, over one HTTP client.

@@ -53,6 +53,8 @@ pub(super) struct RawObs {
     pub(super) download_url: Option<String>,
     /// The key the projects' repositories are signed with (`osc signkey`).
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for `download_url`'s host.
+    pub(super) published_auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +154,8 @@ pub(super) struct RawRpmMd {
     pub(super) distro: String,
     /// Armored public key(s) `repomd.xml.asc` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for the repository's host.
+    pub(super) auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +171,8 @@ pub(super) struct RawDeb {
     pub(super) architectures: Vec<String>,
     /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for the repository's host.
+    pub(super) auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +183,8 @@ pub(super) struct RawGbs {
     pub(super) mapping: BTreeMap<String, Option<String>>,
     /// Armored public key(s) each repository's `repomd.xml.asc` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for the repository's host.
+    pub(super) auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,4 +207,25 @@ pub(super) struct RawPromote {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPromoteAuth {
     pub(super) token: Option<Secret>,
+}
+
+/// `auth:` of a published repository: one kind of request credential (basic,
+/// netrc, bearer, header), a client certificate, a CA bundle.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRepositoryAuth {
+    pub(super) user: Option<String>,
+    pub(super) user_env: Option<String>,
+    pub(super) password: Option<Secret>,
+    pub(super) password_env: Option<String>,
+    /// Basic credentials from `$NETRC` or `~/.netrc` for the host.
+    #[serde(default)]
+    pub(super) netrc: bool,
+    pub(super) bearer_env: Option<String>,
+    /// A header's name; its value from `header_env`.
+    pub(super) header: Option<String>,
+    pub(super) header_env: Option<String>,
+    pub(super) client_cert: Option<std::path::PathBuf>,
+    pub(super) client_key: Option<std::path::PathBuf>,
+    pub(super) ca_bundle: Option<std::path::PathBuf>,
 }

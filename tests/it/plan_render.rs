@@ -594,6 +594,7 @@ fn published_plan() -> Plan {
         url: "https://download.example.org/repositories/home:/example/Fedora_39".into(),
         distro: "fedora/39".into(),
         signed_by: vec!["0123456789ABCDEF0123456789ABCDEF01234567".into()],
+        auth: None,
     }];
     plan.config.deb = vec![EffectiveDeb {
         url: "https://download.example.org/repositories/home:/example/Debian_12".into(),
@@ -602,6 +603,7 @@ fn published_plan() -> Plan {
         components: Vec::new(),
         architectures: Vec::new(),
         signed_by: Vec::new(),
+        auth: None,
     }];
     pin_tool(plan)
 }
