@@ -379,8 +379,7 @@ impl Config {
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
         let context = repository_auth::Context { config: path, env };
-        let mut rpm_md =
-            published::rpm_md(&raw.rpm_md, &context, &mut remarks).map_err(invalid)?;
+        let mut rpm_md = published::rpm_md(&raw.rpm_md, &context, &mut remarks).map_err(invalid)?;
         let mut deb = published::deb(&raw.deb, &context, &mut remarks).map_err(invalid)?;
         let distro_mapping =
             sections::distro_mapping(&raw.distro_mapping, "distro-mapping").map_err(invalid)?;

@@ -90,7 +90,13 @@ pub(super) fn rpm_md(
                 ShownUrl::new(&url)
             ));
         }
-        let signed_by = keyring(entry.signed_by.as_deref(), context.config, &key, &url, remarks)?;
+        let signed_by = keyring(
+            entry.signed_by.as_deref(),
+            context.config,
+            &key,
+            &url,
+            remarks,
+        )?;
         let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         repositories.push(RpmMdRepository {
             url,
@@ -162,7 +168,13 @@ pub(super) fn gbs(
             }
         }
         let mapping = distro_mapping(&entry.mapping, &format!("{key}.mapping"))?;
-        let signed_by = keyring(entry.signed_by.as_deref(), context.config, &key, &url, remarks)?;
+        let signed_by = keyring(
+            entry.signed_by.as_deref(),
+            context.config,
+            &key,
+            &url,
+            remarks,
+        )?;
         let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         trees.push(GbsTree {
             url,
@@ -226,7 +238,13 @@ pub(super) fn deb(
                 ShownUrl::new(&url)
             ));
         }
-        let signed_by = keyring(entry.signed_by.as_deref(), context.config, &key, &url, remarks)?;
+        let signed_by = keyring(
+            entry.signed_by.as_deref(),
+            context.config,
+            &key,
+            &url,
+            remarks,
+        )?;
         let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         repositories.push(DebRepository {
             url,

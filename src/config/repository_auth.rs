@@ -34,7 +34,9 @@ pub(super) fn repository_auth(
     let Some(raw) = raw else { return Ok(None) };
     let key = format!("{key}.auth");
     if crate::http::local_path(url).is_some() {
-        return Err(format!("`{key}`: a repository on disk takes no credentials"));
+        return Err(format!(
+            "`{key}`: a repository on disk takes no credentials"
+        ));
     }
     let mut kinds = Vec::new();
     let credential = credential(raw, url, &key, context.env, &mut kinds)?;
@@ -107,7 +109,11 @@ fn credential(
         let password = match (&raw.password, &raw.password_env) {
             (Some(password), None) => password.clone(),
             (None, Some(name)) => Secret::new(variable(name, "password_env")?),
-            _ => return Err(format!("`{key}`: give one of `password` and `password_env`")),
+            _ => {
+                return Err(format!(
+                    "`{key}`: give one of `password` and `password_env`"
+                ));
+            }
         };
         kinds.push("basic".to_string());
         return Ok(Some(Credential::Basic { user, password }));

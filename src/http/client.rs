@@ -45,9 +45,15 @@ pub struct RepositoryAuth {
 /// A credential sent in a request's headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    Basic { user: String, password: Secret },
+    Basic {
+        user: String,
+        password: Secret,
+    },
     /// `Authorization: Bearer …` is a header of this kind.
-    Header { name: String, value: Secret },
+    Header {
+        name: String,
+        value: Secret,
+    },
 }
 
 impl Credential {
@@ -78,7 +84,8 @@ impl RepositoryAuth {
             HeaderValue::from_str(value.expose())
                 .map_err(|_| format!("the value for `{name}` is not a valid header value"))?;
         }
-        self.client(Duration::from_secs(1), None).map(|_| ())
+        self.client(Duration::from_secs(1), Some("https://checked:443"))
+            .map(|_| ())
     }
 
     /// A client with this repository's certificate and CAs; `origin`: follow
@@ -86,8 +93,9 @@ impl RepositoryAuth {
     fn client(&self, timeout: Duration, origin: Option<&str>) -> Result<reqwest::Client, String> {
         let mut builder = client_builder().read_timeout(timeout);
         if let Some(bundle) = &self.ca_bundle {
-            let certificates = reqwest::Certificate::from_pem_bundle(bundle)
-                .map_err(|_| "the CA bundle holds no PEM certificate that can be read".to_string())?;
+            let certificates = reqwest::Certificate::from_pem_bundle(bundle).map_err(|_| {
+                "the CA bundle holds no PEM certificate that can be read".to_string()
+            })?;
             if certificates.is_empty() {
                 return Err("the CA bundle holds no PEM certificate".to_string());
             }
@@ -114,7 +122,9 @@ impl RepositoryAuth {
                 }
             }));
         }
-        builder.build().map_err(|_| "the TLS settings cannot be used".to_string())
+        builder
+            .build()
+            .map_err(|e| format!("the TLS settings cannot be used: {}", source_of(&e)))
     }
 }
 
@@ -131,6 +141,16 @@ pub fn origin(url: &str) -> Option<String> {
         parsed.host_str()?,
         parsed.port_or_known_default()?
     ))
+}
+
+/// The innermost reason of a client's build error (reqwest's own text says
+/// only "builder error").
+fn source_of(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = error;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner.to_string()
 }
 
 /// One repository host's credentials and the clients that carry them.
@@ -244,7 +264,10 @@ impl HttpClient {
             return None;
         }
         let origin = origin(url)?;
-        self.scoped.iter().find(|s| s.origin == origin).map(|s| &**s)
+        self.scoped
+            .iter()
+            .find(|s| s.origin == origin)
+            .map(|s| &**s)
     }
 
     pub fn request(&self, method: Method, url: &str, auth: &Auth) -> RequestBuilder {
@@ -269,7 +292,9 @@ impl HttpClient {
         auth: &Auth,
         customise: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> reqwest::Result<Response> {
-        let response = customise(self.request(method.clone(), url, auth)).send().await?;
+        let response = customise(self.request(method.clone(), url, auth))
+            .send()
+            .await?;
         let Some(scoped) = self.scope(url, auth) else {
             return Ok(response);
         };
@@ -283,7 +308,9 @@ impl HttpClient {
             .and_then(|l| response.url().join(l).ok());
         match next {
             Some(next) if origin(next.as_str()).as_deref() != Some(&scoped.origin) => {
-                customise(scoped.anonymous.request(method, next)).send().await
+                customise(scoped.anonymous.request(method, next))
+                    .send()
+                    .await
             }
             _ => Ok(response),
         }

@@ -25,6 +25,7 @@ mod obs_source;
 mod packagecloud_client;
 mod plan_properties;
 mod plan_render;
+mod private_repositories;
 mod promotion;
 mod real_obs;
 mod real_obs_replay;
