@@ -447,3 +447,37 @@ fn deb_archives_are_read_from_disk_flat_and_as_a_suite() {
         }
     }
 }
+
+#[test]
+fn auth_blocks_that_cannot_be_meant_are_refused_by_name() {
+    let cases = [
+        (
+            concat!(
+                "deb:\n  - url: https://a.example/one\n    distro: ubuntu/jammy\n",
+                "    auth: {user: d, password: p}\n",
+                "  - url: https://a.example/two\n    distro: ubuntu/noble\n",
+                "    auth: {bearer_env: HOME}\n",
+            ),
+            "are on one host but have different `auth`",
+        ),
+        (
+            "deb:\n  - url: /srv/archive\n    distro: ubuntu/jammy\n    auth: {bearer_env: HOME}\n",
+            "`deb[0].auth`: a repository on disk takes no credentials",
+        ),
+        (
+            "rpm-md:\n  - url: https://a.example/el9\n    distro: el/9\n    auth: {user: deploy}\n",
+            "`rpm-md[0].auth`: give one of `password` and `password_env`",
+        ),
+        (
+            "rpm-md:\n  - url: https://a.example/el9\n    distro: el/9\n    auth: {user: d, password: p, netrc: true}\n",
+            "give one of `user`/`password`, `netrc`",
+        ),
+    ];
+    for (sources, says) in cases {
+        let world = world_of(sources);
+        let run = world
+            .pkgsync(&["plan", "--config", world.config()])
+            .expect(1);
+        assert!(run.stderr.contains(says), "{says:?} in:\n{}", run.stderr);
+    }
+}
