@@ -37,6 +37,13 @@ impl Environment {
                 .join("pkgsync"),
             no_color: std::env::var_os("NO_COLOR").is_some(),
             proxies: crate::http::Proxies::from_vars(var),
+            variables: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+            netrc: std::env::var_os("NETRC")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| dirs::home_dir().map(|home| home.join(".netrc"))),
         }
     }
 }

@@ -52,10 +52,16 @@ pub fn http_client(config: &Config, env: &Environment) -> HttpClient {
     let http = HttpClient::new(env.retry)
         .with_limits(config.limits)
         .with_proxies(env.proxies.clone());
-    match env.read_timeout {
+    let mut http = match env.read_timeout {
         Some(timeout) => http.with_read_timeout(timeout),
         None => http,
+    };
+    for (url, auth) in config.published_auth() {
+        http = http
+            .with_repository(url, auth)
+            .expect("an `auth:` block is checked when the config is read");
     }
+    http
 }
 
 /// The sources the config names and the target, over one HTTP client.

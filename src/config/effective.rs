@@ -39,6 +39,7 @@ impl Config {
                     distro: r.distro_version.clone(),
                     signed_by: fingerprints(&r.signed_by),
                     allow_hosts: r.allow_hosts.clone(),
+                    auth: kind(&r.auth),
                 })
                 .collect(),
             deb: self
@@ -51,6 +52,7 @@ impl Config {
                     components: r.components.clone(),
                     architectures: r.architectures.clone(),
                     signed_by: fingerprints(&r.signed_by),
+                    auth: kind(&r.auth),
                 })
                 .collect(),
             gbs: self
@@ -64,6 +66,7 @@ impl Config {
                         .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
                         .collect(),
                     signed_by: fingerprints(&t.signed_by),
+                    auth: kind(&t.auth),
                 })
                 .collect(),
             promote: self.promote.as_ref().map(|p| EffectivePromotion {
@@ -109,6 +112,9 @@ pub struct EffectiveGbs {
     /// Fingerprints of the keys its repositories must be signed by.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signed_by: Vec<String>,
+    /// The kind of credentials its host is sent, never their values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
 }
 
 /// `promote:` as a plan records it.
@@ -135,6 +141,9 @@ pub struct EffectiveDeb {
     pub architectures: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signed_by: Vec<String>,
+    /// The kind of credentials its host is sent, never their values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +155,13 @@ pub struct EffectiveRpmMd {
     pub signed_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_hosts: Vec<String>,
+    /// The kind of credentials its host is sent, never their values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+}
+
+fn kind(auth: &Option<super::PublishedAuth>) -> Option<String> {
+    auth.as_ref().map(|a| a.kind.clone())
 }
 
 fn fingerprints(keyring: &Option<crate::keyring::Keyring>) -> Vec<String> {

@@ -9,6 +9,7 @@ mod effective;
 mod promotion;
 mod published;
 mod raw;
+mod repository_auth;
 mod sections;
 
 pub use crate::keyring::Keyring;
@@ -18,6 +19,7 @@ pub use effective::{
     EffectivePromotion, EffectiveRpmMd,
 };
 pub use promotion::Promotion;
+pub use repository_auth::PublishedAuth;
 pub use sections::expand_project_names;
 
 use crate::http::{Limits, RetryPolicy};
@@ -220,6 +222,8 @@ pub struct RpmMdRepository {
     /// `allow_hosts`: hosts (`name` or `name:port`) other than the
     /// repository's that an `xml:base` or an absolute location may name.
     pub allow_hosts: Vec<String>,
+    /// What its host is sent (`auth:`).
+    pub auth: Option<PublishedAuth>,
 }
 
 /// One published Debian archive (`deb:`).
@@ -235,6 +239,8 @@ pub struct DebRepository {
     pub architectures: Vec<String>,
     /// The keys `InRelease` or `Release.gpg` must verify against.
     pub signed_by: Option<Keyring>,
+    /// What its host is sent (`auth:`).
+    pub auth: Option<PublishedAuth>,
 }
 
 /// One GBS snapshot tree (`gbs:`).
@@ -248,6 +254,8 @@ pub struct GbsTree {
     pub mapping: DistroMapping,
     /// The keys each repository's `repomd.xml.asc` must verify against.
     pub signed_by: Option<Keyring>,
+    /// What its host is sent (`auth:`).
+    pub auth: Option<PublishedAuth>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,9 +343,25 @@ pub struct Environment {
     pub no_color: bool,
     /// `http_proxy` and the like, to name the proxy in errors (reqwest reads them itself).
     pub proxies: crate::http::Proxies,
+    /// The process environment, for the variables an `auth:` block names.
+    pub variables: BTreeMap<String, String>,
+    /// `$NETRC`, else `~/.netrc`.
+    pub netrc: Option<PathBuf>,
 }
 
 impl Config {
+    /// Each published repository's URL with the credentials its host is sent.
+    pub fn published_auth(&self) -> Vec<(&str, &crate::http::RepositoryAuth)> {
+        let rpm_md = self.rpm_md.iter().map(|r| (&r.url, &r.auth));
+        let deb = self.deb.iter().map(|r| (&r.url, &r.auth));
+        let gbs = self.gbs.iter().map(|t| (&t.url, &t.auth));
+        rpm_md
+            .chain(deb)
+            .chain(gbs)
+            .filter_map(|(url, auth)| Some((url.as_str(), &auth.as_ref()?.spec)))
+            .collect()
+    }
+
     /// Every `distro/version` the config sends files to, as written.
     pub fn written_distros(&self) -> impl Iterator<Item = &String> {
         self.distro_mapping
@@ -373,11 +397,12 @@ impl Config {
         };
         let mut remarks = sections::Remarks::default();
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
-        let mut rpm_md = published::rpm_md(&raw.rpm_md, path, &mut remarks).map_err(invalid)?;
-        let mut deb = published::deb(&raw.deb, path, &mut remarks).map_err(invalid)?;
+        let context = repository_auth::Context { config: path, env };
+        let mut rpm_md = published::rpm_md(&raw.rpm_md, &context, &mut remarks).map_err(invalid)?;
+        let mut deb = published::deb(&raw.deb, &context, &mut remarks).map_err(invalid)?;
         let distro_mapping =
             sections::distro_mapping(&raw.distro_mapping, "distro-mapping").map_err(invalid)?;
-        let gbs = published::gbs(&raw.gbs, path, &mut remarks).map_err(invalid)?;
+        let gbs = published::gbs(&raw.gbs, &context, &mut remarks).map_err(invalid)?;
         let filters = sections::filters(&raw.filters).map_err(invalid)?;
         sections::filters_apply(&filters, &rpm_md, &deb, raw.promote.is_some()).map_err(invalid)?;
         if obs.published {
@@ -386,13 +411,23 @@ impl Config {
                 &obs,
                 &distro_mapping,
                 &filters.repositories,
-                path,
+                &context,
                 &mut remarks,
             )
             .map_err(invalid)?;
             rpm_md.extend(more_rpm_md);
             deb.extend(more_deb);
+        } else if raw.obs.published_auth.is_some() {
+            return Err(invalid(
+                "`obs.published_auth` has no effect without `obs.published: true`".to_string(),
+            ));
         }
+        repository_auth::one_per_host(
+            (rpm_md.iter().map(|r| (r.url.as_str(), r.auth.as_ref())))
+                .chain(deb.iter().map(|r| (r.url.as_str(), r.auth.as_ref())))
+                .chain(gbs.iter().map(|t| (t.url.as_str(), t.auth.as_ref()))),
+        )
+        .map_err(invalid)?;
         if obs.projects.is_empty()
             && rpm_md.is_empty()
             && deb.is_empty()

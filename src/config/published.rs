@@ -3,6 +3,7 @@
 //! `distro-mapping`; each with its `signed_by` keys.
 
 use super::raw::{RawDeb, RawGbs, RawObs, RawRpmMd};
+use super::repository_auth::{Context, repository_auth};
 use super::sections::{Remarks, distro_mapping, distro_version, normalise_url};
 use super::{DebRepository, DistroMapping, GbsTree, ObsSettings, PatternFilter, RpmMdRepository};
 use crate::display::ShownUrl;
@@ -21,12 +22,19 @@ pub(super) fn obs_published(
     obs: &ObsSettings,
     mapping: &DistroMapping,
     repositories: &PatternFilter,
-    path: &Path,
+    context: &Context<'_>,
     remarks: &mut Remarks,
 ) -> Result<(Vec<RpmMdRepository>, Vec<DebRepository>), String> {
     let base = normalise_url(
         raw.download_url.as_deref().unwrap_or(DEFAULT_DOWNLOAD_URL),
         "obs.download_url",
+    )?;
+    let path = context.config;
+    let auth = repository_auth(
+        raw.published_auth.as_ref(),
+        &base,
+        "obs.published_auth",
+        context,
     )?;
     let mut rpm_md = Vec::new();
     let mut deb = Vec::new();
@@ -50,6 +58,7 @@ pub(super) fn obs_published(
                     components: Vec::new(),
                     architectures: Vec::new(),
                     signed_by,
+                    auth: auth.clone(),
                 });
             } else {
                 rpm_md.push(RpmMdRepository {
@@ -57,6 +66,7 @@ pub(super) fn obs_published(
                     distro_version,
                     signed_by,
                     allow_hosts: Vec::new(),
+                    auth: auth.clone(),
                 });
             }
         }
@@ -71,7 +81,7 @@ const DEB_FAMILIES: [&str; 5] = ["debian", "ubuntu", "raspbian", "linuxmint", "e
 /// `distro/version` it goes to. One repository twice would offer every file twice.
 pub(super) fn rpm_md(
     raw: &[RawRpmMd],
-    path: &Path,
+    context: &Context<'_>,
     remarks: &mut Remarks,
 ) -> Result<Vec<RpmMdRepository>, String> {
     let mut repositories: Vec<RpmMdRepository> = Vec::new();
@@ -85,7 +95,6 @@ pub(super) fn rpm_md(
                 ShownUrl::new(&url)
             ));
         }
-        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
         for host in &entry.allow_hosts {
             if host.is_empty()
                 || host.contains(['/', '@', ' '])
@@ -97,6 +106,14 @@ pub(super) fn rpm_md(
                 ));
             }
         }
+        let signed_by = keyring(
+            entry.signed_by.as_deref(),
+            context.config,
+            &key,
+            &url,
+            remarks,
+        )?;
+        let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         repositories.push(RpmMdRepository {
             url,
             distro_version,
@@ -106,6 +123,7 @@ pub(super) fn rpm_md(
                 .iter()
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
+            auth,
         });
     }
     Ok(repositories)
@@ -141,7 +159,7 @@ pub(super) fn location(written: &str, key: &str) -> Result<String, String> {
 /// `repo/arch`, the arch as build.xml or rpm names it) to `distro/version`s.
 pub(super) fn gbs(
     raw: &[RawGbs],
-    path: &Path,
+    context: &Context<'_>,
     remarks: &mut Remarks,
 ) -> Result<Vec<GbsTree>, String> {
     let mut trees: Vec<GbsTree> = Vec::new();
@@ -171,11 +189,19 @@ pub(super) fn gbs(
             }
         }
         let mapping = distro_mapping(&entry.mapping, &format!("{key}.mapping"))?;
-        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        let signed_by = keyring(
+            entry.signed_by.as_deref(),
+            context.config,
+            &key,
+            &url,
+            remarks,
+        )?;
+        let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         trees.push(GbsTree {
             url,
             mapping,
             signed_by,
+            auth,
         });
     }
     Ok(trees)
@@ -185,13 +211,13 @@ pub(super) fn gbs(
 /// and architectures) and the `distro/version` it goes to.
 pub(super) fn deb(
     raw: &[RawDeb],
-    path: &Path,
+    context: &Context<'_>,
     remarks: &mut Remarks,
 ) -> Result<Vec<DebRepository>, String> {
     let mut repositories: Vec<DebRepository> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
         let key = format!("deb[{i}]");
-        let url = normalise_url(&entry.url, &format!("{key}.url"))?;
+        let url = location(&entry.url, &format!("{key}.url"))?;
         let distro_version = distro_version(&entry.distro, &format!("{key}.distro"))?;
         let suite = entry
             .suite
@@ -233,7 +259,14 @@ pub(super) fn deb(
                 ShownUrl::new(&url)
             ));
         }
-        let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        let signed_by = keyring(
+            entry.signed_by.as_deref(),
+            context.config,
+            &key,
+            &url,
+            remarks,
+        )?;
+        let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         repositories.push(DebRepository {
             url,
             distro_version,
@@ -241,6 +274,7 @@ pub(super) fn deb(
             components,
             architectures,
             signed_by,
+            auth,
         });
     }
     Ok(repositories)

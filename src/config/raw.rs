@@ -53,6 +53,8 @@ pub(super) struct RawObs {
     pub(super) download_url: Option<String>,
     /// The key the projects' repositories are signed with (`osc signkey`).
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for `download_url`'s host.
+    pub(super) published_auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +157,8 @@ pub(super) struct RawRpmMd {
     /// Hosts other than the repository's its metadata may send downloads to.
     #[serde(default)]
     pub(super) allow_hosts: Vec<String>,
+    /// Credentials for the repository's host.
+    pub(super) auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +174,8 @@ pub(super) struct RawDeb {
     pub(super) architectures: Vec<String>,
     /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for the repository's host.
+    pub(super) auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +186,8 @@ pub(super) struct RawGbs {
     pub(super) mapping: BTreeMap<String, Option<String>>,
     /// Armored public key(s) each repository's `repomd.xml.asc` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// Credentials for the repository's host.
+    pub(super) auth: Option<RawRepositoryAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,4 +210,25 @@ pub(super) struct RawPromote {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPromoteAuth {
     pub(super) token: Option<Secret>,
+}
+
+/// `auth:` of a published repository: one kind of request credential (basic,
+/// netrc, bearer, header), a client certificate, a CA bundle.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRepositoryAuth {
+    pub(super) user: Option<String>,
+    pub(super) user_env: Option<String>,
+    pub(super) password: Option<Secret>,
+    pub(super) password_env: Option<String>,
+    /// Basic credentials from `$NETRC` or `~/.netrc` for the host.
+    #[serde(default)]
+    pub(super) netrc: bool,
+    pub(super) bearer_env: Option<String>,
+    /// A header's name; its value from `header_env`.
+    pub(super) header: Option<String>,
+    pub(super) header_env: Option<String>,
+    pub(super) client_cert: Option<std::path::PathBuf>,
+    pub(super) client_key: Option<std::path::PathBuf>,
+    pub(super) ca_bundle: Option<std::path::PathBuf>,
 }

@@ -214,7 +214,10 @@ impl DebSource {
                 .map_err(|e| error(repository, "InRelease", e))?;
                 Ok(("InRelease", text, message))
             }
-            Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
+            Err(e)
+                if e.status() == Some(reqwest::StatusCode::NOT_FOUND)
+                    || no_file(dir, "InRelease") =>
+            {
                 let text = get("Release")
                     .await
                     .map_err(|e| error(repository, "Release", chain(&e)))?;
@@ -342,6 +345,11 @@ fn index_names(repository: &DebRepository) -> Vec<String> {
             })
             .collect(),
     }
+}
+
+/// An archive on disk without `name` (its 404).
+fn no_file(dir: &str, name: &str) -> bool {
+    crate::http::local_path(dir).is_some_and(|dir| !dir.join(name).exists())
 }
 
 fn error(repository: &DebRepository, file: &str, detail: String) -> DebError {

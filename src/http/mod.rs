@@ -22,7 +22,7 @@ mod retry;
 mod text;
 
 pub use body::{BodyError, BodyReader};
-pub use client::{Auth, HttpClient};
+pub use client::{Auth, Credential, HttpClient, RepositoryAuth, origin};
 pub use download::{Downloaded, FileRequest, authority};
 pub use errors::{AttemptError, HttpError, error_body, transport_reason};
 pub use file::{local_path, resolve};

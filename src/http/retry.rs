@@ -162,7 +162,7 @@ impl HttpClient {
         // The wait for the answer's head is bounded for every request; bodies are
         // bounded where they are read (deadline, rate, listed size).
         let deadline = self.limits.metadata_deadline;
-        let sent = customise(self.request(method.clone(), url, auth)).send();
+        let sent = self.dispatch(method.clone(), url, auth, &customise);
         let Ok(answer) = tokio::time::timeout(deadline, sent).await else {
             return Err(AttemptError::Retry(
                 HttpError::transport(

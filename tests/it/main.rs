@@ -29,6 +29,7 @@ mod operator;
 mod packagecloud_client;
 mod plan_properties;
 mod plan_render;
+mod private_repositories;
 mod promotion;
 mod real_obs;
 mod real_obs_replay;

@@ -595,6 +595,7 @@ fn published_plan() -> Plan {
         distro: "fedora/39".into(),
         signed_by: vec!["0123456789ABCDEF0123456789ABCDEF01234567".into()],
         allow_hosts: Vec::new(),
+        auth: None,
     }];
     plan.config.deb = vec![EffectiveDeb {
         url: "https://download.example.org/repositories/home:/example/Debian_12".into(),
@@ -603,6 +604,7 @@ fn published_plan() -> Plan {
         components: Vec::new(),
         architectures: Vec::new(),
         signed_by: Vec::new(),
+        auth: None,
     }];
     pin_tool(plan)
 }
