@@ -50,6 +50,7 @@ impl Config {
                     components: r.components.clone(),
                     architectures: r.architectures.clone(),
                     signed_by: fingerprints(&r.signed_by),
+                    check_valid_until: r.check_valid_until,
                 })
                 .collect(),
             gbs: self
@@ -134,6 +135,17 @@ pub struct EffectiveDeb {
     pub architectures: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signed_by: Vec<String>,
+    /// Recorded only when off, so that plans made before the key read the same.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub check_valid_until: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

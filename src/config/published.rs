@@ -46,6 +46,7 @@ pub(super) fn obs_published(
                     components: Vec::new(),
                     architectures: Vec::new(),
                     signed_by,
+                    check_valid_until: true,
                 });
             } else {
                 rpm_md.push(RpmMdRepository {
@@ -213,6 +214,12 @@ pub(super) fn deb(
             ));
         }
         let signed_by = keyring(entry.signed_by.as_deref(), path, &key, &url, remarks)?;
+        if !entry.check_valid_until {
+            remarks.warnings.push(format!(
+                "`{key}.check_valid_until: false`: `{}` is read even when its Release has expired (a mirror frozen or replayed goes unnoticed)",
+                ShownUrl::new(&url)
+            ));
+        }
         repositories.push(DebRepository {
             url,
             distro_version,
@@ -220,6 +227,7 @@ pub(super) fn deb(
             components,
             architectures,
             signed_by,
+            check_valid_until: entry.check_valid_until,
         });
     }
     Ok(repositories)

@@ -167,6 +167,13 @@ pub(super) struct RawDeb {
     pub(super) architectures: Vec<String>,
     /// Armored public key(s) `InRelease` / `Release.gpg` must verify against.
     pub(super) signed_by: Option<std::path::PathBuf>,
+    /// `false` accepts a Release past its `Valid-Until` (apt's `Check-Valid-Until`).
+    #[serde(default = "yes")]
+    pub(super) check_valid_until: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
