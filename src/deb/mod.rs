@@ -13,6 +13,8 @@ mod packages;
 mod release;
 mod stanza;
 
+pub use release::date as release_date;
+
 use crate::checksum::Checksum;
 use crate::config::{Config, DebRepository};
 use crate::display::{ShownUrl, chain};
@@ -40,6 +42,8 @@ pub struct DebSource {
     http: HttpClient,
     repositories: Vec<DebRepository>,
     debug_packages: bool,
+    /// The time a Release's `Valid-Until` and `Date` are judged at.
+    now: std::time::SystemTime,
 }
 
 /// What one read of an archive found.
@@ -57,6 +61,7 @@ impl DebSource {
             http,
             repositories: config.deb.clone(),
             debug_packages: config.filters.debug_packages,
+            now: config.now,
         }
     }
 
@@ -155,11 +160,17 @@ impl DebSource {
             Some(suite) => format!("{}/dists/{suite}", repository.url),
         };
         let (name, raw, text) = self.release_text(repository, &dir).await?;
-        let release = release::parse(&text).map_err(|e| error(repository, name, e.to_string()))?;
+        let release = release::parse(&text)
+            .and_then(|release| {
+                release.check_fresh(self.now, repository.check_valid_until)?;
+                Ok(release)
+            })
+            .map_err(|e| error(repository, name, e.to_string()))?;
         let read = IndexRead {
             url: format!("{dir}/{name}"),
             digest: format!("sha256:{}", hex::encode(Sha256::digest(raw.as_bytes()))),
             revision: release.date.clone(),
+            valid_until: release.valid_until.clone(),
         };
         let mut packages = Vec::new();
         for index in index_names(repository) {
@@ -173,7 +184,10 @@ impl DebSource {
                     format!("it lists no `{index}` (plain, .gz or .xz)"),
                 ));
             };
-            packages.extend(self.read_index(repository, &dir, listed).await?);
+            packages.extend(
+                self.read_index(repository, &dir, listed, release.by_hash)
+                    .await?,
+            );
         }
         Ok(Listing { packages, read })
     }
@@ -221,20 +235,40 @@ impl DebSource {
         }
     }
 
+    /// One index, checked against the Release. With `by_hash`, from
+    /// `by-hash/SHA256/<sha256>` beside it first (what a mirror keeps while
+    /// the plain path already holds its next version), then, as apt does,
+    /// from the plain path.
     async fn read_index(
         &self,
         repository: &DebRepository,
         dir: &str,
         listed: &release::IndexFile,
+        by_hash: bool,
     ) -> Result<Vec<DebPackage>, DebError> {
         let expected = Expected {
             size: Some(listed.size),
             checksum: Some(Checksum::sha256(&listed.sha256)),
         };
-        let url = format!("{dir}/{}", listed.path);
-        let fetched = metadata::fetch(&self.http, &url, &Auth::None, &listed.path, &expected)
-            .await
-            .map_err(|e| error(repository, &listed.path, chain(&e)))?;
+        let expected = &expected;
+        let fetch = |path: String| async move {
+            let url = format!("{dir}/{path}");
+            metadata::fetch(&self.http, &url, &Auth::None, &listed.path, expected).await
+        };
+        let hashed = match by_hash {
+            true => Some(fetch(by_hash_path(listed)).await),
+            false => None,
+        };
+        let fetched = match hashed {
+            Some(Ok(fetched)) => fetched,
+            Some(Err(by_hash)) => fetch(listed.path.clone()).await.map_err(|e| {
+                let detail = format!("{} (and by hash: {})", chain(&e), chain(&by_hash));
+                error(repository, &listed.path, detail)
+            })?,
+            None => fetch(listed.path.clone())
+                .await
+                .map_err(|e| error(repository, &listed.path, chain(&e)))?,
+        };
         let limit = self.http.limits.max_metadata_bytes;
         let parsed = fetched
             .parse_all(limit, |input, each| packages::read(input, each))
@@ -262,6 +296,7 @@ impl DebSource {
     /// Each planned file as the archive lists it now: the same path with the
     /// same size and sha256, else it moved.
     pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, DebError> {
+        let mut rechecked = Rechecked::default();
         let mut now: BTreeMap<(String, String), (u64, Checksum)> = BTreeMap::new();
         for repository in &self.repositories {
             let wanted = planned.iter().any(
@@ -270,7 +305,9 @@ impl DebSource {
             if !wanted {
                 continue;
             }
-            for package in self.read(repository).await?.packages {
+            let listing = self.read(repository).await?;
+            rechecked.1.push(listing.read);
+            for package in listing.packages {
                 let path = package.filename.trim_start_matches("./").to_string();
                 now.insert(
                     (repository.url.clone(), path),
@@ -278,7 +315,6 @@ impl DebSource {
                 );
             }
         }
-        let mut rechecked = Rechecked::default();
         for expect in planned {
             let Provenance::Deb(file) = &expect.provenance else {
                 continue;
@@ -290,6 +326,16 @@ impl DebSource {
             );
         }
         Ok(rechecked)
+    }
+}
+
+/// Where `Acquire-By-Hash` keeps an index: `by-hash/SHA256/<sha256>` in
+/// the index's own directory.
+fn by_hash_path(listed: &release::IndexFile) -> String {
+    let name = format!("by-hash/SHA256/{}", listed.sha256);
+    match listed.path.rsplit_once('/') {
+        Some((directory, _)) => format!("{directory}/{name}"),
+        None => name,
     }
 }
 

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod published;
 mod set;
 
-pub use published::{admits_published, recheck_published, unsafe_location};
+pub use published::{admits_published, recheck_published, rolled_back, unsafe_location};
 pub use set::Sources;
 
 #[derive(Debug, thiserror::Error)]
@@ -231,9 +231,14 @@ impl Source {
 /// planned, or why the plan no longer holds for it.
 pub type Recheck = Result<Download, String>;
 
-/// The recheck of every planned file, by provenance.
+/// The recheck of every planned file, by provenance; and the indexes of the
+/// published repositories read again for it, which apply holds against the
+/// ones the plan recorded (`rolled_back`).
 #[derive(Debug, Default)]
-pub struct Rechecked(pub BTreeMap<Provenance, Recheck>);
+pub struct Rechecked(
+    pub BTreeMap<Provenance, Recheck>,
+    pub Vec<crate::model::IndexRead>,
+);
 
 impl Rechecked {
     /// The download for a planned file, or why there is none.
