@@ -9,6 +9,7 @@
 //! gzip, then none; the index is checked against the Release before it is
 //! parsed, as a stream. Like rpm-md, an archive is complete by construction.
 
+mod index;
 mod packages;
 mod release;
 mod stanza;
@@ -19,7 +20,6 @@ use crate::checksum::Checksum;
 use crate::config::{Config, DebRepository};
 use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
-use crate::metadata::{self, Expected};
 use crate::model::{
     ArtifactKey, Coverage, DebFile, IndexRead, Provenance, SourceArtifact, SourceInventory,
 };
@@ -51,9 +51,6 @@ pub struct Listing {
     packages: Vec<DebPackage>,
     read: IndexRead,
 }
-
-/// Index files are tried in this order, as the Release lists them.
-const COMPRESSIONS: [&str; 3] = [".xz", ".gz", ""];
 
 impl DebSource {
     pub fn new(config: &Config, http: HttpClient) -> Self {
@@ -174,20 +171,8 @@ impl DebSource {
         };
         let mut packages = Vec::new();
         for index in index_names(repository) {
-            let listed = COMPRESSIONS
-                .iter()
-                .find_map(|suffix| release.file(&format!("{index}{suffix}")));
-            let Some(listed) = listed else {
-                return Err(error(
-                    repository,
-                    name,
-                    format!("it lists no `{index}` (plain, .gz or .xz)"),
-                ));
-            };
-            packages.extend(
-                self.read_index(repository, &dir, listed, release.by_hash)
-                    .await?,
-            );
+            let read = index::read(&self.http, &dir, &release, &index).await;
+            packages.extend(read.map_err(|e| error(repository, &e.file, e.detail))?);
         }
         Ok(Listing { packages, read })
     }
@@ -233,47 +218,6 @@ impl DebSource {
             }
             Err(e) => Err(error(repository, "InRelease", chain(&e))),
         }
-    }
-
-    /// One index, checked against the Release. With `by_hash`, from
-    /// `by-hash/SHA256/<sha256>` beside it first (what a mirror keeps while
-    /// the plain path already holds its next version), then, as apt does,
-    /// from the plain path.
-    async fn read_index(
-        &self,
-        repository: &DebRepository,
-        dir: &str,
-        listed: &release::IndexFile,
-        by_hash: bool,
-    ) -> Result<Vec<DebPackage>, DebError> {
-        let expected = Expected {
-            size: Some(listed.size),
-            checksum: Some(Checksum::sha256(&listed.sha256)),
-        };
-        let expected = &expected;
-        let fetch = |path: String| async move {
-            let url = format!("{dir}/{path}");
-            metadata::fetch(&self.http, &url, &Auth::None, &listed.path, expected).await
-        };
-        let hashed = match by_hash {
-            true => Some(fetch(by_hash_path(listed)).await),
-            false => None,
-        };
-        let fetched = match hashed {
-            Some(Ok(fetched)) => fetched,
-            Some(Err(by_hash)) => fetch(listed.path.clone()).await.map_err(|e| {
-                let detail = format!("{} (and by hash: {})", chain(&e), chain(&by_hash));
-                error(repository, &listed.path, detail)
-            })?,
-            None => fetch(listed.path.clone())
-                .await
-                .map_err(|e| error(repository, &listed.path, chain(&e)))?,
-        };
-        let limit = self.http.limits.max_metadata_bytes;
-        let parsed = fetched
-            .parse_all(limit, |input, each| packages::read(input, each))
-            .await;
-        parsed.map_err(|detail| error(repository, &listed.path, detail))
     }
 
     /// The archive is configured and goes to `key`'s `distro/version`.
@@ -326,16 +270,6 @@ impl DebSource {
             );
         }
         Ok(rechecked)
-    }
-}
-
-/// Where `Acquire-By-Hash` keeps an index: `by-hash/SHA256/<sha256>` in
-/// the index's own directory.
-fn by_hash_path(listed: &release::IndexFile) -> String {
-    let name = format!("by-hash/SHA256/{}", listed.sha256);
-    match listed.path.rsplit_once('/') {
-        Some((directory, _)) => format!("{directory}/{name}"),
-        None => name,
     }
 }
 

@@ -19,6 +19,7 @@ mod compose_source;
 mod config;
 mod deb_source;
 mod delete_safety;
+mod freshness;
 mod gbs_mirror;
 mod gbs_source;
 mod obs_source;

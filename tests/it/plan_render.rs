@@ -602,6 +602,7 @@ fn published_plan() -> Plan {
         components: Vec::new(),
         architectures: Vec::new(),
         signed_by: Vec::new(),
+        check_valid_until: true,
     }];
     pin_tool(plan)
 }
