@@ -326,7 +326,7 @@ pub struct Environment {
     pub clock: Clock,
 }
 
-/// The time, read once where the environment is read ([`crate::cli`]), or
+/// The time, read once where the environment is read (`Environment::from_process`), or
 /// fixed by `PKGSYNC_NOW` (RFC 3339) for tests and reproductions.
 #[derive(Debug, Clone)]
 pub struct Clock {
