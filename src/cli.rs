@@ -1,7 +1,7 @@
 //! Command-line definitions (clap), and the one place that reads the process
 //! environment ([`Environment::from_process`]); the library gets it passed down.
 
-use crate::config::Environment;
+use crate::config::{Clock, Environment};
 use crate::http::RetryPolicy;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -44,6 +44,35 @@ impl Environment {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
                 .or_else(|| dirs::home_dir().map(|home| home.join(".netrc"))),
+            clock: match var("PKGSYNC_NOW") {
+                Some(fixed) => Clock::fixed_at(&fixed),
+                None => Clock::default(),
+            },
+        }
+    }
+}
+
+impl Clock {
+    /// `PKGSYNC_NOW`: an RFC 3339 time, for tests and reproductions.
+    fn fixed_at(text: &str) -> Self {
+        let now = chrono::DateTime::parse_from_rfc3339(text)
+            .map(std::time::SystemTime::from)
+            .map_err(|e| {
+                format!(
+                    "PKGSYNC_NOW {:?} is not an RFC 3339 time such as 2026-12-07T08:12:33Z: {e}",
+                    crate::display::text(text)
+                )
+            });
+        Self { now, fixed: true }
+    }
+}
+
+/// The wall clock: the one place the product reads it.
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            now: Ok(std::time::SystemTime::now()),
+            fixed: false,
         }
     }
 }

@@ -73,6 +73,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
     let env = Environment {
         retry: env.retry,
         read_timeout: env.read_timeout,
+        clock: env.clock.clone(),
         ..Environment::default()
     };
     let config = load_config(&config_path, &env)?;

@@ -343,6 +343,9 @@ pub struct IndexRead {
     /// `repomd.xml`'s `revision`, or the Release's `Date`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The Release's `Valid-Until` (format 1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
 }
 
 /// What the configured sources cover for one `distro/version`.

@@ -80,6 +80,10 @@ pub async fn check<'p>(
         async { Ok::<_, ApplyError>(ctx.target.list(false).await?) },
         async { Ok(ctx.sources.recheck(&planned).await?) },
     )?;
+    let older = crate::source::rolled_back(&plan.indexes, &rechecked.1);
+    if !older.is_empty() {
+        return Err(ApplyError::Stale(older));
+    }
     match &plan.after {
         Some(after) => promotion_gate(ctx, after, &target).await?,
         None if ctx.config.promote.as_ref().is_some_and(|p| p.require_after) => {

@@ -115,7 +115,7 @@ mod tests {
                 promote_url: None,
             }),
         };
-        Rechecked([(e.provenance.clone(), recheck)].into())
+        Rechecked([(e.provenance.clone(), recheck)].into(), Vec::new())
     }
 
     fn target_with(key: ArtifactKey, sha: &str) -> TargetInventory {

@@ -53,6 +53,7 @@ impl Config {
                     architectures: r.architectures.clone(),
                     signed_by: fingerprints(&r.signed_by),
                     auth: kind(&r.auth),
+                    check_valid_until: r.check_valid_until,
                 })
                 .collect(),
             gbs: self
@@ -144,6 +145,17 @@ pub struct EffectiveDeb {
     /// The kind of credentials its host is sent, never their values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<String>,
+    /// Recorded only when off, so that plans made before the key read the same.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub check_valid_until: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -45,6 +45,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("invalid config file `{path}`: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Clock(String),
 }
 
 // ---------------------------------------------------------------- validated model
@@ -241,6 +243,8 @@ pub struct DebRepository {
     pub signed_by: Option<Keyring>,
     /// What its host is sent (`auth:`).
     pub auth: Option<PublishedAuth>,
+    /// Refuse a Release past its `Valid-Until` (apt's `Check-Valid-Until`).
+    pub check_valid_until: bool,
 }
 
 /// One GBS snapshot tree (`gbs:`).
@@ -287,6 +291,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Facts worth a line on stderr (where credentials came from).
     pub notes: Vec<String>,
+    /// The time freshness is judged at ([`Environment::clock`]).
+    pub now: std::time::SystemTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +353,18 @@ pub struct Environment {
     pub variables: BTreeMap<String, String>,
     /// `$NETRC`, else `~/.netrc`.
     pub netrc: Option<PathBuf>,
+    /// The time freshness is judged at (a Release's `Valid-Until` and `Date`).
+    pub clock: Clock,
+}
+
+/// The time, read once where the environment is read (`Environment::from_process`), or
+/// fixed by `PKGSYNC_NOW` (RFC 3339) for tests and reproductions.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    /// The time, or why `PKGSYNC_NOW` gives none.
+    pub now: Result<std::time::SystemTime, String>,
+    /// Set by `PKGSYNC_NOW` rather than read from the system.
+    pub fixed: bool,
 }
 
 impl Config {
@@ -396,6 +414,14 @@ impl Config {
             message,
         };
         let mut remarks = sections::Remarks::default();
+        let now = env.clock.now.clone().map_err(ConfigError::Clock)?;
+        if env.clock.fixed {
+            let shown = chrono::DateTime::<chrono::Utc>::from(now)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            remarks.warnings.push(format!(
+                "PKGSYNC_NOW fixes the clock at {shown}: freshness is judged at that time (meant for tests and reproductions)"
+            ));
+        }
         let obs = sections::obs(&raw, text, env, &mut remarks).map_err(invalid)?;
         let context = repository_auth::Context { config: path, env };
         let mut rpm_md = published::rpm_md(&raw.rpm_md, &context, &mut remarks).map_err(invalid)?;
@@ -461,6 +487,7 @@ impl Config {
             limits: sections::limits(&raw.limits).map_err(invalid)?,
             warnings: remarks.warnings,
             notes: remarks.notes,
+            now,
         })
     }
 }

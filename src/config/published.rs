@@ -59,6 +59,7 @@ pub(super) fn obs_published(
                     architectures: Vec::new(),
                     signed_by,
                     auth: auth.clone(),
+                    check_valid_until: true,
                 });
             } else {
                 rpm_md.push(RpmMdRepository {
@@ -267,6 +268,12 @@ pub(super) fn deb(
             remarks,
         )?;
         let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
+        if !entry.check_valid_until {
+            remarks.warnings.push(format!(
+                "`{key}.check_valid_until: false`: `{}` is read even when its Release has expired (a mirror frozen or replayed goes unnoticed)",
+                ShownUrl::new(&url)
+            ));
+        }
         repositories.push(DebRepository {
             url,
             distro_version,
@@ -275,6 +282,7 @@ pub(super) fn deb(
             architectures,
             signed_by,
             auth,
+            check_valid_until: entry.check_valid_until,
         });
     }
     Ok(repositories)

@@ -176,6 +176,13 @@ pub(super) struct RawDeb {
     pub(super) signed_by: Option<std::path::PathBuf>,
     /// Credentials for the repository's host.
     pub(super) auth: Option<RawRepositoryAuth>,
+    /// `false` accepts a Release past its `Valid-Until` (apt's `Check-Valid-Until`).
+    #[serde(default = "yes")]
+    pub(super) check_valid_until: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

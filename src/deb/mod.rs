@@ -9,15 +9,17 @@
 //! gzip, then none; the index is checked against the Release before it is
 //! parsed, as a stream. Like rpm-md, an archive is complete by construction.
 
+mod index;
 mod packages;
 mod release;
 mod stanza;
+
+pub use release::date as release_date;
 
 use crate::checksum::Checksum;
 use crate::config::{Config, DebRepository};
 use crate::display::{ShownUrl, chain};
 use crate::http::{Auth, HttpClient};
-use crate::metadata::{self, Expected};
 use crate::model::{ArtifactKey, DebFile, IndexRead, Provenance, SourceArtifact, SourceInventory};
 use crate::plan::SourceExpectation;
 use crate::source::{PackageFilter, Rechecked, add_listed, admits_published, recheck_published};
@@ -39,6 +41,8 @@ pub struct DebSource {
     repositories: Vec<DebRepository>,
     debug_packages: bool,
     filter: PackageFilter,
+    /// The time a Release's `Valid-Until` and `Date` are judged at.
+    now: std::time::SystemTime,
 }
 
 /// What one read of an archive found.
@@ -47,9 +51,6 @@ pub struct Listing {
     read: IndexRead,
 }
 
-/// Index files are tried in this order, as the Release lists them.
-const COMPRESSIONS: [&str; 3] = [".xz", ".gz", ""];
-
 impl DebSource {
     pub fn new(config: &Config, http: HttpClient) -> Self {
         Self {
@@ -57,6 +58,7 @@ impl DebSource {
             repositories: config.deb.clone(),
             debug_packages: config.filters.debug_packages,
             filter: PackageFilter::new(&config.filters),
+            now: config.now,
         }
     }
 
@@ -163,7 +165,12 @@ impl DebSource {
             Some(suite) => format!("{}/dists/{suite}", repository.url),
         };
         let (name, raw, text) = self.release_text(repository, &dir).await?;
-        let release = release::parse(&text).map_err(|e| error(repository, name, e.to_string()))?;
+        let release = release::parse(&text)
+            .and_then(|release| {
+                release.check_fresh(self.now, repository.check_valid_until)?;
+                Ok(release)
+            })
+            .map_err(|e| error(repository, name, e.to_string()))?;
         if let Some(suite) = &repository.suite {
             same_suite(suite, &release).map_err(|d| error(repository, name, d))?;
         }
@@ -171,20 +178,12 @@ impl DebSource {
             url: format!("{dir}/{name}"),
             digest: format!("sha256:{}", hex::encode(Sha256::digest(raw.as_bytes()))),
             revision: release.date.clone(),
+            valid_until: release.valid_until.clone(),
         };
         let mut packages = Vec::new();
         for index in index_names(repository) {
-            let listed = COMPRESSIONS
-                .iter()
-                .find_map(|suffix| release.file(&format!("{index}{suffix}")));
-            let Some(listed) = listed else {
-                return Err(error(
-                    repository,
-                    name,
-                    format!("it lists no `{index}` (plain, .gz or .xz)"),
-                ));
-            };
-            packages.extend(self.read_index(repository, &dir, listed).await?);
+            let read = index::read(&self.http, &dir, &release, &index).await;
+            packages.extend(read.map_err(|e| error(repository, &e.file, e.detail))?);
         }
         Ok(Listing { packages, read })
     }
@@ -235,27 +234,6 @@ impl DebSource {
         }
     }
 
-    async fn read_index(
-        &self,
-        repository: &DebRepository,
-        dir: &str,
-        listed: &release::IndexFile,
-    ) -> Result<Vec<DebPackage>, DebError> {
-        let expected = Expected {
-            size: Some(listed.size),
-            checksum: Some(Checksum::sha256(&listed.sha256)),
-        };
-        let url = format!("{dir}/{}", listed.path);
-        let fetched = metadata::fetch(&self.http, &url, &Auth::None, &listed.path, &expected)
-            .await
-            .map_err(|e| error(repository, &listed.path, chain(&e)))?;
-        let limit = self.http.limits.max_metadata_bytes;
-        let parsed = fetched
-            .parse_all(limit, |input, each| packages::read(input, each))
-            .await;
-        parsed.map_err(|detail| error(repository, &listed.path, detail))
-    }
-
     /// The archive is configured and goes to `key`'s `distro/version`.
     pub fn admits(
         &self,
@@ -276,6 +254,7 @@ impl DebSource {
     /// Each planned file as the archive lists it now: the same path with the
     /// same size and sha256, else it moved.
     pub async fn recheck(&self, planned: &[&SourceExpectation]) -> Result<Rechecked, DebError> {
+        let mut rechecked = Rechecked::default();
         let mut now: BTreeMap<(String, String), (u64, Checksum)> = BTreeMap::new();
         for repository in &self.repositories {
             let wanted = planned.iter().any(
@@ -284,7 +263,9 @@ impl DebSource {
             if !wanted {
                 continue;
             }
-            for package in self.read(repository).await?.packages {
+            let listing = self.read(repository).await?;
+            rechecked.1.push(listing.read);
+            for package in listing.packages {
                 let path = package.filename.trim_start_matches("./").to_string();
                 now.insert(
                     (repository.url.clone(), path),
@@ -292,7 +273,6 @@ impl DebSource {
                 );
             }
         }
-        let mut rechecked = Rechecked::default();
         for expect in planned {
             let Provenance::Deb(file) = &expect.provenance else {
                 continue;

@@ -108,6 +108,7 @@ impl GbsSource {
                 url,
                 digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
                 revision: Some(xml.id.clone()),
+                valid_until: None,
             },
             resolved,
             xml,

@@ -20,23 +20,31 @@ pub use planner::{PlanError, plan};
 /// ignore unknown fields of a known major (minor additions). 1.2 adds published
 /// repositories; 1.3 GBS trees and trees on disk (their build ids and
 /// resolved directories) and promotions (sources without a size, `after`); 1.4
-/// files listed with sha1 or sha512 instead of sha256. A plan is written in the
+/// files listed with sha1 or sha512 instead of sha256; 1.5 a Release's
+/// `Valid-Until` in `indexes`. A plan is written in the
 /// oldest version that holds its fields, byte for byte as before, so that older
 /// readers keep reading it.
-pub const FORMAT_VERSION: &str = "1.4";
+pub const FORMAT_VERSION: &str = "1.5";
+const FORMAT_VERSION_OTHER_CHECKSUMS: &str = "1.4";
 const FORMAT_VERSION_TREES: &str = "1.3";
 const FORMAT_VERSION_PUBLISHED: &str = "1.2";
 const FORMAT_VERSION_WITHOUT_PUBLISHED: &str = "1.1";
 
 /// The format version of a plan of this config with these actions.
-pub fn format_version(config: &EffectiveConfig, actions: &[Action]) -> &'static str {
+pub fn format_version(
+    config: &EffectiveConfig,
+    actions: &[Action],
+    indexes: &[crate::model::IndexRead],
+) -> &'static str {
     let on_disk = config.rpm_md.iter().any(|r| r.url.starts_with("file:"));
     let other_checksums = actions
         .iter()
         .filter_map(|a| a.source.as_ref())
         .any(SourceExpectation::has_other_checksum);
-    if other_checksums {
+    if indexes.iter().any(|i| i.valid_until.is_some()) {
         FORMAT_VERSION
+    } else if other_checksums {
+        FORMAT_VERSION_OTHER_CHECKSUMS
     } else if !config.gbs.is_empty() || on_disk || config.promote.is_some() {
         FORMAT_VERSION_TREES
     } else if !config.rpm_md.is_empty() || !config.deb.is_empty() {

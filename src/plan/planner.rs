@@ -90,8 +90,10 @@ pub fn plan(
         delete: count(ActionKind::Delete),
         unchanged: unchanged.values().map(Vec::len).sum(),
     };
+    let mut indexes = source.read.clone();
+    indexes.sort();
     let mut plan = Plan {
-        format_version: super::format_version(&context.config, &actions).to_string(),
+        format_version: super::format_version(&context.config, &actions, &indexes).to_string(),
         tool: format!("pkgsync {}", env!("CARGO_PKG_VERSION")),
         plan_id: String::new(),
         config_digest: context.config.digest(),
@@ -111,11 +113,7 @@ pub fn plan(
         summary,
         unchanged: unchanged_groups(unchanged, context.list_skips),
         withheld,
-        indexes: {
-            let mut read = source.read.clone();
-            read.sort();
-            read
-        },
+        indexes,
         after: context.after.clone(),
         actions,
     };

@@ -214,7 +214,9 @@ impl RpmMdSource {
                 matches!(&e.provenance, Provenance::RpmMd(f) if f.repository_url == repository.url)
             });
             if wanted {
-                now.insert(&repository.url, self.read(repository).await?.located());
+                let listing = self.read(repository).await?;
+                rechecked.1.push(listing.read.clone());
+                now.insert(&repository.url, listing.located());
             }
         }
         for expect in planned {

@@ -136,6 +136,7 @@ pub async fn read_below(
             url: repomd_url,
             digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
             revision: index.revision,
+            valid_until: None,
         },
         resolved,
     })

@@ -32,7 +32,8 @@ mod set;
 
 pub use listed::{PackageFilter, add_listed};
 pub use published::{
-    admits_published, recheck_published, safe_component, unsafe_component, unsafe_location,
+    admits_published, recheck_published, rolled_back, safe_component, unsafe_component,
+    unsafe_location,
 };
 pub use set::Sources;
 
@@ -235,9 +236,14 @@ impl Source {
 /// planned, or why the plan no longer holds for it.
 pub type Recheck = Result<Download, String>;
 
-/// The recheck of every planned file, by provenance.
+/// The recheck of every planned file, by provenance; and the indexes of the
+/// published repositories read again for it, which apply holds against the
+/// ones the plan recorded (`rolled_back`).
 #[derive(Debug, Default)]
-pub struct Rechecked(pub BTreeMap<Provenance, Recheck>);
+pub struct Rechecked(
+    pub BTreeMap<Provenance, Recheck>,
+    pub Vec<crate::model::IndexRead>,
+);
 
 impl Rechecked {
     /// The download for a planned file, or why there is none.

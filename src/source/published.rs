@@ -6,8 +6,9 @@
 use super::{Download, Recheck};
 use crate::checksum::{Algorithm, Checksum};
 use crate::http::Auth;
-use crate::model::ArtifactKey;
+use crate::model::{ArtifactKey, IndexRead};
 use crate::plan::SourceExpectation;
+use std::cmp::Ordering;
 
 /// A planned file of a published repository against what its metadata lists
 /// now (`(size, checksum)`, or nothing): the download, or why it moved.
@@ -70,6 +71,41 @@ pub fn admits_published(
     Ok(())
 }
 
+/// The published repositories' indexes read now that are older than the
+/// plan recorded them (a mirror rolled back, or an old, validly signed
+/// Release or repomd.xml served again): one reason each. A Release is
+/// ordered by its `Date`, a repomd.xml by a numeric `revision`; revisions
+/// that cannot be ordered are not judged.
+pub fn rolled_back(planned: &[IndexRead], now: &[IndexRead]) -> Vec<String> {
+    let mut older = Vec::new();
+    for read in now {
+        let Some(before) = planned.iter().find(|p| p.url == read.url) else {
+            continue;
+        };
+        let (Some(then), Some(current)) = (&before.revision, &read.revision) else {
+            continue;
+        };
+        if revision_order(current, then) == Some(Ordering::Less) {
+            older.push(format!(
+                "`{}` is older than planned: `{}` now, `{}` when planned (a mirror rolled back, or an old index served again)",
+                crate::display::ShownUrl::new(&read.url),
+                crate::display::text(current),
+                crate::display::text(then),
+            ));
+        }
+    }
+    older
+}
+
+/// Two revisions in time order: Release dates, else numbers.
+fn revision_order(a: &str, b: &str) -> Option<Ordering> {
+    if let (Some(a), Some(b)) = (crate::deb::release_date(a), crate::deb::release_date(b)) {
+        return Some(a.cmp(&b));
+    }
+    let number = |text: &str| text.trim().parse::<u64>().ok();
+    Some(number(a)?.cmp(&number(b)?))
+}
+
 /// A package location (rpm-md's `location@href`, a Packages `Filename`)
 /// that could leave the directory it is below, or mean something
 /// else once in a URL: absolute, `.`/`..` segments, a backslash, a
@@ -118,6 +154,37 @@ pub fn safe_component(file: &str, what: &str, name: &str) -> Result<(), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(url: &str, revision: &str) -> IndexRead {
+        IndexRead {
+            url: url.into(),
+            digest: String::new(),
+            revision: Some(revision.into()),
+            valid_until: None,
+        }
+    }
+
+    #[test]
+    fn an_index_older_than_planned_is_a_rollback() {
+        let planned = [
+            read("http://a/InRelease", "Tue, 08 Dec 2026 08:00:00 UTC"),
+            read("http://b/repomd.xml", "1795235506"),
+            read("http://c/repomd.xml", "compose-2"),
+        ];
+        let now = [
+            read("http://a/InRelease", "Mon, 07 Dec 2026 08:00:00 UTC"),
+            read("http://b/repomd.xml", "1795235505"),
+            read("http://c/repomd.xml", "compose-1"),
+        ];
+        let older = rolled_back(&planned, &now);
+        assert_eq!(older.len(), 2, "{older:?}");
+        assert!(older[0].contains(
+            "`Mon, 07 Dec 2026 08:00:00 UTC` now, `Tue, 08 Dec 2026 08:00:00 UTC` when planned"
+        ));
+        assert!(rolled_back(&planned, &planned).is_empty());
+        let newer = [read("http://a/InRelease", "Wed, 09 Dec 2026 08:00:00 UTC")];
+        assert!(rolled_back(&planned, &newer).is_empty());
+    }
 
     #[test]
     fn names_are_checked_as_decoded_path_components() {

@@ -129,6 +129,7 @@ impl Sources {
         let mut rechecked = Rechecked::default();
         for part in read_all(per_source).await.map_err(several)? {
             rechecked.0.extend(part.0);
+            rechecked.1.extend(part.1);
         }
         for expect in planned {
             rechecked

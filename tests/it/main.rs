@@ -20,6 +20,7 @@ mod config;
 mod deb_source;
 mod decompression_bombs;
 mod delete_safety;
+mod freshness;
 mod gbs_mirror;
 mod gbs_source;
 mod hostile_sources;

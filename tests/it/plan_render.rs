@@ -605,6 +605,7 @@ fn published_plan() -> Plan {
         architectures: Vec::new(),
         signed_by: Vec::new(),
         auth: None,
+        check_valid_until: true,
     }];
     pin_tool(plan)
 }

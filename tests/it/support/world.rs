@@ -131,6 +131,7 @@ pub fn pkgsync_command(home: &Path) -> Command {
         .env_remove("OBS_PASSWORD")
         .env_remove("OSC_CONFIG")
         .env_remove("XDG_CONFIG_HOME")
+        .env_remove("PKGSYNC_NOW")
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("NO_COLOR", "1")
