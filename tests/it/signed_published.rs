@@ -3,7 +3,9 @@
 //! with another key before changing anything, and the real gpg verifies the
 //! signatures.
 
+use crate::support::gpg::Gpg;
 use crate::support::{World, gpg, install_tools};
+use pkgsync::config::Keyring;
 use pkgsync_sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_RPM_REPOSITORY};
 use pkgsync_sandbox::published::project_path;
 use pkgsync_sandbox::signing::SigningKey;
@@ -126,9 +128,14 @@ fn another_key_fails_the_plan_naming_the_source_and_file_and_changes_nothing() {
         ] {
             assert!(run.stderr.contains(word), "{word:?} in:\n{}", run.stderr);
         }
+        // The sandbox's key is named only as the issuer the signature claims.
+        let claimed = format!(
+            "no given key made it (the signature names issuer {})",
+            world.sandbox().signing_fingerprint()
+        );
         assert!(
-            !run.stderr.contains(world.sandbox().signing_fingerprint()),
-            "the sandbox's key is not the configured one:\n{}",
+            run.stderr.contains(&claimed),
+            "{claimed:?} in:\n{}",
             run.stderr
         );
     }
@@ -199,4 +206,203 @@ fn gpg_verifies_the_published_signatures_with_the_published_key() {
     std::fs::write(&repomd, text.replace("<revision>", "<revision>1")).unwrap();
     let status = verify.status(&[world.path("repomd.xml.asc"), repomd]);
     assert!(status.contains("[GNUPG:] BADSIG"), "{status}");
+}
+
+fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+fn real_inrelease() -> String {
+    std::fs::read_to_string(fixture("deb/real/bookworm-updates-InRelease")).unwrap()
+}
+
+/// The fingerprints of Debian's bookworm and trixie archive keys, whose
+/// signing subkeys sign the real bookworm-updates InRelease (as gpgv says).
+const DEBIAN_SIGNERS: [&str; 2] = [
+    "B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8",
+    "04B54C3CDCA79751B16BC6B5225629DF75B188BD",
+];
+
+/// apt's binary keyring and an armored key from trusted.gpg.d (which
+/// carries certifications by other Debian keys) both verify Debian's real
+/// InRelease, by a signing subkey.
+#[test]
+fn the_real_debian_keyrings_verify_the_real_inrelease() {
+    for file in [
+        "keys/debian-archive-keyring.gpg",
+        "keys/debian-archive-bookworm-automatic.asc",
+    ] {
+        let keyring = Keyring::load(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let (message, fingerprint) = keyring
+            .verify_cleartext(&real_inrelease())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            DEBIAN_SIGNERS.contains(&fingerprint.as_str()),
+            "{fingerprint}"
+        );
+        assert!(message.starts_with("Origin: Debian\n"), "{message}");
+        assert!(message.contains("Codename: bookworm-updates\n"));
+    }
+    let binary = Keyring::load(&fixture("keys/debian-archive-keyring.gpg")).unwrap();
+    assert!(
+        binary.fingerprints().len() >= 6,
+        "{:?}",
+        binary.fingerprints()
+    );
+}
+
+/// 8 MiB of unsigned lines after a genuine InRelease: refused in one line,
+/// without the appended bytes, in bounded time.
+#[test]
+fn data_appended_after_the_real_inrelease_is_refused_quickly_in_one_line() {
+    let keyring = Keyring::load(&fixture("keys/debian-archive-keyring.gpg")).unwrap();
+    let mut text = real_inrelease();
+    text.push_str(&"Package: evil\nVersion: 1\n\n".repeat(8 * 1024 * 1024 / 27));
+    let started = std::time::Instant::now();
+    let error = keyring.verify_cleartext(&text).unwrap_err();
+    let took = started.elapsed();
+    eprintln!("8 MiB appended: refused in {took:?}");
+    assert!(
+        error.contains("data follows the signature block"),
+        "{error}"
+    );
+    assert!(
+        !error.contains('\n') && !error.contains("evil") && error.len() < 200,
+        "{error}"
+    );
+    assert!(took.as_secs() < 20, "{took:?}");
+    // Data before the armor is refused too.
+    let before = format!("Origin: evil\n{}", real_inrelease());
+    let error = keyring.verify_cleartext(&before).unwrap_err();
+    assert!(error.contains("first line"), "{error}");
+}
+
+/// A changed byte is a BAD signature by the key that made it; a keyring
+/// without that key says no given key made it, naming the issuer it claims.
+#[test]
+fn a_changed_text_and_a_wrong_key_say_different_things() {
+    let keyring = Keyring::load(&fixture("keys/debian-archive-keyring.gpg")).unwrap();
+    let tampered = real_inrelease().replacen("Label: Debian", "Label: Debiam", 1);
+    let error = keyring.verify_cleartext(&tampered).unwrap_err();
+    assert!(error.starts_with("BAD signature by key "), "{error}");
+    assert!(error.contains("signed data changed"), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let other = Gpg::new(dir.path(), "other");
+    let keyring = Keyring::load(&other.public_key).unwrap();
+    let error = keyring.verify_cleartext(&real_inrelease()).unwrap_err();
+    for word in [
+        "no given key made it",
+        other.fingerprint.as_str(),
+        "4CB50190207B4758A3F73A796ED0E7B82643E131",
+    ] {
+        assert!(error.contains(word), "{word:?} in {error}");
+    }
+}
+
+fn clearsigned_by(key: &Gpg, dir: &std::path::Path, extra: &[&str]) -> String {
+    let text = dir.join(format!("Release-{}", key.fingerprint));
+    let out = dir.join(format!("InRelease-{}", key.fingerprint));
+    std::fs::write(&text, "Origin: test\nSuite: stable\n").unwrap();
+    let mut args = extra.to_vec();
+    args.extend([
+        "--clearsign",
+        "--output",
+        out.to_str().unwrap(),
+        text.to_str().unwrap(),
+    ]);
+    key.run(&args);
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// Key A certifies key B; B's export carries A's certification, which is
+/// not B's own and is ignored: B's signatures verify with B's file alone.
+#[test]
+fn a_key_with_a_third_party_certification_verifies() {
+    install_tools(&["gnupg"]);
+    let dir = tempfile::tempdir().unwrap();
+    let a = Gpg::new(dir.path(), "certifier");
+    let b = Gpg::new(dir.path(), "archive");
+    a.certify(&b);
+    let listing = b.run(&["--with-colons", "--check-sigs", &b.fingerprint]);
+    let short = &a.fingerprint[24..];
+    assert!(
+        listing.contains(short),
+        "A's certification on B:\n{listing}"
+    );
+    let keyring = Keyring::load(&b.public_key).unwrap();
+    let (message, fingerprint) = keyring
+        .verify_cleartext(&clearsigned_by(&b, dir.path(), &[]))
+        .unwrap();
+    assert_eq!(fingerprint, b.fingerprint);
+    assert_eq!(message, "Origin: test\nSuite: stable");
+}
+
+/// A signature made after the key's expiry (the key made in 2020, a
+/// signature in June, the expiry then set to January) does not count.
+#[test]
+fn a_signature_by_an_expired_key_is_refused_naming_the_date() {
+    install_tools(&["gnupg"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = Gpg::generate(
+        dir.path(),
+        "expiring",
+        "ed25519",
+        &["--faked-system-time", "20200101T000000!"],
+    );
+    let signed = clearsigned_by(
+        &key,
+        dir.path(),
+        &["--faked-system-time", "20200601T000000!"],
+    );
+    key.run(&[
+        "--faked-system-time",
+        "20200101T010000!",
+        "--quick-set-expire",
+        &key.fingerprint,
+        "2d",
+    ]);
+    key.export();
+    let keyring = Keyring::load(&key.public_key).unwrap();
+    let error = keyring.verify_cleartext(&signed).unwrap_err();
+    let expected = format!(
+        "signed by key {}, which expired on 2020-01-03",
+        key.fingerprint
+    );
+    assert!(error.contains(&expected), "{expected:?} in {error}");
+}
+
+/// A revoked key (gpg's own revocation certificate imported) does not count.
+#[test]
+fn a_signature_by_a_revoked_key_is_refused() {
+    install_tools(&["gnupg"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = Gpg::new(dir.path(), "revoked");
+    let signed = clearsigned_by(&key, dir.path(), &[]);
+    let home = dir.path().join("gnupg-revoked");
+    let certificate = home.join(format!("openpgp-revocs.d/{}.rev", key.fingerprint));
+    let text = std::fs::read_to_string(&certificate).unwrap();
+    let usable = dir.path().join("revocation.asc");
+    std::fs::write(&usable, text.replace(":-----BEGIN", "-----BEGIN")).unwrap();
+    key.run(&["--import", usable.to_str().unwrap()]);
+    key.export();
+    let keyring = Keyring::load(&key.public_key).unwrap();
+    let error = keyring.verify_cleartext(&signed).unwrap_err();
+    let expected = format!("signed by key {}, which is revoked", key.fingerprint);
+    assert!(error.contains(&expected), "{expected:?} in {error}");
+}
+
+/// A SHA-1 signature is refused, saying that the digest is why.
+#[test]
+fn a_sha1_signature_is_refused_for_its_digest() {
+    install_tools(&["gnupg"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = Gpg::generate(dir.path(), "old", "rsa2048", &[]);
+    let signed = clearsigned_by(&key, dir.path(), &["--digest-algo", "SHA1"]);
+    assert!(signed.contains("Hash: SHA1"), "{signed}");
+    let keyring = Keyring::load(&key.public_key).unwrap();
+    let error = keyring.verify_cleartext(&signed).unwrap_err();
+    assert!(error.contains("weak digest SHA1"), "{error}");
 }
