@@ -10,6 +10,7 @@ use pgp::packet::{RevocationCode, Signature, SignatureType};
 use pgp::types::{KeyDetails, KeyId, Tag};
 
 /// A key that may make data signatures.
+#[derive(Clone)]
 pub struct Signer {
     pub key_id: KeyId,
     pub fingerprint: String,

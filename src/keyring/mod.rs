@@ -27,6 +27,8 @@ const BEGIN_KEY: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
 pub struct Keyring {
     path: PathBuf,
     keys: Vec<SignedPublicKey>,
+    /// Each key that may sign, with the index of its key in `keys`.
+    signers: Vec<(usize, Signer)>,
 }
 
 /// Shows the file and the fingerprints, never key material.
@@ -85,9 +87,16 @@ impl Keyring {
             parsed.extend(keys);
         }
         let mut keys = Vec::new();
+        let mut signers = Vec::new();
         for key in parsed {
             let key = key.map_err(|e| bad(format!("a key does not parse: {}", brief(e))))?;
-            keys::signers(&key).map_err(bad)?;
+            let index = keys.len();
+            signers.extend(
+                keys::signers(&key)
+                    .map_err(bad)?
+                    .into_iter()
+                    .map(|s| (index, s)),
+            );
             keys.push(key);
         }
         if keys.is_empty() {
@@ -96,6 +105,7 @@ impl Keyring {
         Ok(Self {
             path: path.to_path_buf(),
             keys,
+            signers,
         })
     }
 
@@ -128,20 +138,11 @@ impl Keyring {
     /// first (a key of ours made one: bad, weak, expired, revoked; else the
     /// issuers no key here is).
     fn verify_any(&self, signatures: &[Signature], data: &[u8]) -> Result<String, String> {
-        let signers: Vec<(&SignedPublicKey, Signer)> = self
-            .keys
-            .iter()
-            .flat_map(|key| {
-                keys::signers(key)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(move |s| (key, s))
-            })
-            .collect();
         let mut ours = None;
         let mut issuers = Vec::new();
         for signature in signatures {
-            let matching: Vec<_> = signers
+            let matching: Vec<_> = self
+                .signers
                 .iter()
                 .filter(|(_, s)| issued_by(signature, s))
                 .collect();
@@ -150,7 +151,7 @@ impl Keyring {
                 continue;
             }
             for (key, signer) in matching {
-                match verdict(signature, key, signer, data) {
+                match verdict(signature, &self.keys[*key], signer, data) {
                     Ok(()) => return Ok(signer.primary.clone()),
                     Err(why) => {
                         ours.get_or_insert(why);
@@ -158,15 +159,18 @@ impl Keyring {
                 }
             }
         }
-        Err(ours.unwrap_or_else(|| {
-            format!(
-                "no valid signature by the key(s) of `{}` ({}): no given key made it \
+        Err(ours.map_or_else(
+            || {
+                format!(
+                    "no valid signature by the key(s) of `{}` ({}): no given key made it \
                  (the signature names issuer {})",
-                self.path.display(),
-                self.fingerprints().join(", "),
-                issuers.join(", ")
-            )
-        }))
+                    self.path.display(),
+                    self.fingerprints().join(", "),
+                    issuers.join(", ")
+                )
+            },
+            |why| format!("no valid signature: {why}"),
+        ))
     }
 }
 
@@ -217,10 +221,9 @@ fn verdict(
         None => signature.verify(key, data),
         Some(index) => signature.verify(&key.public_subkeys[index], data),
     };
-    if let Err(e) = checked {
+    if checked.is_err() {
         return Err(format!(
-            "BAD signature by key {by}: the key is one given, but the signed data changed ({})",
-            brief(e)
+            "BAD signature by key {by}: a given key made it, but the signed data changed"
         ));
     }
     let made = signature.created().map_or(0, |t| u64::from(t.as_secs()));

@@ -6,7 +6,9 @@
 use crate::support::gpg::Gpg;
 use crate::support::{World, gpg, install_tools};
 use pkgsync::config::Keyring;
-use pkgsync_sandbox::demo::{DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_RPM_REPOSITORY};
+use pkgsync_sandbox::demo::{
+    DEMO_DEB_REPOSITORY, DEMO_OBS_PROJECT, DEMO_PC_REPO, DEMO_PC_TOKEN, DEMO_RPM_REPOSITORY,
+};
 use pkgsync_sandbox::published::project_path;
 use pkgsync_sandbox::signing::SigningKey;
 
@@ -286,7 +288,10 @@ fn a_changed_text_and_a_wrong_key_say_different_things() {
     let keyring = Keyring::load(&fixture("keys/debian-archive-keyring.gpg")).unwrap();
     let tampered = real_inrelease().replacen("Label: Debian", "Label: Debiam", 1);
     let error = keyring.verify_cleartext(&tampered).unwrap_err();
-    assert!(error.starts_with("BAD signature by key "), "{error}");
+    assert!(
+        error.contains("no valid signature: BAD signature by key "),
+        "{error}"
+    );
     assert!(error.contains("signed data changed"), "{error}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -405,4 +410,69 @@ fn a_sha1_signature_is_refused_for_its_digest() {
     let keyring = Keyring::load(&key.public_key).unwrap();
     let error = keyring.verify_cleartext(&signed).unwrap_err();
     assert!(error.contains("weak digest SHA1"), "{error}");
+}
+
+/// A web server that answers a missing file with an HTML page (Python's
+/// http.server), serving `dir`; stopped when dropped.
+struct HtmlServer(std::process::Child, u16);
+
+impl HtmlServer {
+    fn start(dir: &std::path::Path) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.split(" port ").nth(1).unwrap();
+        let port = port.split_whitespace().next().unwrap().parse().unwrap();
+        Self(child, port)
+    }
+}
+
+impl Drop for HtmlServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `Release` without `Release.gpg` beside it: one line naming the file
+/// and the status, none of the server's HTML page.
+#[test]
+fn a_missing_signature_file_is_named_with_its_status_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Gpg::new(dir.path(), "archive");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("Release"), "Origin: test\n").unwrap();
+    let server = HtmlServer::start(dir.path());
+    let world = World::demo();
+    let config = format!(
+        "deb:\n  - url: http://127.0.0.1:{}/repo\n    distro: ubuntu/jammy\n    signed_by: {}\n\
+packagecloud:\n  url: {}\n  repo: {DEMO_PC_REPO}\n  auth:\n    token: {DEMO_PC_TOKEN}\n",
+        server.1,
+        key.public_key.display(),
+        world.sandbox().packagecloud_url()
+    );
+    std::fs::write(&world.config, config).unwrap();
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(1);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("Release.gpg"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        line.contains("cannot read the signature") && line.contains("answered 404 Not Found"),
+        "{line}"
+    );
+    assert!(!run.stderr.to_lowercase().contains("<html") && !run.stderr.contains("DOCTYPE"));
 }
