@@ -221,9 +221,10 @@ impl DebSource {
                     .await
                     .map_err(|e| error(repository, "Release", chain(&e)))?;
                 if let Some(keyring) = keyring {
-                    let signature = get("Release.gpg")
-                        .await
-                        .map_err(|e| error(repository, "Release.gpg", chain(&e)))?;
+                    let signature = get("Release.gpg").await.map_err(|e| {
+                        let why = format!("cannot read the signature: {}", e.status_line());
+                        error(repository, "Release.gpg", why)
+                    })?;
                     keyring
                         .verify_detached(text.as_bytes(), signature.as_bytes())
                         .map_err(|e| error(repository, "Release.gpg", e))?;

@@ -71,6 +71,20 @@ impl HttpError {
         }
     }
 
+    /// One line without the answer's body: for a file that should be there
+    /// (a signature), the status says all a person needs.
+    pub fn status_line(&self) -> String {
+        match self {
+            Self::Status {
+                method,
+                url,
+                status,
+                ..
+            } => format!("`{method} {url}` answered {status}"),
+            Self::Transport { .. } => self.to_string(),
+        }
+    }
+
     pub fn url(&self) -> &ShownUrl {
         match self {
             Self::Status { url, .. } | Self::Transport { url, .. } => url,

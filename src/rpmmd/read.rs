@@ -83,7 +83,10 @@ pub async fn read_below(
         let (_, signature) = http
             .get_text(&format!("{repomd_url}.asc"), &Auth::None)
             .await
-            .map_err(|e| fail("repodata/repomd.xml.asc", chain(&e)))?;
+            .map_err(|e| {
+                let why = format!("cannot read the signature: {}", e.status_line());
+                fail("repodata/repomd.xml.asc", why)
+            })?;
         keyring
             .verify_detached(text.as_bytes(), signature.as_bytes())
             .map_err(|e| fail("repodata/repomd.xml.asc", e))?;

@@ -13,6 +13,12 @@ pub struct Gpg {
 impl Gpg {
     /// A new ed25519 signing key in its own `GNUPGHOME` under `dir`.
     pub fn new(dir: &Path, name: &str) -> Self {
+        Self::generate(dir, name, "ed25519", &[])
+    }
+
+    /// A new signing key of `algorithm`; `extra` goes before the command
+    /// (`--faked-system-time` to make it in the past).
+    pub fn generate(dir: &Path, name: &str, algorithm: &str, extra: &[&str]) -> Self {
         let home = dir.join(format!("gnupg-{name}"));
         std::fs::create_dir_all(&home).unwrap();
         std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -22,21 +28,19 @@ impl Gpg {
             home,
             fingerprint: String::new(),
         };
-        gpg.run(&[
+        let user_id = format!("{name} <{name}@example.org>");
+        let mut args = extra.to_vec();
+        args.extend([
             "--passphrase",
             "",
             "--quick-gen-key",
-            &format!("{name} <{name}@example.org>"),
-            "ed25519",
+            &user_id,
+            algorithm,
             "sign",
             "never",
         ]);
-        gpg.run(&[
-            "--armor",
-            "--output",
-            gpg.public_key.to_str().unwrap(),
-            "--export",
-        ]);
+        gpg.run(&args);
+        gpg.export();
         let listing = gpg.run(&["--with-colons", "--fingerprint"]);
         let fingerprint = listing
             .lines()
@@ -45,6 +49,33 @@ impl Gpg {
             .unwrap()
             .to_string();
         Self { fingerprint, ..gpg }
+    }
+
+    /// Writes the armored public key(s) of this home to `public_key` again.
+    pub fn export(&self) {
+        self.run(&[
+            "--armor",
+            "--output",
+            self.public_key.to_str().unwrap(),
+            "--export",
+        ]);
+    }
+
+    /// This key certifies `other`'s user ID; `other`'s exported key then
+    /// carries that third-party certification.
+    pub fn certify(&self, other: &Gpg) {
+        let exported = self.home.join("certified.asc");
+        self.run(&["--import", other.public_key.to_str().unwrap()]);
+        self.run(&["--quick-sign-key", &other.fingerprint]);
+        self.run(&[
+            "--armor",
+            "--output",
+            exported.to_str().unwrap(),
+            "--export",
+            &other.fingerprint,
+        ]);
+        other.run(&["--import", exported.to_str().unwrap()]);
+        other.export();
     }
 
     /// `file.asc` beside `file`: an armored detached signature.
@@ -69,7 +100,8 @@ impl Gpg {
         ]);
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    /// Any gpg command in this home (`--batch`, no passphrase); its stdout.
+    pub fn run(&self, args: &[&str]) -> String {
         let output = Command::new("gpg")
             .env("GNUPGHOME", &self.home)
             .args(["--batch", "--quiet", "--yes", "--pinentry-mode", "loopback"])
