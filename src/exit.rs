@@ -24,8 +24,6 @@ pub enum Exit {
     Conflict = 6,
 }
 
-pub use crate::display::chain;
-
 impl Exit {
     /// `diff`: the plans differ (like diff(1)).
     #[allow(non_upper_case_globals)]

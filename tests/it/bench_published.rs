@@ -109,6 +109,7 @@ fn debian(root: &Path, debs: &[Listed]) {
 }
 
 #[test]
+#[ignore = "a benchmark: slow, prints figures, runs alone; run by ./tests/run"]
 fn plan_of_fifty_thousand_published_packages() {
     let data = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
