@@ -21,7 +21,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     // A failed print (a closed pipe) changes nothing about the exit code.
     let _ = e.print();
     if e.use_stderr() {
-        ExitCode::from(pkgsync::exit::Exit::Error.code())
+        ExitCode::from(1) // `Exit::Error`: the README's exit code 1
     } else {
         ExitCode::SUCCESS
     }
