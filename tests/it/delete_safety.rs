@@ -195,6 +195,13 @@ fn verify_unchanged_finds_other_content_under_a_built_name_and_replace_fixes_it(
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr
+            .contains("\nhint: Packagecloud holds other bytes under these names")
+            && run.stderr.contains("set `sync.replace: true`"),
+        "{}",
+        run.stderr
+    );
 
     world.edit_config("sync:\n", "sync:\n  replace: true\n");
     let plan = world.plan_out("replace.json");

@@ -209,7 +209,12 @@ fn a_tripped_deletion_guard_exits_3_naming_the_deletes_until_allowed() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("--allow-deletes 1"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("\nif that is intended, plan again with `--allow-deletes 1`"),
+        "{}",
+        run.stderr
+    );
     assert!(!plan.exists(), "no plan file from a refused plan");
 
     world
@@ -1111,7 +1116,11 @@ fn a_mistyped_flag_in_the_plan_workflow_fails_the_step_rather_than_reading_as_ch
         run.stdout,
         run.stderr
     );
-    assert!(run.stderr.contains("--detailed-exit-code"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--detailed-exit-code"),
+        "{}",
+        run.stderr
+    );
     // The same typo outside the workflow: exit 1, and `--help` still succeeds.
     world
         .pkgsync(&["plan", "--config", world.config(), "--detailed-exit-code"])
