@@ -45,7 +45,7 @@ impl Environment {
 #[command(
     name = "pkgsync",
     version,
-    about = "Mirror OBS-built rpm and deb packages into a Packagecloud repository: plan, review, apply",
+    about = "Mirror rpm and deb packages (OBS builds, published rpm-md and Debian repositories, GBS trees, another Packagecloud repository) into a Packagecloud repository: plan, review, apply",
     after_help = "Exit codes: 0 success or no changes; 1 error; 2 changes found (plan --detailed-exitcode); \
 3 deletion guard tripped; 4 plan refused as stale or made with another config; 5 apply partly failed; \
 6 content conflict between a source and Packagecloud. diff: 0 same actions, 1 different."
@@ -68,7 +68,7 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read OBS and Packagecloud (read-only) and write a plan of uploads and deletes
+    /// Read the configured sources and Packagecloud (read-only) and write a plan of uploads and deletes
     Plan(PlanArgs),
     /// Render a plan file as text, markdown (for a pull request) or JSON
     Show(ShowArgs),

@@ -30,7 +30,7 @@ fn a_failed_build_withholds_deletes_instead_of_deleting_its_packages() {
     assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("1 delete(s) withheld in fedora/39: OBS's build results are incomplete"),
+            .contains("1 delete(s) withheld in fedora/39: the source's builds are incomplete"),
         "{}",
         run.stdout
     );
