@@ -343,6 +343,16 @@ pub(crate) fn error_response(code: u16, flavor: Flavor) -> Response {
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+/// OBS's `<status>` error document, written here rather than by the OBS
+/// emulator's writer so that the fault layer depends on no emulator. `reason`
+/// is a canonical HTTP reason phrase; it is escaped all the same.
+fn obs_status_document(code: u16, reason: &str) -> String {
+    format!(
+        "<status code=\"{code}\">\n  <summary>{}</summary>\n</status>\n",
+        quick_xml::escape::escape(reason)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,14 +399,4 @@ mod tests {
                 .is_some()
         );
     }
-}
-
-/// OBS's `<status>` error document, written here rather than by the OBS
-/// emulator's writer so that the fault layer depends on no emulator. `reason`
-/// is a canonical HTTP reason phrase; it is escaped all the same.
-fn obs_status_document(code: u16, reason: &str) -> String {
-    format!(
-        "<status code=\"{code}\">\n  <summary>{}</summary>\n</status>\n",
-        quick_xml::escape::escape(reason)
-    )
 }
