@@ -101,7 +101,7 @@ async fn check_obs(config: &Config, env: &Environment) -> Vec<Line> {
             }
             Err(e) => lines.push(Line::fail(format!(
                 "OBS project `{name}` {who}: {}",
-                crate::exit::chain(&e)
+                crate::display::chain(&e)
             ))),
         }
     }
@@ -132,7 +132,7 @@ async fn check_sources(config: &Config, env: &Environment) -> Vec<Line> {
             Ok(()) => Line::ok(format!(
                 "{kind} are read as a plan reads them (against their index; signatures verified where `signed_by` is set)"
             )),
-            Err(e) => Line::fail(format!("{kind}: {}", crate::exit::chain(&e))),
+            Err(e) => Line::fail(format!("{kind}: {}", crate::display::chain(&e))),
         })
         .collect()
 }
@@ -152,7 +152,7 @@ async fn check_promotion(config: &Config, env: &Environment) -> Vec<Line> {
         )),
         Err(e) => Line::fail(format!(
             "the promotion source `{repo}`: {}",
-            crate::exit::chain(&e)
+            crate::display::chain(&e)
         )),
     }]
 }
@@ -172,13 +172,13 @@ async fn check_packagecloud(config: &Config, env: &Environment) -> Vec<Line> {
         Err(e @ PackagecloudError::Unauthorized { .. }) => {
             lines.push(Line::fail(format!(
                 "Packagecloud repository `{repo}`: {} (the distro mapping was not checked)",
-                crate::exit::chain(&e)
+                crate::display::chain(&e)
             )));
             return lines;
         }
         Err(e) => lines.push(Line::fail(format!(
             "Packagecloud repository `{repo}`: {}",
-            crate::exit::chain(&e)
+            crate::display::chain(&e)
         ))),
     }
     let index = match packagecloud.distributions().await {
@@ -186,7 +186,7 @@ async fn check_packagecloud(config: &Config, env: &Environment) -> Vec<Line> {
         Err(e) => {
             lines.push(Line::fail(format!(
                 "Packagecloud distributions: {}",
-                crate::exit::chain(&e)
+                crate::display::chain(&e)
             )));
             return lines;
         }

@@ -123,7 +123,7 @@ pub async fn make_plan(
         after,
     };
     let policy = resolved.policy(config, allow_deletes);
-    plan::plan(&source, &target, &policy, &context).map_err(Failure::plan)
+    plan::plan(&source, &target, &policy, &context).map_err(Failure::error)
 }
 
 /// `plan --after`: the staging plan, read and checked against the promotion's
@@ -142,10 +142,7 @@ async fn promotion_gate(
     let staged = plan::file::read(path).map_err(Failure::error)?;
     let canonical = |name: &str| resolved.canonical(name).to_string();
     let gate = promotion.after(&staged, target, &canonical).await;
-    gate.map_err(|e| match e {
-        crate::promotion::PromotionError::NotApplied { .. } => Failure::new(Exit::Refused, e),
-        other => Failure::error(other),
-    })
+    gate.map_err(Failure::error)
 }
 
 /// `sync.verify_unchanged`: the md5 of every file both sides hold, from its
@@ -313,10 +310,8 @@ pub async fn run_apply(
         );
     }
     result.map_err(|e| match e {
-        ApplyError::Stale(_) | ApplyError::ConfigChanged(_) => Failure::new(Exit::Refused, e),
-        ApplyError::Conflict(_) => Failure::new(Exit::Conflict, e),
-        ApplyError::Guard(_) => Failure::new(Exit::GuardTripped, e),
-        ApplyError::Partial(_) => Failure::new(Exit::PartialApply, e).with_hint(format!(
+        // Only here is the journal's path known.
+        ApplyError::Partial(_) => Failure::error(e).with_hint(format!(
             "the journal `{}` records every action",
             journal_path.display()
         )),

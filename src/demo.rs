@@ -55,7 +55,7 @@ async fn walk_through(sandbox: &Sandbox, dir: &Path, env: &Environment) -> Resul
         .map_err(Failure::error)?;
     let config_path = dir.join("demo-config.yaml");
     let plan_path = dir.join("demo-plan.json");
-    std::fs::write(&config_path, sandbox_config(sandbox))
+    write_atomically(&config_path, sandbox_config(sandbox).as_bytes())
         .with_context(|| format!("cannot write `{}`", config_path.display()))
         .map_err(Failure::error)?;
     println!(
@@ -182,7 +182,7 @@ async fn converge(
 ) -> Result<Exit, Failure> {
     let name = step.name;
     let config_path = dir.join(format!("demo-{name}.yaml"));
-    std::fs::write(&config_path, &step.config)
+    write_atomically(&config_path, step.config.as_bytes())
         .with_context(|| format!("cannot write `{}`", config_path.display()))
         .map_err(Failure::error)?;
     println!("\n{}", step.intro);
@@ -255,7 +255,7 @@ pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
     let path: Option<PathBuf> = args.write_config.clone();
     match &path {
         Some(path) => {
-            std::fs::write(path, &config)
+            write_atomically(path, config.as_bytes())
                 .with_context(|| format!("cannot write `{}`", path.display()))
                 .map_err(Failure::error)?;
             eprintln!("Config written to `{}`.", path.display());
@@ -273,4 +273,19 @@ pub async fn serve(args: &SandboxArgs) -> Result<Exit, Failure> {
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
     Ok(Exit::Success)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it there:
+/// whoever waits for the config (a test, a script) sees all of it or none.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -1,10 +1,15 @@
 //! Exit codes and the failure type commands return. One table, documented in the
-//! README; `main` prints the error chain and maps it to the code.
+//! README, and one decision: each error type says its exit code and hint here
+//! ([`Decides`]), so commands never map an error to a code themselves; `main`
+//! prints the error chain and exits with the code.
 
-use crate::obs::SourceError;
+use crate::apply::ApplyError;
 use crate::obs::client::ObsError;
-use crate::packagecloud::PackagecloudError;
+use crate::observe::ObserveError;
+use crate::packagecloud::{DistroError, PackagecloudError};
 use crate::plan::PlanError;
+use crate::plan::file::PlanFileError;
+use crate::promotion::PromotionError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -23,8 +28,6 @@ pub enum Exit {
     /// A source and Packagecloud hold different content under one name.
     Conflict = 6,
 }
-
-pub use crate::display::chain;
 
 impl Exit {
     /// `diff`: the plans differ (like diff(1)).
@@ -45,22 +48,23 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+    /// The exit code and hint the error decides (exit 1 when none of its
+    /// layers decides one).
+    pub fn error(error: impl Into<anyhow::Error>) -> Self {
         let error = error.into();
-        let hint = hint_for(&error);
+        let exit = layers(&error)
+            .find_map(|layer| decider(layer)?.exit_code())
+            .unwrap_or(Exit::Error);
+        let hint = layers(&error).find_map(|layer| decider(layer)?.hint());
         Self { exit, error, hint }
     }
 
-    pub fn error(error: impl Into<anyhow::Error>) -> Self {
-        Self::new(Exit::Error, error)
-    }
-
-    pub fn plan(error: PlanError) -> Self {
-        let exit = match &error {
-            PlanError::GuardTripped { .. } => Exit::GuardTripped,
-            PlanError::Conflicts(_) => Exit::Conflict,
-        };
-        Self::new(exit, error)
+    /// A failure whose code no error type decides (a command's own outcome).
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            exit,
+            ..Self::error(error)
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -81,98 +85,226 @@ impl Failure {
     }
 }
 
-const DISTRO_HINT: &str =
-    "fix `distro-mapping` in the config; values are `distro/version` as Packagecloud names them";
-
-fn hint_for(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(layered_hint)
-}
-
-/// The hint of `cause` or of an error it wraps transparently.
-fn layered_hint(cause: &Cause) -> Option<String> {
-    let mut layer = Some(cause);
-    std::iter::from_fn(|| {
-        let this = layer?;
-        layer = hidden(this);
-        Some(this)
-    })
-    .find_map(hint_of)
-}
-
 /// The error type every layer of an error chain is.
 type Cause = dyn std::error::Error + 'static;
 
-/// The error a transparent wrapper holds: its `Display` and `source()` are
-/// the inner error's, so `chain()` never yields the inner error itself.
-fn hidden(cause: &Cause) -> Option<&Cause> {
-    use crate::apply::ApplyError;
-    use crate::observe::ObserveError;
-    if let Some(e) = cause.downcast_ref::<ApplyError>() {
-        return match e {
+/// What an error says about how pkgsync ends. Implemented here, beside the
+/// table, so that the lower modules need not know the exit codes.
+trait Decides {
+    /// The exit code, if this error decides it (the outermost one that does wins).
+    fn exit_code(&self) -> Option<Exit> {
+        None
+    }
+    /// What to do next, if this error knows.
+    fn hint(&self) -> Option<String> {
+        None
+    }
+    /// The error a transparent wrapper holds: its `Display` and `source()` are
+    /// the inner error's, so `chain()` never yields the inner error itself.
+    fn inner(&self) -> Option<&Cause> {
+        None
+    }
+}
+
+/// The one list of the error types that decide something.
+fn decider(cause: &Cause) -> Option<&dyn Decides> {
+    macro_rules! first_of {
+        ($($ty:ty),*) => {
+            $(if let Some(e) = cause.downcast_ref::<$ty>() {
+                return Some(e);
+            })*
+        };
+    }
+    first_of!(
+        ApplyError,
+        ObserveError,
+        crate::source::SourceError,
+        crate::obs::SourceError,
+        ObsError,
+        PackagecloudError,
+        DistroError,
+        PlanError,
+        PlanFileError,
+        PromotionError
+    );
+    None
+}
+
+/// Every error of the chain, outermost first, each followed by the errors it
+/// wraps transparently.
+fn layers(error: &anyhow::Error) -> impl Iterator<Item = &Cause> {
+    error.chain().flat_map(within)
+}
+
+/// `cause`, then the errors it wraps transparently.
+fn within(cause: &Cause) -> impl Iterator<Item = &Cause> {
+    let mut layer = Some(cause);
+    std::iter::from_fn(move || {
+        let this = layer?;
+        layer = decider(this).and_then(Decides::inner);
+        Some(this)
+    })
+}
+
+const DISTRO_HINT: &str =
+    "fix `distro-mapping` in the config; values are `distro/version` as Packagecloud names them";
+
+const REPLAN: &str = "run `pkgsync plan` again, review the new plan, and apply that one";
+
+impl Decides for ApplyError {
+    fn exit_code(&self) -> Option<Exit> {
+        Some(match self {
+            ApplyError::Stale(_) | ApplyError::ConfigChanged(_) => Exit::Refused,
+            ApplyError::Conflict(_) => Exit::Conflict,
+            ApplyError::Guard(_) => Exit::GuardTripped,
+            ApplyError::Partial(_) => Exit::PartialApply,
+            _ => Exit::Error,
+        })
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ApplyError::Stale(_) => Some(format!(
+                "the sources or Packagecloud moved on since the plan was made (above: what changed); {REPLAN}"
+            )),
+            ApplyError::ConfigChanged(_) => Some(format!(
+                "the plan records the digest of the config it was made with, and this config's differs (above: which settings); apply with that config, or {REPLAN}"
+            )),
+            ApplyError::Conflict(conflicts) => {
+                // Each line starts with the name in backticks.
+                let first = conflicts.first().and_then(|c| c.split('`').nth(1));
+                let who = match (first, conflicts.len()) {
+                    (Some(name), 1) => format!("`{name}`"),
+                    (Some(name), n) => format!("`{name}` (and the {} others above)", n - 1),
+                    (None, _) => "the names above".into(),
+                };
+                Some(format!(
+                    "Packagecloud got other bytes under a planned name after the plan was made, or the source rebuilt it: check who uploaded {who}, then {REPLAN}; to overwrite, set `sync.replace: true`"
+                ))
+            }
+            _ => None,
+        }
+    }
+    fn inner(&self) -> Option<&Cause> {
+        match self {
             ApplyError::Source(e) => Some(e),
             ApplyError::Observe(e) => Some(e),
             ApplyError::Packagecloud(e) => Some(e),
             ApplyError::Guard(e) => Some(e),
             _ => None,
-        };
-    }
-    if let Some(e) = cause.downcast_ref::<ObserveError>() {
-        return match e {
-            ObserveError::Source(e) => Some(e),
-            ObserveError::Packagecloud(e) => Some(e),
-            ObserveError::Unfit(_) => None,
-        };
-    }
-    if let Some(crate::source::SourceError::Obs(e)) = cause.downcast_ref() {
-        return Some(e);
-    }
-    match cause.downcast_ref::<SourceError>()? {
-        SourceError::Obs(e) => Some(e),
-        _ => None,
+        }
     }
 }
 
-/// The hint for one error, if it has one.
-fn hint_of(cause: &Cause) -> Option<String> {
-    if let Some(e) = cause.downcast_ref::<ObsError>() {
-        return e.hint().map(str::to_string);
-    }
-    // Several sources failed: the first hint among them.
-    if let Some(crate::source::SourceError::Several(all)) = cause.downcast_ref() {
-        return all.iter().find_map(|e| layered_hint(e));
-    }
-    if cause
-        .downcast_ref::<crate::packagecloud::DistroError>()
-        .is_some()
-    {
-        return Some(DISTRO_HINT.into());
-    }
-    if let Some(e) = cause.downcast_ref::<PackagecloudError>() {
-        match e {
-            PackagecloudError::Unauthorized { .. } => {
-                return Some("check that the token is current for this Packagecloud URL; it is never printed".into());
-            }
-            PackagecloudError::Distro(_) => return Some(DISTRO_HINT.into()),
-            _ => {}
+impl Decides for ObserveError {
+    fn inner(&self) -> Option<&Cause> {
+        match self {
+            ObserveError::Source(e) => Some(e),
+            ObserveError::Packagecloud(e) => Some(e),
+            ObserveError::Unfit(_) => None,
         }
     }
-    if let Some(PlanError::GuardTripped { deletes, .. }) = cause.downcast_ref::<PlanError>() {
-        let shown: Vec<String> = deletes
-            .iter()
-            .take(50)
-            .map(|k| format!("  - {k}"))
-            .collect();
-        let more = deletes.len().saturating_sub(50);
-        return Some(format!(
-            "these would be deleted:\n{}{}\nif that is intended, plan again with `--allow-deletes {}`",
-            shown.join("\n"),
-            if more > 0 {
-                format!("\n  ... and {more} more")
-            } else {
-                String::new()
-            },
-            deletes.len()
-        ));
+}
+
+impl Decides for crate::source::SourceError {
+    fn hint(&self) -> Option<String> {
+        // Several sources failed: the first hint among them.
+        let Self::Several(all) = self else {
+            return None;
+        };
+        all.iter()
+            .find_map(|e| within(e).find_map(|layer| decider(layer)?.hint()))
     }
-    None
+    fn inner(&self) -> Option<&Cause> {
+        match self {
+            Self::Obs(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Decides for crate::obs::SourceError {
+    fn inner(&self) -> Option<&Cause> {
+        match self {
+            Self::Obs(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Decides for ObsError {
+    fn hint(&self) -> Option<String> {
+        ObsError::hint(self).map(str::to_string)
+    }
+}
+
+impl Decides for PackagecloudError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            PackagecloudError::Unauthorized { .. } => Some(
+                "check that the token is current for this Packagecloud URL; it is never printed"
+                    .into(),
+            ),
+            PackagecloudError::Distro(_) => Some(DISTRO_HINT.into()),
+            _ => None,
+        }
+    }
+}
+
+impl Decides for DistroError {
+    fn hint(&self) -> Option<String> {
+        Some(DISTRO_HINT.into())
+    }
+}
+
+impl Decides for PlanError {
+    fn exit_code(&self) -> Option<Exit> {
+        Some(match self {
+            PlanError::GuardTripped { .. } => Exit::GuardTripped,
+            PlanError::Conflicts(_) => Exit::Conflict,
+        })
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            PlanError::GuardTripped { deletes, .. } => Some(guard_hint(deletes)),
+            PlanError::Conflicts(_) => Some(
+                "Packagecloud holds other bytes under these names than the source: check who uploaded them, or whether the source rebuilt them, then plan again; to overwrite them, set `sync.replace: true`".into(),
+            ),
+        }
+    }
+}
+
+fn guard_hint(deletes: &[crate::model::ArtifactKey]) -> String {
+    let shown: Vec<String> = deletes
+        .iter()
+        .take(50)
+        .map(|k| format!("  - {k}"))
+        .collect();
+    let more = deletes.len().saturating_sub(50);
+    format!(
+        "these would be deleted:\n{}{}\nif that is intended, plan again with `--allow-deletes {}`",
+        shown.join("\n"),
+        if more > 0 {
+            format!("\n  ... and {more} more")
+        } else {
+            String::new()
+        },
+        deletes.len()
+    )
+}
+
+impl Decides for PlanFileError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            PlanFileError::Tampered { .. } => Some(
+                "a plan is applied only as `pkgsync plan` wrote it: write it again with `pkgsync plan --out`, and compare plans with `pkgsync diff`, not by editing".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl Decides for PromotionError {
+    fn exit_code(&self) -> Option<Exit> {
+        matches!(self, PromotionError::NotApplied { .. }).then_some(Exit::Refused)
+    }
 }

@@ -74,7 +74,7 @@ async fn run_uploads(
                 let outcome = upload_one(ctx, approved, slots, action, delete_first).await;
                 let (outcome, detail) = match outcome {
                     Ok(outcome) => (outcome, None),
-                    Err(e) => (Outcome::Failed, Some(crate::exit::chain(&e))),
+                    Err(e) => (Outcome::Failed, Some(crate::display::chain(&e))),
                 };
                 done(approved.progress(), outcome, action);
                 record(ctx, approved.plan(), action, outcome, detail)
@@ -98,7 +98,7 @@ async fn run_deletes(
                 Ok(DeleteOutcome::AlreadyGone) => {
                     (Outcome::AlreadyDone, Some("already gone".into()))
                 }
-                Err(e) => (Outcome::Failed, Some(crate::exit::chain(&e))),
+                Err(e) => (Outcome::Failed, Some(crate::display::chain(&e))),
             };
             done(approved.progress(), outcome, action);
             record(ctx, approved.plan(), action, outcome, detail)

@@ -178,7 +178,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             out,
             "\n  {}",
             yellow.apply_to(format!(
-                "! {} delete(s) withheld in {}: OBS's build results are incomplete",
+                "! {} delete(s) withheld in {}: the source's builds are incomplete",
                 withheld.orphans,
                 display::text(&withheld.distro_version)
             ))
@@ -278,7 +278,7 @@ fn markdown_head(plan: &Plan) -> String {
     for withheld in &plan.withheld {
         let _ = writeln!(
             head,
-            "\n> [!NOTE]\n> {} delete(s) withheld in `{}`: OBS's build results are incomplete ({}).",
+            "\n> [!NOTE]\n> {} delete(s) withheld in `{}`: the source's builds are incomplete ({}).",
             withheld.orphans,
             display::markdown(&withheld.distro_version),
             withheld

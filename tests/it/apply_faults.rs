@@ -241,6 +241,13 @@ fn a_plan_whose_source_was_rebuilt_is_refused_without_any_change() {
         run.stderr
     );
     assert!(run.stderr.contains("rebuilt on OBS"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("\nhint: the sources or Packagecloud moved on")
+            && run.stderr.contains("run `pkgsync plan` again"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(world.stored(), before, "nothing changed");
     assert_eq!(world.sandbox().packagecloud().upload_attempts(), 0);
 }
@@ -273,6 +280,13 @@ fn a_plan_whose_target_was_changed_by_someone_else_is_refused_without_any_change
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr.contains(
+            "\nhint: Packagecloud got other bytes under a planned name after the plan was made, or the source rebuilt it: check who uploaded `fedora/39/qemu-kata-8.0.2-1.1.x86_64.rpm`, then run `pkgsync plan` again"
+        ) && run.stderr.contains("set `sync.replace: true`"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(world.stored(), before);
     assert_eq!(world.sandbox().packagecloud().upload_attempts(), attempts);
 }
@@ -290,6 +304,13 @@ fn a_config_edited_after_planning_is_refused() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr
+            .contains("\nhint: the plan records the digest of the config it was made with")
+            && run.stderr.contains("run `pkgsync plan` again"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(world.stored(), before);
 }
 
@@ -302,6 +323,12 @@ fn a_hand_edited_plan_is_refused() {
     let run = apply(&world, &plan).expect(1);
     assert!(
         run.stderr.contains("was modified after it was written"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("\nhint: a plan is applied only as `pkgsync plan` wrote it"),
         "{}",
         run.stderr
     );

@@ -107,7 +107,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "checksum",
             "config",
             "display",
-            "exit",
             "http",
             "model",
             "observe",

@@ -170,6 +170,7 @@ fn measure(size: u64) -> Measurement {
 }
 
 #[test]
+#[ignore = "a benchmark: slow, prints figures, runs alone; run by ./tests/run"]
 fn apply_memory_does_not_grow_with_file_size() {
     let small = measure(MIB);
     let large = measure(1024 * MIB);

@@ -125,6 +125,7 @@ fn real_xz(input: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "a benchmark: slow, prints figures, runs alone; run by ./tests/run"]
 fn plan_of_fifty_thousand_published_packages() {
     let data = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();

@@ -246,6 +246,7 @@ impl Drop for Bench {
 }
 
 #[test]
+#[ignore = "a benchmark: slow, prints figures, runs alone; run by ./tests/run"]
 fn plan_and_apply_at_scale() {
     let total_started = Instant::now();
     // 20,160 listed binaries, as kata's project: empty target, then synced.

@@ -30,7 +30,7 @@ fn a_failed_build_withholds_deletes_instead_of_deleting_its_packages() {
     assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("1 delete(s) withheld in fedora/39: OBS's build results are incomplete"),
+            .contains("1 delete(s) withheld in fedora/39: the source's builds are incomplete"),
         "{}",
         run.stdout
     );
@@ -192,6 +192,13 @@ fn verify_unchanged_finds_other_content_under_a_built_name_and_replace_fixes_it(
     assert!(
         run.stderr
             .contains(&format!("`fedora/39/{name}` (md5 at the source")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("\nhint: Packagecloud holds other bytes under these names")
+            && run.stderr.contains("set `sync.replace: true`"),
         "{}",
         run.stderr
     );

@@ -2,10 +2,11 @@
 //!
 //! Each module is one area; test names start with their module, so a filter
 //! picks an area: `cargo test --test it -- workflow::`. Two areas are slow and
-//! run by `./tests/run` apart from the rest: `real_obs` (installs and starts the
-//! real OBS backend) and the benchmarks `bench_*` (they print figures and run one
-//! at a time so that their timings are not disturbed). `./tests/run --fast` skips
-//! both; `real_obs_replay` (the backend's recorded answers) stays in it.
+//! `#[ignore]`d, so a plain `cargo test` leaves them out: `real_obs` (installs
+//! and starts the real OBS backend) and the benchmarks `bench_*` (they print
+//! figures and run one at a time so that their timings are not disturbed).
+//! `./tests/run` runs them explicitly, `./tests/run --fast` does not;
+//! `real_obs_replay` (the backend's recorded answers) is never ignored.
 
 mod support;
 

@@ -209,7 +209,12 @@ fn a_tripped_deletion_guard_exits_3_naming_the_deletes_until_allowed() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("--allow-deletes 1"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("\nif that is intended, plan again with `--allow-deletes 1`"),
+        "{}",
+        run.stderr
+    );
     assert!(!plan.exists(), "no plan file from a refused plan");
 
     world
@@ -322,12 +327,13 @@ fn the_sandbox_command_serves_until_interrupted() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // The sandbox serves before it writes the config, and writes it by a
+    // rename: once the file is there, it is whole and the servers answer.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !config.exists() {
         assert!(std::time::Instant::now() < deadline, "no config written");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(100));
     let run = support::Run::from(
         support::pkgsync_command(dir.path())
             .args(["plan", "--config", config.to_str().unwrap()])
@@ -1043,6 +1049,83 @@ fn the_ci_workflows_shell_steps_work_against_the_sandbox() {
         summary.contains("exit 4") && summary.contains("refused"),
         "{summary}"
     );
+}
+
+/// The plan workflow's compare step with `--detailed-exitcode` mistyped: clap's
+/// usage error exits 1, which the step reports as a failure, not 2 ("changes").
+#[test]
+fn a_mistyped_flag_in_the_plan_workflow_fails_the_step_rather_than_reading_as_changes() {
+    let world = World::demo();
+    let repo = world.path("repo");
+    std::fs::create_dir_all(repo.join("plans")).unwrap();
+    std::fs::copy(&world.config, repo.join("sync.yaml")).unwrap();
+    world
+        .pkgsync(&[
+            "plan",
+            "--config",
+            repo.join("sync.yaml").to_str().unwrap(),
+            "--out",
+            repo.join("plans/sync.json").to_str().unwrap(),
+        ])
+        .expect(0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("examples/github-actions/pkgsync-plan.yml")).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let (_, job) = yaml["jobs"].as_mapping().unwrap().iter().next().unwrap();
+    let step = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|step| {
+            step["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Plan again"))
+        })
+        .unwrap();
+    let script = step["run"].as_str().unwrap();
+    assert!(script.contains("--detailed-exitcode"), "{script}");
+    let mistyped = script.replace("--detailed-exitcode", "--detailed-exit-code");
+    let bin = world.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pkgsync"), bin.join("pkgsync")).unwrap();
+    let runner_temp = world.path("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = support::Run::from(
+        std::process::Command::new("bash")
+            .args(["-e", "-c", &mistyped])
+            .current_dir(&repo)
+            .env("PATH", &path)
+            .env("HOME", world.dir.path())
+            .env("XDG_CACHE_HOME", world.path("cache"))
+            .env("NO_COLOR", "1")
+            .env("RUNNER_TEMP", &runner_temp)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("::error::pkgsync plan failed with exit code 1"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--detailed-exit-code"),
+        "{}",
+        run.stderr
+    );
+    // The same typo outside the workflow: exit 1, and `--help` still succeeds.
+    world
+        .pkgsync(&["plan", "--config", world.config(), "--detailed-exit-code"])
+        .expect(1);
+    world.pkgsync(&["plan", "--help"]).expect(0);
 }
 
 /// The two-step workflow in CI: OBS → staging applied, then the promotion

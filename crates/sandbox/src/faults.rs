@@ -317,7 +317,7 @@ pub(crate) fn error_response(code: u16, flavor: Flavor) -> Response {
         ),
         Flavor::Obs => (
             "application/xml; charset=utf-8",
-            super::obs::xml::status_document(&number.to_string(), reason, None),
+            obs_status_document(number, reason),
         ),
         Flavor::Packagecloud if status == StatusCode::INTERNAL_SERVER_ERROR => (
             "application/json; charset=utf-8",
@@ -341,6 +341,16 @@ pub(crate) fn error_response(code: u16, flavor: Flavor) -> Response {
         ),
     };
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// OBS's `<status>` error document, written here rather than by the OBS
+/// emulator's writer so that the fault layer depends on no emulator. `reason`
+/// is a canonical HTTP reason phrase; it is escaped all the same.
+fn obs_status_document(code: u16, reason: &str) -> String {
+    format!(
+        "<status code=\"{code}\">\n  <summary>{}</summary>\n</status>\n",
+        quick_xml::escape::escape(reason)
+    )
 }
 
 #[cfg(test)]
