@@ -65,6 +65,22 @@ pub fn file_arch(filename: &str) -> Option<&str> {
         .filter(|a| !a.is_empty())
 }
 
+/// The binary package name a package filename gives: `N` of `N-V-R.<arch>.rpm`,
+/// `name` of `name_version_<arch>.deb` (also `.ddeb`).
+pub fn binary_name(filename: &str) -> Option<&str> {
+    if let Some(stem) = filename.strip_suffix(".rpm") {
+        let (nvr, _arch) = stem.rsplit_once('.')?;
+        let (nv, _release) = nvr.rsplit_once('-')?;
+        let (name, _version) = nv.rsplit_once('-')?;
+        return Some(name).filter(|n| !n.is_empty());
+    }
+    let stem = filename
+        .strip_suffix(".deb")
+        .or_else(|| filename.strip_suffix(".ddeb"))?;
+    let (name, _) = stem.split_once('_')?;
+    Some(name).filter(|n| !n.is_empty())
+}
+
 /// What a file in an OBS build area (or on Packagecloud) is, judged by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileClass {
