@@ -51,10 +51,10 @@ pub fn read_result_list(input: &mut dyn BufRead) -> Result<ResultList, ParseErro
             }
             Event::End(_) if depth == 0 => closed = true,
             Event::End(_) => depth -= 1,
-            Event::Text(ref t) if list.is_none() || closed => {
-                if !t.iter().all(u8::is_ascii_whitespace) {
-                    return Err(outside(closed));
-                }
+            Event::Text(ref t)
+                if (list.is_none() || closed) && !t.iter().all(u8::is_ascii_whitespace) =>
+            {
+                return Err(outside(closed));
             }
             Event::CData(_) | Event::GeneralRef(_) if list.is_none() || closed => {
                 return Err(outside(closed));
