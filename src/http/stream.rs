@@ -41,8 +41,22 @@ impl HttpClient {
         if let Some(path) = local_path(url) {
             return self.parse_local(url, &path, cap, parse).await;
         }
-        self.with_retries(|| self.stream_once(url, auth, cap, parse))
-            .await
+        // The metadata deadline holds for the whole body, as for one read whole.
+        self.with_retries(|| async {
+            let deadline = self.limits.metadata_deadline;
+            match tokio::time::timeout(deadline, self.stream_once(url, auth, cap, parse)).await {
+                Ok(result) => result,
+                Err(_) => Err(AttemptError::Final(HttpError::transport(
+                    Method::GET,
+                    url,
+                    format!(
+                        "no complete answer within the {} s deadline for metadata (`limits.request_timeout_secs`)",
+                        deadline.as_secs_f64()
+                    ),
+                ))),
+            }
+        })
+        .await
     }
 
     async fn stream_once<T, E>(
