@@ -3,7 +3,7 @@
 
 use crate::checksum::{Algorithm, Checksum};
 pub use pkgfile::{
-    ARCH_INDEPENDENT, FileClass, PackageType, classify_filename, file_arch, package_name, synced_as,
+    ARCH_INDEPENDENT, FileClass, PackageType, binary_name, classify_filename, file_arch, synced_as,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -360,6 +360,36 @@ pub struct Coverage {
     /// Why the build results are not a complete picture (a failed build, a missing
     /// or outdated result). Nothing in this `distro/version` may be deleted then.
     pub incomplete: Vec<String>,
+    /// Unsettled builds whose binary names are known: each withholds only the
+    /// deletes of stored files of those names.
+    pub unsettled: Vec<UnsettledBuild>,
+}
+
+/// A build that is not settled (failed, building, ...) but whose build area
+/// still lists what it produced: the binary package names it may produce.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnsettledBuild {
+    pub reason: String,
+    pub names: std::collections::BTreeSet<String>,
+}
+
+impl Coverage {
+    /// Why a delete of `filename` must wait, or nothing: every reason when the
+    /// whole picture is incomplete, else those of the unsettled builds that
+    /// could have produced it.
+    pub fn withholding(&self, filename: &str) -> Vec<&str> {
+        if !self.incomplete.is_empty() {
+            return self.incomplete.iter().map(String::as_str).collect();
+        }
+        let Some(name) = crate::model::binary_name(filename) else {
+            return self.unsettled.iter().map(|u| u.reason.as_str()).collect();
+        };
+        self.unsettled
+            .iter()
+            .filter(|u| u.names.contains(name))
+            .map(|u| u.reason.as_str())
+            .collect()
+    }
 }
 
 /// A name that is safe as a path component and shows as itself: no separator,

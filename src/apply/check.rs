@@ -296,7 +296,9 @@ async fn admit_deletes(
             Orphan::Withheld => format!(
                 "the build results for `{}` are incomplete now: {}",
                 key.distro_version,
-                source.coverage[&key.distro_version].incomplete.join("; ")
+                source.coverage[&key.distro_version]
+                    .withholding(&key.filename)
+                    .join("; ")
             ),
             Orphan::Keep => match source.artifacts.get(&key) {
                 Some(offered) => format!("`{}` offers this file again", offered.provenance),

@@ -138,6 +138,7 @@ pub(super) struct RawLimits {
     pub(super) min_bytes_per_second: Option<u64>,
     pub(super) slow_seconds: Option<u64>,
     pub(super) max_listed_packages: Option<usize>,
+    pub(super) max_result_mib: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

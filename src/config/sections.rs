@@ -341,6 +341,7 @@ pub(super) fn limits(raw: &RawLimits) -> Result<Limits, String> {
         other => Ok(other),
     };
     let mib = at_least_one(raw.max_metadata_mib, "max_metadata_mib")?;
+    let result_mib = at_least_one(raw.max_result_mib, "max_result_mib")?;
     let deadline = at_least_one(raw.request_timeout_secs, "request_timeout_secs")?;
     let window = at_least_one(raw.slow_seconds, "slow_seconds")?;
     let listed = at_least_one(
@@ -353,6 +354,8 @@ pub(super) fn limits(raw: &RawLimits) -> Result<Limits, String> {
         min_rate: raw.min_bytes_per_second.unwrap_or(defaults.min_rate),
         rate_window: window.map_or(defaults.rate_window, Duration::from_secs),
         max_listed_packages: listed.map_or(defaults.max_listed_packages, |n| n as usize),
+        max_result_bytes: result_mib
+            .map_or(defaults.max_result_bytes, |m| m.saturating_mul(1 << 20)),
     })
 }
 

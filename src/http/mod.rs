@@ -10,7 +10,8 @@
 //!
 //! `client.rs` builds the client, `retry.rs` retries, `errors.rs` says how a
 //! request failed, `body.rs` bounds a body's reading, `text.rs` reads metadata
-//! bodies, `download.rs` and `file.rs` write files.
+//! bodies, `stream.rs` parses large ones as they arrive, `download.rs` and
+//! `file.rs` write files.
 
 mod body;
 mod client;
@@ -19,6 +20,7 @@ mod errors;
 mod file;
 mod proxy;
 mod retry;
+mod stream;
 mod text;
 
 pub use body::{BodyError, BodyReader};
@@ -26,8 +28,10 @@ pub use client::{Auth, Credential, HttpClient, RepositoryAuth, origin};
 pub use download::{Downloaded, FileRequest, authority};
 pub use errors::{AttemptError, HttpError, error_body, transport_reason};
 pub use file::{local_path, resolve};
+
 pub use proxy::Proxies;
 pub use retry::{RetryPolicy, RetryReport, RetryState, retry_after};
+pub use stream::{StreamCap, StreamParser};
 
 use std::time::Duration;
 
@@ -47,6 +51,9 @@ pub struct Limits {
     pub rate_window: Duration,
     /// The most packages one listing (all its pages) may hold.
     pub max_listed_packages: usize,
+    /// The largest OBS `_result` (every binary of a project), parsed as it
+    /// arrives rather than held: the largest real projects list several GiB.
+    pub max_result_bytes: u64,
 }
 
 impl Limits {
@@ -66,6 +73,7 @@ impl Default for Limits {
             min_rate: 1024,
             rate_window: Duration::from_secs(60),
             max_listed_packages: 200_000,
+            max_result_bytes: 16 * 1024 * 1024 * 1024,
         }
     }
 }

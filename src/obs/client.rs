@@ -2,10 +2,11 @@
 //! per-package lists with md5, and downloads. Errors name the project and what was
 //! asked; OBS `<status>` bodies are turned into readable messages.
 
+use super::result_xml::read_result_list;
 use super::xml::{self, BinaryList, ProjectMeta, ResultList, Status};
 use crate::config::ObsProject;
 use crate::display::ShownUrl;
-use crate::http::{Auth, HttpClient, HttpError};
+use crate::http::{Auth, HttpClient, HttpError, StreamCap};
 use crate::model::ObsOrigin;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::StatusCode;
@@ -184,7 +185,43 @@ impl ObsClient {
         if !query.packages.is_empty() {
             path.push_str("&multibuild=1&locallink=1");
         }
-        self.get_xml(project, &path, "the build results").await
+        self.get_result_list(project, &path).await
+    }
+
+    /// A `_result`, parsed as it arrives: it may be larger than any body
+    /// pkgsync holds (`limits.max_result_mib` bounds it instead).
+    async fn get_result_list(
+        &self,
+        project: &ObsProject,
+        path: &str,
+    ) -> Result<ResultList, ObsError> {
+        let what = "the build results";
+        let (url, auth) = self.url(project, path);
+        let cap = StreamCap {
+            bytes: self.http.limits.max_result_bytes,
+            key: "limits.max_result_mib",
+        };
+        match self
+            .http
+            .get_streamed(&url, &auth, cap, read_result_list)
+            .await
+        {
+            Ok(Ok(list)) => Ok(list),
+            Ok(Err(e)) => Err(ObsError::Malformed {
+                project: project.name.clone(),
+                what: what.to_string(),
+                url: ShownUrl::new(&url),
+                message: e.to_string(),
+            }),
+            Err(HttpError::Status { status, body, .. }) => {
+                Err(api_error(project, what, status, &body))
+            }
+            Err(source) => Err(ObsError::Http {
+                project: project.name.clone(),
+                what: what.to_string(),
+                source,
+            }),
+        }
     }
 
     /// One package's binary list with md5 checksums.

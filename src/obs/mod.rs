@@ -18,6 +18,7 @@
 pub mod client;
 pub mod inventory;
 mod md5s;
+mod result_xml;
 pub mod xml;
 
 use crate::config::{Config, DistroMapping, Filters, ObsProject, ObsSettings};

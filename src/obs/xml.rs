@@ -92,12 +92,15 @@ pub struct BinaryList {
 /// `_result` is not held whole. Unsafe names stay, for discovery to refuse them.
 fn packages_only<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Binary>, D::Error> {
     let mut binaries = Vec::<Binary>::deserialize(d)?;
-    binaries.retain(|b| {
-        !crate::model::is_safe_filename(&b.filename)
-            || crate::model::classify_filename(&b.filename) != crate::model::FileClass::Other
-    });
+    binaries.retain(keep_binary);
     binaries.shrink_to_fit();
     Ok(binaries)
+}
+
+/// A package file, or a name discovery must refuse.
+pub fn keep_binary(b: &Binary) -> bool {
+    !crate::model::is_safe_filename(&b.filename)
+        || crate::model::classify_filename(&b.filename) != crate::model::FileClass::Other
 }
 
 impl Document for BinaryList {
@@ -157,6 +160,8 @@ pub enum ParseError {
     },
     #[error("the answer goes on after its `</{0}>`")]
     TrailingContent(&'static str),
+    #[error("the `<{root}>` document does not fit its schema: {message}")]
+    Field { root: &'static str, message: String },
     #[error("the `<{root}>` document does not fit its schema: {source}")]
     Schema {
         root: &'static str,

@@ -18,8 +18,8 @@ use super::{
 use crate::config::EffectiveConfig;
 use crate::digest::fingerprint_lines;
 use crate::model::{
-    ArtifactKey, Provenance, SourceArtifact, SourceInventory, TargetInventory, TargetPackage,
-    file_arch, synced_as,
+    ArtifactKey, Coverage, Provenance, SourceArtifact, SourceInventory, TargetInventory,
+    TargetPackage, file_arch, synced_as,
 };
 use std::collections::BTreeMap;
 
@@ -192,11 +192,21 @@ fn orphans(
     policy: &Policy,
 ) -> (Vec<Action>, Vec<WithheldDeletes>) {
     let mut deletes = Vec::new();
-    let mut withheld: BTreeMap<String, usize> = BTreeMap::new();
+    // Per distro/version: how many, and per reason the files it withheld.
+    let mut withheld: BTreeMap<String, (usize, BTreeMap<&str, Vec<&str>>)> = BTreeMap::new();
     for (key, stored) in &target.packages {
         match orphan_rule(key, source, policy) {
             Orphan::Keep => {}
-            Orphan::Withheld => *withheld.entry(key.distro_version.clone()).or_default() += 1,
+            Orphan::Withheld => {
+                let entry = withheld.entry(key.distro_version.clone()).or_default();
+                entry.0 += 1;
+                let coverage = &source.coverage[&key.distro_version];
+                if coverage.incomplete.is_empty() {
+                    for reason in coverage.withholding(&key.filename) {
+                        entry.1.entry(reason).or_default().push(&key.filename);
+                    }
+                }
+            }
             Orphan::Delete => deletes.push(Action {
                 action: ActionKind::Delete,
                 distro_version: key.distro_version.clone(),
@@ -213,13 +223,28 @@ fn orphans(
     }
     let withheld = withheld
         .into_iter()
-        .map(|(distro_version, orphans)| WithheldDeletes {
-            reasons: source.coverage[&distro_version].incomplete.clone(),
+        .map(|(distro_version, (orphans, by_reason))| WithheldDeletes {
+            reasons: withheld_reasons(&source.coverage[&distro_version], by_reason),
             distro_version,
             orphans,
         })
         .collect();
     (deletes, withheld)
+}
+
+/// The whole picture's reasons when it is incomplete; else each unsettled
+/// build's reason with the stored files it withheld.
+fn withheld_reasons(coverage: &Coverage, by_reason: BTreeMap<&str, Vec<&str>>) -> Vec<String> {
+    if !coverage.incomplete.is_empty() {
+        return coverage.incomplete.clone();
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, files)| {
+            let files: Vec<String> = files.iter().map(|f| format!("`{f}`")).collect();
+            format!("{reason}: withholds {}", files.join(", "))
+        })
+        .collect()
 }
 
 fn unchanged_groups(
@@ -300,7 +325,7 @@ pub fn orphan_rule(key: &ArtifactKey, source: &SourceInventory, policy: &Policy)
         .is_some_and(|(c, arch)| c.every_arch || c.archs.contains(arch));
     match coverage {
         _ if !ours || !built_here => Orphan::Keep,
-        Some(c) if !c.incomplete.is_empty() => Orphan::Withheld,
+        Some(c) if !c.withholding(&key.filename).is_empty() => Orphan::Withheld,
         _ => Orphan::Delete,
     }
 }

@@ -17,7 +17,7 @@ use crate::display::text;
 use crate::http::{Auth, HttpClient};
 use crate::model::{
     ArtifactKey, Coverage, PromotedFile, Provenance, SourceArtifact, SourceInventory,
-    TargetInventory, file_arch, is_safe_filename, package_name, synced_as,
+    TargetInventory, binary_name, file_arch, is_safe_filename, synced_as,
 };
 use crate::packagecloud::{PackagecloudClient, PackagecloudError, UploadOutcome};
 use crate::plan::SourceExpectation;
@@ -132,7 +132,7 @@ impl PromotionSource {
                 .entry(destination.clone())
                 .or_insert_with(whole);
             coverage.archs.insert(arch.to_string());
-            let name = package_name(&key.filename).unwrap_or_default();
+            let name = binary_name(&key.filename).unwrap_or_default();
             if !self.filter.admits(name, arch) {
                 continue;
             }

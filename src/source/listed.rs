@@ -163,8 +163,10 @@ mod tests {
 
     #[test]
     fn arch_filters_take_arch_independent_packages_unless_excluded_by_name() {
-        let mut filters = Filters::default();
-        filters.architectures = PatternFilter::from_globs(&["amd64"], &[], "a").unwrap();
+        let mut filters = Filters {
+            architectures: PatternFilter::from_globs(&["amd64"], &[], "a").unwrap(),
+            ..Filters::default()
+        };
         let selection = PackageFilter::new(&filters);
         assert!(selection.admits_arch("amd64"));
         assert!(!selection.admits_arch("arm64"));

@@ -93,6 +93,7 @@ impl Sources {
                 merged.archs.extend(coverage.archs);
                 merged.every_arch |= coverage.every_arch;
                 merged.incomplete.extend(coverage.incomplete);
+                merged.unsettled.extend(coverage.unsettled);
             }
         }
         if !overlap.is_empty() {

@@ -193,3 +193,121 @@ fn apply_memory_does_not_grow_with_file_size() {
         large.peak_kib
     );
 }
+
+/// Bytes of `_result` the loopback OBS sends.
+const RESULT_BYTES: u64 = 300 * MIB;
+/// Packages it lists, each with one rpm and build-area filler (logs,
+/// statistics) that makes up the size, as in a real large project.
+const RESULT_PACKAGES: u64 = 2_000;
+
+/// The `_result` of one repository × arch, generated piece by piece.
+fn result_pieces() -> impl Iterator<Item = String> {
+    let head = format!(
+        "<resultlist state=\"00000000000000000000000000000000\">\n  <result project=\"{DEMO_OBS_PROJECT}\" repository=\"Fedora_39\" arch=\"x86_64\" code=\"published\" state=\"published\">\n"
+    );
+    let filler = "      <binary filename=\"_statistics\" size=\"113\" mtime=\"1795235505\"/>\n";
+    let per_package = (RESULT_BYTES / RESULT_PACKAGES) as usize / filler.len();
+    let packages = (0..RESULT_PACKAGES).map(move |i| {
+        let mut piece = format!(
+            "    <binarylist package=\"bench{i}\">\n      <binary filename=\"bench{i}-1.0-1.1.x86_64.rpm\" size=\"1000\" mtime=\"1795235505\"/>\n"
+        );
+        piece.push_str(&filler.repeat(per_package));
+        piece.push_str("    </binarylist>\n");
+        piece
+    });
+    let statuses = (0..RESULT_PACKAGES)
+        .map(|i| format!("    <status package=\"bench{i}\" code=\"succeeded\"/>\n"));
+    std::iter::once(head)
+        .chain(statuses)
+        .chain(packages)
+        .chain(std::iter::once("  </result>\n</resultlist>\n".to_string()))
+}
+
+/// A loopback OBS of one project that answers `_meta` and a generated
+/// `_result` (close-delimited, streamed); returns its URL and how many bytes
+/// of `_result` it sent.
+async fn large_result_obs() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).await.unwrap_or(0) == 1
+                {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let ok = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n";
+                let _ = socket.write_all(ok.as_bytes()).await;
+                if head.contains("/_meta") {
+                    let meta = format!(
+                        "<project name=\"{DEMO_OBS_PROJECT}\">\n  <repository name=\"Fedora_39\">\n    <arch>x86_64</arch>\n  </repository>\n</project>\n"
+                    );
+                    let _ = socket.write_all(meta.as_bytes()).await;
+                } else if head.contains("/_result") {
+                    for piece in result_pieces() {
+                        if socket.write_all(piece.as_bytes()).await.is_err() {
+                            break;
+                        }
+                        counter.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                    }
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, sent)
+}
+
+#[test]
+fn a_300_mb_result_is_planned_within_256_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox: Sandbox = runtime.block_on(Sandbox::start(Seed::demo())).unwrap();
+    let (obs_url, sent) = runtime.block_on(large_result_obs());
+    let config = dir.path().join("config.yaml");
+    let text = pkgsync::demo::sandbox_config(&sandbox)
+        .replace(&sandbox.obs_url().to_string(), &obs_url)
+        .replace("mode: mirror", "mode: additive");
+    std::fs::write(&config, text).unwrap();
+    let plan = dir.path().join("plan.json");
+    let started = Instant::now();
+    let support::Measured { run, peak_kib, .. } = support::run_measured(
+        dir.path(),
+        &[
+            "plan",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    run.expect(0);
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "bench plan of a large _result: {:.0} MiB of `_result`, {RESULT_PACKAGES} packages  peak RSS {:.1} MiB  {seconds:.1} s",
+        sent as f64 / MIB as f64,
+        peak_kib as f64 / 1024.0
+    );
+    assert!(
+        sent >= RESULT_BYTES,
+        "the whole `_result` was sent ({sent} bytes)"
+    );
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    assert_eq!(written.summary.upload as u64, RESULT_PACKAGES);
+    assert!(peak_kib < 256 * 1024, "peak RSS {peak_kib} KiB");
+    runtime.block_on(sandbox.shutdown());
+}

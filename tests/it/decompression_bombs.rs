@@ -142,9 +142,18 @@ fn primary_bomb_is_refused(tool: &str, suffix: &str) {
 fn an_xz_bomb_is_refused_at_the_cap_in_bounded_memory() {
     primary_bomb_is_refused("xz", "xz");
     let dir = tempfile::tempdir().unwrap();
-    // Zeros: one endless line for the stanza reader.
-    debian(dir.path(), &bomb("xz", 0));
+    // Blank lines, which the stanza reader holds none of: the cap refuses them.
+    debian(dir.path(), &bomb("xz", b'\n'));
     refused(dir.path(), "deb", "deb", "Packages.xz", &["more than", CAP]);
+    // Zeros, one endless line: refused at the stanza reader's line bound first.
+    debian(dir.path(), &bomb("xz", 0));
+    refused(
+        dir.path(),
+        "deb",
+        "deb",
+        "Packages.xz",
+        &["longer than any index"],
+    );
 }
 
 #[test]

@@ -318,3 +318,97 @@ fn one_distro_written_two_ways_keeps_the_knowledge_of_both_repositories() {
             .any(|a| a.filename == "extra_1.0-1_amd64.deb" && a.distro_version == "ubuntu/jammy")
     );
 }
+
+/// Stores two orphans in `fedora/39`: an older `kata-runtime` and a
+/// `kata-agent` no OBS package builds any more; returns their filenames.
+fn store_two_orphans(world: &World) -> (String, String) {
+    let pc = world.sandbox().packagecloud();
+    let rpm = |name| pkgsync_sandbox::packages::simple_rpm(name, "3.1.0", "1.1", "x86_64");
+    let runtime = pc
+        .insert_package(DEMO_PC_REPO, "fedora/39", rpm("kata-runtime").unwrap())
+        .unwrap();
+    let agent = pc
+        .insert_package(DEMO_PC_REPO, "fedora/39", rpm("kata-agent").unwrap())
+        .unwrap();
+    (runtime, agent)
+}
+
+#[test]
+fn an_unsettled_build_withholds_only_the_files_it_could_have_produced() {
+    let world = World::demo();
+    converge(&world);
+    let (runtime, agent) = store_two_orphans(&world);
+    // A rebuild is under way: OBS still lists the last build's binaries, so
+    // the names `kata-runtime` produces are known.
+    world.sandbox().obs().set_package_code(
+        DEMO_OBS_PROJECT,
+        "Fedora_39",
+        "x86_64",
+        "kata-runtime",
+        "building",
+    );
+    let plan = world.plan_out("plan.json");
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    let deletes: Vec<(&str, &str)> = written
+        .actions
+        .iter()
+        .map(|a| (a.distro_version.as_str(), a.filename.as_str()))
+        .collect();
+    assert_eq!(deletes, [("fedora/39", agent.as_str())]);
+    assert_eq!(written.withheld.len(), 1);
+    let withheld = &written.withheld[0];
+    assert_eq!(
+        (withheld.distro_version.as_str(), withheld.orphans),
+        ("fedora/39", 1)
+    );
+    assert_eq!(
+        withheld.reasons,
+        [format!(
+            "`kata-runtime` is `building` in `{DEMO_OBS_PROJECT}/Fedora_39/x86_64`: withholds `{runtime}`"
+        )]
+    );
+    let run = world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+    assert!(run.stdout.contains("1 deleted"), "{}", run.stdout);
+    let stored: Vec<String> = world.stored().into_iter().map(|(k, _)| k).collect();
+    assert!(
+        stored.contains(&format!("fedora/39/{runtime}")),
+        "{stored:?}"
+    );
+    assert!(
+        !stored.contains(&format!("fedora/39/{agent}")),
+        "{stored:?}"
+    );
+}
+
+#[test]
+fn a_failed_build_whose_binaries_are_unknown_still_withholds_every_delete() {
+    let world = World::demo();
+    converge(&world);
+    let (_, agent) = store_two_orphans(&world);
+    // A failed build's area lists nothing: what it produces is unknown.
+    world.sandbox().obs().set_package_code(
+        DEMO_OBS_PROJECT,
+        "Fedora_39",
+        "x86_64",
+        "kata-runtime",
+        "failed",
+    );
+    let plan = world.plan_out("plan.json");
+    let written = pkgsync::plan::file::read(&plan).unwrap();
+    assert_eq!(written.summary.delete, 0, "{:?}", written.actions);
+    let withheld = &written.withheld[0];
+    // The stored kata-runtime (no longer listed), its older copy and kata-agent.
+    assert_eq!(
+        (withheld.distro_version.as_str(), withheld.orphans),
+        ("fedora/39", 3)
+    );
+    assert_eq!(
+        withheld.reasons,
+        [format!(
+            "`kata-runtime` is `failed` in `{DEMO_OBS_PROJECT}/Fedora_39/x86_64`"
+        )]
+    );
+    assert!(world.stored().iter().any(|(k, _)| k.ends_with(&agent)));
+}

@@ -65,6 +65,22 @@ pub fn file_arch(filename: &str) -> Option<&str> {
         .filter(|a| !a.is_empty())
 }
 
+/// The binary package name a package filename gives: `N` of `N-V-R.<arch>.rpm`,
+/// `name` of `name_version_<arch>.deb` (also `.ddeb`).
+pub fn binary_name(filename: &str) -> Option<&str> {
+    if let Some(stem) = filename.strip_suffix(".rpm") {
+        let (nvr, _arch) = stem.rsplit_once('.')?;
+        let (nv, _release) = nvr.rsplit_once('-')?;
+        let (name, _version) = nv.rsplit_once('-')?;
+        return Some(name).filter(|n| !n.is_empty());
+    }
+    let stem = filename
+        .strip_suffix(".deb")
+        .or_else(|| filename.strip_suffix(".ddeb"))?;
+    let (name, _) = stem.split_once('_')?;
+    Some(name).filter(|n| !n.is_empty())
+}
+
 /// What a file in an OBS build area (or on Packagecloud) is, judged by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileClass {
@@ -95,20 +111,6 @@ pub fn synced_as(
             Some(PackageType::Rpm)
         }
         _ => None,
-    }
-}
-
-/// The package name a filename carries: `N` of `N-V-R.A.rpm`, `name` of
-/// `name_version_arch.deb`.
-pub fn package_name(filename: &str) -> Option<&str> {
-    if let Some(nvr) = filename.strip_suffix(".rpm") {
-        let nvr = nvr.rsplit_once('.')?.0;
-        let (nv, _release) = nvr.rsplit_once('-')?;
-        Some(nv.rsplit_once('-')?.0).filter(|n| !n.is_empty())
-    } else if filename.ends_with(".deb") || filename.ends_with(".ddeb") {
-        filename.split('_').next().filter(|n| !n.is_empty())
-    } else {
-        None
     }
 }
 
@@ -156,15 +158,15 @@ mod tests {
     #[test]
     fn package_names_come_from_both_naming_schemes() {
         assert_eq!(
-            package_name("kata-agent-3.2.0-1.1.x86_64.rpm"),
+            binary_name("kata-agent-3.2.0-1.1.x86_64.rpm"),
             Some("kata-agent")
         );
-        assert_eq!(package_name("hello_2.10-3_amd64.deb"), Some("hello"));
+        assert_eq!(binary_name("hello_2.10-3_amd64.deb"), Some("hello"));
         assert_eq!(
-            package_name("hello-dbgsym_2.10-3_amd64.ddeb"),
+            binary_name("hello-dbgsym_2.10-3_amd64.ddeb"),
             Some("hello-dbgsym")
         );
-        assert_eq!(package_name("broken.rpm"), None);
+        assert_eq!(binary_name("broken.rpm"), None);
     }
 
     #[test]

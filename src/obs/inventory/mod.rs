@@ -20,11 +20,11 @@
 //! distro, two packages) must be the same size; if not, that is a conflict naming
 //! both origins.
 
-use super::xml::{ProjectMeta, ResultList};
+use super::xml::{ProjectMeta, RepositoryResult, ResultList};
 use crate::config::Filters;
 use crate::model::{
     ARCH_INDEPENDENT, ArtifactKey, Coverage, ObsBuilt, ObsOrigin, PackageType, Provenance,
-    SourceArtifact, SourceInventory, synced_as,
+    SourceArtifact, SourceInventory, UnsettledBuild, binary_name, synced_as,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -194,13 +194,9 @@ fn coverage(
                 }
                 entry.archs.extend(file_arches(arch));
                 let place = format!("{}/{}/{arch}", listing.project, repository.name);
-                entry.incomplete.extend(unsettled(
-                    listing,
-                    &repository.name,
-                    arch,
-                    &place,
-                    selection,
-                ));
+                let gaps = unsettled(listing, &repository.name, arch, &place, selection);
+                entry.incomplete.extend(gaps.whole);
+                entry.unsettled.extend(gaps.builds);
             }
         }
     }
@@ -213,23 +209,35 @@ fn coverage(
     coverage
 }
 
-/// Why the build result of one repository × arch is not a complete picture.
+/// Why the build result of one repository × arch is not a complete picture:
+/// reasons that withhold every delete of its `distro/version`, and unsettled
+/// builds that withhold only the names they produce.
+#[derive(Default)]
+struct Gaps {
+    whole: Vec<String>,
+    builds: Vec<UnsettledBuild>,
+}
+
 fn unsettled(
     listing: &ProjectListing,
     repository: &str,
     arch: &str,
     place: &str,
     selection: &Selection,
-) -> Vec<String> {
+) -> Gaps {
     let result = listing
         .results
         .results
         .iter()
         .find(|r| r.repository == repository && r.arch == arch);
     let Some(result) = result else {
-        return vec![format!("OBS gave no build result for `{place}`")];
+        return Gaps {
+            whole: vec![format!("OBS gave no build result for `{place}`")],
+            ..Gaps::default()
+        };
     };
-    let mut reasons = Vec::new();
+    let mut gaps = Gaps::default();
+    let reasons = &mut gaps.whole;
     let state = result
         .state
         .as_deref()
@@ -243,13 +251,31 @@ fn unsettled(
     }
     for status in &result.statuses {
         if selection.package(&status.package) && !SETTLED_CODES.contains(&status.code.as_str()) {
-            reasons.push(format!(
-                "`{}` is `{}` in `{place}`",
-                status.package, status.code
-            ));
+            let reason = format!("`{}` is `{}` in `{place}`", status.package, status.code);
+            match produced_names(result, &status.package) {
+                Some(names) => gaps.builds.push(UnsettledBuild { reason, names }),
+                None => gaps.whole.push(reason),
+            }
         }
     }
-    reasons
+    gaps
+}
+
+/// The binary package names a package's build area lists (the last build OBS
+/// kept, while the next is scheduled or building), or `None` when it lists
+/// none: then what the package produces is unknown.
+fn produced_names(result: &RepositoryResult, package: &str) -> Option<BTreeSet<String>> {
+    let list = result
+        .binarylists
+        .iter()
+        .find(|l| l.package.as_deref() == Some(package))?;
+    let names: BTreeSet<String> = list
+        .binaries
+        .iter()
+        .filter_map(|b| binary_name(&b.filename))
+        .map(String::from)
+        .collect();
+    (!names.is_empty()).then_some(names)
 }
 
 /// Builds the inventory from every project's listing.

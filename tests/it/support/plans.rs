@@ -308,6 +308,7 @@ pub fn source_inventory(artifacts: impl IntoIterator<Item = SourceArtifact>) -> 
                     .into(),
                 incomplete: Vec::new(),
                 every_arch: false,
+                unsettled: Vec::new(),
             },
         );
     }
