@@ -239,6 +239,7 @@ fn timed(program: &str, args: &[&str]) -> f64 {
 }
 
 #[test]
+#[ignore = "a benchmark: slow, prints figures, runs alone; run by ./tests/run"]
 fn plan_of_a_bookworm_main_sized_packages_xz() {
     const SYNCED: &str = "demo/bookworm";
     let data = tempfile::tempdir().unwrap();
