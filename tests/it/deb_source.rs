@@ -6,6 +6,7 @@
 
 use crate::support::World;
 use crate::support::gpg::Gpg;
+use crate::support::sh;
 use pkgsync_sandbox::Seed;
 use pkgsync_sandbox::demo::{DEMO_PC_REPO, DEMO_PC_TOKEN};
 use pkgsync_sandbox::files::FileServer;
@@ -24,20 +25,6 @@ fn tools() {
     assert!(
         status.success(),
         "apt-utils, dpkg-dev, xz-utils and gnupg are needed"
-    );
-}
-
-pub(crate) fn sh(dir: &Path, script: &str) {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&output.stderr)
     );
 }
 

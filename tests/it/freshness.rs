@@ -6,27 +6,13 @@
 //! real apt-ftparchive and gpg, and Debian's own bookworm-updates.
 
 use crate::support::gpg::Gpg;
+use crate::support::sh;
 use crate::support::{World, install_tools, world_of};
 use chrono::{DateTime, TimeDelta, Utc};
 use pkgsync_sandbox::files::FileServer;
 use pkgsync_sandbox::packages::simple_deb;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn sh(dir: &Path, script: &str) {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A flat archive in `root/repo`: `alpha` and `beta` at `version`, their
 /// `Packages.xz`, and a `Release` by apt-ftparchive with `options`.

@@ -3,8 +3,9 @@
 //! by, forged build ids. Each is refused before one package is believed, and
 //! the message names the file and the name.
 
-use crate::deb_source::{served_flat, sh, world as deb_world, write_debs};
+use crate::deb_source::{served_flat, world as deb_world, write_debs};
 use crate::rpmmd_source::{repository, serve, world as rpm_world};
+use crate::support::sh;
 use crate::support::trees::{MAPPING, Served, new_tree, world as gbs_world};
 use pkgsync_sandbox::gbs::{BuildXmlForm, SampleBuild};
 use pkgsync_sandbox::packages::simple_rpm;

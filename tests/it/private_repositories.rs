@@ -6,6 +6,7 @@
 //! clearly; the credential's value is in no output, plan or journal; a
 //! redirect to another host gets none. And `deb:` read from disk.
 
+use crate::support::sh;
 use crate::support::{World, install_tools, world_of};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -13,24 +14,9 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "s3cr3t-Pa55-value";
-
-fn sh(dir: &Path, script: &str) {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A flat archive in `root/repo` (two debs in `pool/`), or with `suite` a
 /// `dists/<suite>/main/binary-amd64/` one at `root/repo` as its root.

@@ -23,6 +23,21 @@ pub fn install_tools(packages: &[&str]) {
     assert!(status.success(), "{packages:?} are needed");
 }
 
+/// Runs `script` with `sh` in `dir`; a failure fails the test with its stderr.
+pub fn sh(dir: &std::path::Path, script: &str) {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The Packagecloud emulator with the demo's empty repository and token, and
 /// a config of `sources` (YAML) syncing into it in mirror mode, every delete
 /// allowed by the percentage guard.
