@@ -259,13 +259,16 @@ impl Decides for DistroError {
 impl Decides for PlanError {
     fn exit_code(&self) -> Option<Exit> {
         Some(match self {
-            PlanError::GuardTripped { .. } => Exit::GuardTripped,
+            PlanError::GuardTripped { .. } | PlanError::Downgrade(_) => Exit::GuardTripped,
             PlanError::Conflicts(_) => Exit::Conflict,
         })
     }
     fn hint(&self) -> Option<String> {
         match self {
             PlanError::GuardTripped { deletes, .. } => Some(guard_hint(deletes)),
+            PlanError::Downgrade(_) => Some(
+                "the source offers older versions than Packagecloud holds (an old snapshot or a mirror that went back?): check the source, then plan again; if the downgrade is intended, set `sync.allow_downgrade: true`".into(),
+            ),
             PlanError::Conflicts(_) => Some(
                 "Packagecloud holds other bytes under these names than the source: check who uploaded them, or whether the source rebuilt them, then plan again; to overwrite them, set `sync.replace: true`".into(),
             ),

@@ -3,7 +3,8 @@
 
 use crate::checksum::{Algorithm, Checksum};
 pub use pkgfile::{
-    ARCH_INDEPENDENT, FileClass, PackageType, binary_name, classify_filename, file_arch, synced_as,
+    ARCH_INDEPENDENT, FileClass, PackageType, binary_name, classify_filename, compare_versions,
+    file_arch, synced_as,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

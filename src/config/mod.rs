@@ -320,6 +320,10 @@ pub struct PolicySettings {
     /// Defaults to off when a plan written before this setting existed is read.
     #[serde(default)]
     pub verify_unchanged: bool,
+    /// Let a mirror plan delete a package whose source now offers only older
+    /// versions of it (a source gone backwards). Recorded only when on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_downgrade: bool,
 }
 
 pub const DEFAULT_MAX_DELETES: usize = 25;

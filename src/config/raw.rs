@@ -128,6 +128,8 @@ pub(super) struct RawSync {
     pub(super) replace: bool,
     #[serde(default)]
     pub(super) verify_unchanged: bool,
+    #[serde(default)]
+    pub(super) allow_downgrade: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

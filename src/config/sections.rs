@@ -236,6 +236,7 @@ pub(super) fn sync(raw: &RawSync, filters: &Filters) -> Result<(PolicySettings, 
         max_delete_percent,
         replace: raw.replace,
         verify_unchanged: raw.verify_unchanged,
+        allow_downgrade: raw.allow_downgrade,
     };
     Ok((settings, protect))
 }

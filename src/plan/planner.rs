@@ -57,6 +57,59 @@ pub enum PlanError {
         in_scope: usize,
         reason: String,
     },
+    #[error(
+        "the source went backwards: the plan would delete {} package(s) of which it now offers only older versions: {}",
+        .0.len(),
+        .0.iter().map(|d| format!("`{}` (offered: {})", d.deleted, d.offered.join(", "))).collect::<Vec<_>>().join("; ")
+    )]
+    Downgrade(Vec<Downgrade>),
+}
+
+/// A stored package a plan would delete while the source offers only older
+/// versions of it.
+#[derive(Debug, Clone)]
+pub struct Downgrade {
+    pub deleted: ArtifactKey,
+    pub offered: Vec<String>,
+}
+
+/// The deletes of `keys` whose package the source still offers in the same
+/// `distro/version`, but only in older versions (same name, arch and type;
+/// rpm's and Debian's version order): what a source that went backwards (an
+/// old snapshot served again) would make a mirror plan delete.
+pub fn downgrades(keys: &[ArtifactKey], source: &SourceInventory) -> Vec<Downgrade> {
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let mut offered: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for key in source.artifacts.keys() {
+        if let Some(name) = crate::model::binary_name(&key.filename) {
+            let at = (key.distro_version.as_str(), name);
+            offered.entry(at).or_default().push(&key.filename);
+        }
+    }
+    let mut found = Vec::new();
+    for key in keys {
+        let Some(name) = crate::model::binary_name(&key.filename) else {
+            continue;
+        };
+        let Some(candidates) = offered.get(&(key.distro_version.as_str(), name)) else {
+            continue;
+        };
+        let versions: Vec<(&str, std::cmp::Ordering)> = candidates
+            .iter()
+            .filter_map(|f| Some((*f, crate::model::compare_versions(f, &key.filename)?)))
+            .collect();
+        let older =
+            !versions.is_empty() && versions.iter().all(|(_, o)| *o == std::cmp::Ordering::Less);
+        if older {
+            found.push(Downgrade {
+                deleted: key.clone(),
+                offered: versions.iter().map(|(f, _)| f.to_string()).collect(),
+            });
+        }
+    }
+    found
 }
 
 pub fn plan(
@@ -77,6 +130,10 @@ pub fn plan(
         allow_deletes: policy.allow_deletes,
     };
     let keys: Vec<ArtifactKey> = deletes.iter().map(Action::key).collect();
+    let downgrades = downgrades(&keys, source);
+    if !downgrades.is_empty() && !policy.allow_downgrade {
+        return Err(PlanError::Downgrade(downgrades));
+    }
     check_guards(&keys, in_scope, &guards)?;
     actions.extend(deletes);
 

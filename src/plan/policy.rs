@@ -20,6 +20,9 @@ pub struct Policy {
     pub allow_deletes: Option<usize>,
     /// Replace a file whose content differs (delete + upload) instead of failing.
     pub replace: bool,
+    /// `sync.allow_downgrade`: deletes of packages the source offers only
+    /// older versions of are not refused.
+    pub allow_downgrade: bool,
     /// Which optional kinds of package this config syncs, so may also delete.
     pub deletable: Deletable,
 }
@@ -72,6 +75,7 @@ impl Policy {
             max_delete_percent: settings.max_delete_percent,
             allow_deletes,
             replace: settings.replace,
+            allow_downgrade: settings.allow_downgrade,
             deletable: Deletable {
                 source_packages: config.filters.source_packages,
                 debug_packages: config.filters.debug_packages,

@@ -171,3 +171,71 @@ fn an_arch_filter_narrows_what_a_mirror_plan_may_delete() {
     assert!(files.is_empty(), "{files:?}");
     assert_eq!(plan.summary.delete, 0);
 }
+
+/// `root/os` holding exactly `rpms` (`(name, release)`, x86_64), indexed anew.
+fn repository(root: &Path, rpms: &[(&str, &str)]) {
+    install_tools(&["createrepo-c"]);
+    let os = root.join("os");
+    let _ = std::fs::remove_dir_all(&os);
+    std::fs::create_dir_all(os.join("Packages")).unwrap();
+    for (name, release) in rpms {
+        let bytes = simple_rpm(name, "1.0", release, "x86_64").unwrap();
+        let file = format!("Packages/{name}-1.0-{release}.x86_64.rpm");
+        std::fs::write(os.join(file), bytes).unwrap();
+    }
+    let output = Command::new("createrepo_c")
+        .args(["--quiet"])
+        .arg(&os)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn a_source_gone_back_to_older_versions_does_not_delete_the_newer_ones_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    repository(dir.path(), &[("alpha", "2"), ("beta", "1")]);
+    let world = world_of(&format!(
+        "rpm-md:\n  - url: {}\n    distro: el/9\n",
+        dir.path().join("os").display()
+    ));
+    let plan = world.plan_out("plan.json");
+    world
+        .pkgsync(&["apply", plan.to_str().unwrap(), "--config", world.config()])
+        .expect(0);
+
+    // An older snapshot served again: alpha is back at release 1, beta is gone.
+    repository(dir.path(), &[("alpha", "1")]);
+    let run = world
+        .pkgsync(&["plan", "--config", world.config()])
+        .expect(3);
+    for word in [
+        "went backwards",
+        "el/9/alpha-1.0-2.x86_64.rpm",
+        "alpha-1.0-1.x86_64.rpm",
+    ] {
+        assert!(run.stderr.contains(word), "{word}: {}", run.stderr);
+    }
+    assert!(
+        run.stderr.contains("sync.allow_downgrade"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("beta-1.0-1"),
+        "beta is an orphan, not a downgrade"
+    );
+
+    world.edit_config("mode: mirror", "mode: mirror\n  allow_downgrade: true");
+    let (plan, files) = planned(&world);
+    assert_eq!(plan.summary.delete, 2);
+    assert_eq!(plan.summary.upload, 1);
+    assert_eq!(
+        files,
+        [
+            "alpha-1.0-1.x86_64.rpm",
+            "alpha-1.0-2.x86_64.rpm",
+            "beta-1.0-1.x86_64.rpm"
+        ]
+    );
+}

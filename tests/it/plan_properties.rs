@@ -184,6 +184,9 @@ fn settings() -> impl Strategy<Value = (Settings, Vec<Protect>)> {
                     debug_packages: debug,
                     allow_deletes: None,
                     list_skips,
+                    // Random versions make sources that went backwards; the
+                    // downgrade rule has tests of its own (`listed_packages`).
+                    allow_downgrade: true,
                 };
                 (settings, protect)
             },

@@ -81,6 +81,44 @@ pub fn binary_name(filename: &str) -> Option<&str> {
     Some(name).filter(|n| !n.is_empty())
 }
 
+/// The version a package filename gives, without its epoch (filenames carry
+/// none): `V-R` of `N-V-R.<arch>.rpm`, `version` of `name_version_<arch>.deb`.
+fn filename_version(filename: &str) -> Option<&str> {
+    if let Some(stem) = filename.strip_suffix(".rpm") {
+        let (nvr, _arch) = stem.rsplit_once('.')?;
+        let (nv, release) = nvr.rsplit_once('-')?;
+        let (_name, version) = nv.rsplit_once('-')?;
+        return Some(&nvr[nvr.len() - version.len() - release.len() - 1..]);
+    }
+    let stem = filename
+        .strip_suffix(".deb")
+        .or_else(|| filename.strip_suffix(".ddeb"))?;
+    let mut parts = stem.split('_');
+    let (_name, version) = (parts.next()?, parts.next()?);
+    Some(version)
+}
+
+/// How the version of package file `a` compares with `b`'s, when both are
+/// the same package (name, arch and type) and their versions parse: rpm's
+/// EVR order, Debian's version order.
+pub fn compare_versions(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let same_package = binary_name(a)? == binary_name(b)?
+        && file_arch(a)? == file_arch(b)?
+        && PackageType::from_filename(a)? == PackageType::from_filename(b)?;
+    if !same_package {
+        return None;
+    }
+    let (va, vb) = (filename_version(a)?, filename_version(b)?);
+    match PackageType::from_filename(a)? {
+        PackageType::Rpm => Some(rpm::rpm_evr_compare(va, vb)),
+        PackageType::Deb => {
+            let va: debversion::Version = va.parse().ok()?;
+            let vb: debversion::Version = vb.parse().ok()?;
+            Some(va.cmp(&vb))
+        }
+    }
+}
+
 /// What a file in an OBS build area (or on Packagecloud) is, judged by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileClass {
@@ -167,6 +205,31 @@ mod tests {
             Some("hello-dbgsym")
         );
         assert_eq!(binary_name("broken.rpm"), None);
+    }
+
+    #[test]
+    fn versions_compare_as_rpm_and_dpkg_order_them() {
+        use std::cmp::Ordering::*;
+        let cmp = compare_versions;
+        assert_eq!(
+            cmp("a-1.10-1.x86_64.rpm", "a-1.9-1.x86_64.rpm"),
+            Some(Greater)
+        );
+        assert_eq!(
+            cmp("a-1.0-1~rc1.x86_64.rpm", "a-1.0-1.x86_64.rpm"),
+            Some(Less)
+        );
+        assert_eq!(cmp("a-1.0-1.x86_64.rpm", "a-1.0-1.aarch64.rpm"), None);
+        assert_eq!(cmp("a-b-1.0-1.x86_64.rpm", "a-1.0-1.x86_64.rpm"), None);
+        assert_eq!(
+            cmp("a_1.0~rc1-1_amd64.deb", "a_1.0-1_amd64.deb"),
+            Some(Less)
+        );
+        assert_eq!(
+            cmp("a_1.0-10_amd64.deb", "a_1.0-9_amd64.deb"),
+            Some(Greater)
+        );
+        assert_eq!(cmp("a_1.0-1_amd64.deb", "b_0.1-1_amd64.deb"), None);
     }
 
     #[test]

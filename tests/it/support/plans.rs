@@ -31,6 +31,7 @@ pub struct Settings {
     pub debug_packages: bool,
     pub allow_deletes: Option<usize>,
     pub list_skips: bool,
+    pub allow_downgrade: bool,
 }
 
 impl Default for Settings {
@@ -45,6 +46,7 @@ impl Default for Settings {
             debug_packages: false,
             allow_deletes: None,
             list_skips: false,
+            allow_downgrade: false,
         }
     }
 }
@@ -72,6 +74,7 @@ sync:
   max_deletes: {max_deletes}
   max_delete_percent: {pct}
   replace: {replace}
+  allow_downgrade: {downgrade}
 "#,
         source = s.source_packages,
         debug = s.debug_packages,
@@ -80,6 +83,7 @@ sync:
         max_deletes = s.max_deletes,
         pct = s.max_delete_percent,
         replace = s.replace,
+        downgrade = s.allow_downgrade,
     )
 }
 
