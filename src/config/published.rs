@@ -2,10 +2,13 @@
 //! `obs.published` shorthand that derives them from `obsprojects` and
 //! `distro-mapping`; each with its `signed_by` keys.
 
-use super::raw::{RawDeb, RawGbs, RawObs, RawRpmMd};
+use super::raw::{RawDeb, RawGbs, RawObs, RawRepositoryAuth, RawRpmMd};
 use super::repository_auth::{Context, repository_auth};
 use super::sections::{Remarks, distro_mapping, distro_version, normalise_url};
-use super::{DebRepository, DistroMapping, GbsTree, ObsSettings, PatternFilter, RpmMdRepository};
+use super::{
+    DebRepository, DistroMapping, GbsTree, ObsSettings, PatternFilter, PublishedAuth,
+    RpmMdRepository,
+};
 use crate::display::ShownUrl;
 use crate::keyring::Keyring;
 use std::path::Path;
@@ -107,14 +110,14 @@ pub(super) fn rpm_md(
                 ));
             }
         }
-        let signed_by = keyring(
+        let (signed_by, auth) = trust(
             entry.signed_by.as_deref(),
-            context.config,
-            &key,
+            entry.auth.as_ref(),
             &url,
+            &key,
+            context,
             remarks,
         )?;
-        let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         repositories.push(RpmMdRepository {
             url,
             distro_version,
@@ -190,14 +193,14 @@ pub(super) fn gbs(
             }
         }
         let mapping = distro_mapping(&entry.mapping, &format!("{key}.mapping"))?;
-        let signed_by = keyring(
+        let (signed_by, auth) = trust(
             entry.signed_by.as_deref(),
-            context.config,
-            &key,
+            entry.auth.as_ref(),
             &url,
+            &key,
+            context,
             remarks,
         )?;
-        let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         trees.push(GbsTree {
             url,
             mapping,
@@ -260,14 +263,14 @@ pub(super) fn deb(
                 ShownUrl::new(&url)
             ));
         }
-        let signed_by = keyring(
+        let (signed_by, auth) = trust(
             entry.signed_by.as_deref(),
-            context.config,
-            &key,
+            entry.auth.as_ref(),
             &url,
+            &key,
+            context,
             remarks,
         )?;
-        let auth = repository_auth(entry.auth.as_ref(), &url, &key, context)?;
         if !entry.check_valid_until {
             remarks.warnings.push(format!(
                 "`{key}.check_valid_until: false`: `{}` is read even when its Release has expired (a mirror frozen or replayed goes unnoticed)",
@@ -286,6 +289,19 @@ pub(super) fn deb(
         });
     }
     Ok(repositories)
+}
+
+/// An entry's `signed_by` keys and `auth` credentials, each checked.
+fn trust(
+    signed_by: Option<&Path>,
+    auth: Option<&RawRepositoryAuth>,
+    url: &str,
+    key: &str,
+    context: &Context<'_>,
+    remarks: &mut Remarks,
+) -> Result<(Option<Keyring>, Option<PublishedAuth>), String> {
+    let keys = keyring(signed_by, context.config, key, url, remarks)?;
+    Ok((keys, repository_auth(auth, url, key, context)?))
 }
 
 /// The keys of `signed_by` (relative to the config file), or a warning that
